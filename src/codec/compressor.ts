@@ -1,0 +1,220 @@
+/**
+ * Prequential compression driven by a Predictor (THEORY.md §1): each chunk is
+ * range-coded with the predictor as it stands, then the predictor learns from
+ * the chunk (endChunk); the decoder replays the same calls, so it needs only
+ * the program and the header, never the weights.
+ *
+ * Input is re-cut into chunks of exactly `chunkSize` bytes (the last may be
+ * shorter), so the output does not depend on how the input stream happens to
+ * be split. Memory is bounded by a few chunks plus the predictor.
+ *
+ * The container header (see container.ts) holds
+ *   { "codec": { "coder": "range32", "totalBits": 16 }, "config": <caller's header> }
+ * and the decoder hands `config` back to the predictor factory.
+ */
+import { performance } from 'node:perf_hooks';
+import type { ByteSource, ByteTarget } from './byte-io.js';
+import { toSink } from './byte-io.js';
+import { ContainerReader, ContainerWriter, MAX_CHUNK_LENGTH, type JsonObject } from './container.js';
+import { CorruptInputError } from './errors.js';
+import { log2Int } from './log2.js';
+import type { Predictor, PredictorFactory } from './predictor.js';
+import { cumulative, findSymbol, quantizeProbs } from './quantize.js';
+import { RangeDecoder, RangeEncoder } from './range-coder.js';
+
+export const DEFAULT_CHUNK_SIZE = 4096;
+export const DEFAULT_TOTAL_BITS = 16;
+const ALPHABET = 256;
+const CODER = 'range32';
+
+export interface CodecProgress {
+  phase: 'compress' | 'decompress';
+  /** Bytes consumed from the input (original bytes when compressing, compressed when decompressing). */
+  bytesIn: number;
+  /** Bytes written to the output. */
+  bytesOut: number;
+  /** Compressed bits per original byte so far (container overhead included). */
+  bitsPerByte: number;
+  /** Running sum of -log2 p over the bytes coded so far, p from the quantised frequencies. */
+  idealBits: number;
+  /** Chunks done. */
+  chunks: number;
+}
+
+export interface CodecStats {
+  bytesIn: number;
+  bytesOut: number;
+  idealBits: number;
+  seconds: number;
+  chunks: number;
+  /** The caller's header object (as stored in / read from the file). */
+  config: JsonObject;
+}
+
+export interface CompressOptions {
+  predictorFactory: PredictorFactory;
+  /** Caller's JSON object stored in the file and given back to the factory (model config, seed, ...). */
+  header: JsonObject;
+  /** Bytes per chunk = per learning step (default 4096). */
+  chunkSize?: number;
+  /** Frequencies sum to 2^totalBits, 8..24 (default 16). */
+  totalBits?: number;
+  onProgress?: (event: CodecProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface DecompressOptions {
+  predictorFactory: PredictorFactory;
+  onProgress?: (event: CodecProgress) => void;
+  signal?: AbortSignal;
+  /** Refuse files whose chunks may exceed this many bytes (memory bound; default and maximum 2^26). */
+  maxChunkLength?: number;
+}
+
+/** Quantised-distribution scratch space shared by the coding loops. */
+class Quantizer {
+  readonly freqs = new Uint32Array(ALPHABET);
+  readonly cum = new Uint32Array(ALPHABET + 1);
+  constructor(readonly totalBits: number) {}
+
+  next(predictor: Predictor): void {
+    const p = predictor.predict();
+    if (p.length !== ALPHABET) throw new Error(`predictor returned ${p.length} probabilities, expected ${ALPHABET}`);
+    quantizeProbs(p, this.totalBits, this.freqs);
+    cumulative(this.freqs, ALPHABET, this.cum);
+  }
+}
+
+function checkTotalBits(totalBits: number): void {
+  if (!Number.isInteger(totalBits) || totalBits < 8 || totalBits > 24) {
+    throw new RangeError(`totalBits must be an integer in [8, 24], got ${totalBits}`);
+  }
+}
+
+/** Compress `input` into a glassbox container written to `output` (a sink or a Writable, not ended). */
+export async function compressStream(input: ByteSource, output: ByteTarget, options: CompressOptions): Promise<CodecStats> {
+  const t0 = performance.now();
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const totalBits = options.totalBits ?? DEFAULT_TOTAL_BITS;
+  checkTotalBits(totalBits);
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
+  const { signal, onProgress } = options;
+  signal?.throwIfAborted();
+
+  if (chunkSize > MAX_CHUNK_LENGTH) throw new RangeError(`chunkSize must be at most ${MAX_CHUNK_LENGTH}, got ${chunkSize}`);
+  // The factory gets the header exactly as the decoder will read it back.
+  const config = JSON.parse(JSON.stringify(options.header)) as JsonObject;
+  const writer = new ContainerWriter(output, {
+    header: { codec: { coder: CODER, totalBits }, config },
+    maxChunkLength: chunkSize,
+  });
+  const predictor = await options.predictorFactory(config);
+  const q = new Quantizer(totalBits);
+  let bytesIn = 0;
+  let idealBits = 0;
+  let chunks = 0;
+
+  const codeChunk = async (chunk: Uint8Array): Promise<void> => {
+    const enc = new RangeEncoder(chunk.length + 16);
+    for (let i = 0; i < chunk.length; i++) {
+      q.next(predictor);
+      const b = chunk[i];
+      const f = q.freqs[b];
+      enc.encode(q.cum[b], f, totalBits);
+      idealBits += totalBits - log2Int(f);
+      predictor.observe(b);
+    }
+    await writer.writeChunk(chunk, enc.finish());
+    await predictor.endChunk(chunk);
+    bytesIn += chunk.length;
+    chunks++;
+    onProgress?.({ phase: 'compress', bytesIn, bytesOut: writer.bytesWritten, bitsPerByte: (8 * writer.bytesWritten) / bytesIn, idealBits, chunks });
+    signal?.throwIfAborted();
+  };
+
+  let pending = new Uint8Array(chunkSize);
+  let fill = 0;
+  for await (const buf of input as AsyncIterable<Uint8Array>) {
+    if (!(buf instanceof Uint8Array)) throw new TypeError('compressStream: the input yielded something other than a Uint8Array');
+    let pos = 0;
+    while (pos < buf.length) {
+      const k = Math.min(chunkSize - fill, buf.length - pos);
+      pending.set(buf.subarray(pos, pos + k), fill);
+      fill += k;
+      pos += k;
+      if (fill === chunkSize) {
+        await codeChunk(pending);
+        pending = new Uint8Array(chunkSize); // the predictor may keep the old one
+        fill = 0;
+      }
+    }
+  }
+  if (fill > 0) await codeChunk(pending.subarray(0, fill));
+  await writer.finish();
+  return { bytesIn, bytesOut: writer.bytesWritten, idealBits, seconds: (performance.now() - t0) / 1000, chunks, config };
+}
+
+/**
+ * Decompress a glassbox container from `input` to `output` (not ended).
+ * Each chunk is written only after its CRC has been verified; the trailer is
+ * verified at the end. On any failure this throws (CorruptInputError for bad
+ * input) and the output written so far must be discarded.
+ */
+export async function decompressStream(input: ByteSource, output: ByteTarget, options: DecompressOptions): Promise<CodecStats> {
+  const t0 = performance.now();
+  const { signal, onProgress } = options;
+  signal?.throwIfAborted();
+  const sink = toSink(output);
+  const reader = new ContainerReader(input, { maxChunkLength: options.maxChunkLength });
+  const { header } = await reader.readHeader();
+  const { totalBits, config } = parseCodecHeader(header);
+  const predictor = await options.predictorFactory(config);
+  const q = new Quantizer(totalBits);
+  let bytesOut = 0;
+  let idealBits = 0;
+  let chunks = 0;
+
+  for (let chunk = await reader.nextChunk(); chunk !== null; chunk = await reader.nextChunk()) {
+    const n = chunk.originalLength;
+    const out = new Uint8Array(n);
+    const dec = new RangeDecoder(chunk.coded);
+    for (let i = 0; i < n; i++) {
+      q.next(predictor);
+      const s = findSymbol(q.cum, dec.decodeFreq(totalBits), ALPHABET);
+      const f = q.freqs[s];
+      dec.consume(q.cum[s], f, totalBits);
+      if (dec.damaged) {
+        throw new CorruptInputError(
+          `chunk ${chunk.index} at offset ${chunk.offset}: the coded bytes are not a valid stream for this predictor (at byte ${i} of ${n}); ` +
+            'the file is damaged, or the predictor differs from the one that encoded it',
+          chunk.offset,
+        );
+      }
+      out[i] = s;
+      idealBits += totalBits - log2Int(f);
+      predictor.observe(s);
+    }
+    reader.verifyChunk(chunk, out);
+    await sink(out);
+    await predictor.endChunk(out);
+    bytesOut += n;
+    chunks++;
+    onProgress?.({ phase: 'decompress', bytesIn: reader.bytesRead, bytesOut, bitsPerByte: (8 * reader.bytesRead) / bytesOut, idealBits, chunks });
+    signal?.throwIfAborted();
+  }
+  return { bytesIn: reader.bytesRead, bytesOut, idealBits, seconds: (performance.now() - t0) / 1000, chunks, config };
+}
+
+function parseCodecHeader(header: JsonObject): { totalBits: number; config: JsonObject } {
+  const codec = header.codec as { coder?: unknown; totalBits?: unknown } | undefined;
+  const config = header.config;
+  const bad = (what: string): never => {
+    throw new CorruptInputError(`header at offset 14: ${what}`, 14);
+  };
+  if (typeof codec !== 'object' || codec === null) return bad('missing "codec" record');
+  if (codec.coder !== CODER) return bad(`unsupported coder ${JSON.stringify(codec.coder)} (this glassbox knows "${CODER}")`);
+  const tb = codec.totalBits;
+  if (typeof tb !== 'number' || !Number.isInteger(tb) || tb < 8 || tb > 24) return bad(`invalid totalBits ${JSON.stringify(tb)}`);
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) return bad('missing "config" object');
+  return { totalBits: tb, config: config as JsonObject };
+}
