@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// The glassbox command line. Commands only parse flags, call the library,
+// and render results; no numerics live here.
+
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version.js';
+import { registerRunCommand } from './run.js';
+import { registerEvalCommand } from './eval.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('glassbox')
+    .description('Train small transformers deterministically, compress data with them, and open them up.\nWith no command, runs the main job: `glassbox run addition`.')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(str) });
+  registerRunCommand(program);
+  registerEvalCommand(program);
+  return program;
+}
+
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  // The main job: a bare `glassbox` (or only global flags) runs the addition lab.
+  const args = argv.slice(2);
+  const firstCmd = args.find((a) => !a.startsWith('-'));
+  const wantsHelp = args.some((a) => a === '-h' || a === '--help' || a === '-V' || a === '--version');
+  const finalArgs = !firstCmd && !wantsHelp ? ['run', 'addition', ...args] : args;
+  try {
+    await program.parseAsync(finalArgs, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode;
+      return;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`glassbox: ${msg}\n`);
+    if (process.env.GLASSBOX_DEBUG && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
+    process.exitCode = 1;
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,218 @@
+// Ops that move values without computing new ones: reshape, permute, slice,
+// concat, gather (embedding lookup), one-hot, and masking.
+
+import { Tensor, ShapeError, result, shapeSize, shapeStr, stridesOf, accumulateGrad, gradBuffer, normAxis, type Shape } from './tensor.js';
+
+/** Same data, new shape (free: shares the buffer). One axis may be -1. */
+export function reshape(x: Tensor, shape: Shape): Tensor {
+  const s = shape.slice();
+  const free = s.indexOf(-1);
+  if (free >= 0) {
+    if (s.indexOf(-1, free + 1) >= 0) throw new ShapeError('reshape', `only one -1 allowed in ${shapeStr(shape)}`);
+    const rest = s.reduce((a, d, i) => (i === free ? a : a * d), 1);
+    if (rest === 0 || x.size % rest !== 0) throw new ShapeError('reshape', `cannot reshape ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
+    s[free] = x.size / rest;
+  }
+  if (shapeSize(s) !== x.size) throw new ShapeError('reshape', `cannot reshape ${shapeStr(x.shape)} (${x.size} elements) to ${shapeStr(shape)}`);
+  return result(x.data, s, 'reshape', [x], (g) => accumulateGrad(x, g));
+}
+
+/** Reorder axes: out axis i is input axis perm[i]. Copies. */
+export function permute(x: Tensor, perm: number[]): Tensor {
+  const nd = x.ndim;
+  if (perm.length !== nd) throw new ShapeError('permute', `permutation ${shapeStr(perm)} does not match ${nd} dimensions of ${shapeStr(x.shape)}`);
+  const seen = new Array<boolean>(nd).fill(false);
+  for (const p of perm) {
+    if (!Number.isInteger(p) || p < 0 || p >= nd || seen[p]) throw new ShapeError('permute', `${shapeStr(perm)} is not a permutation of ${nd} axes`);
+    seen[p] = true;
+  }
+  const outShape = perm.map((p) => x.shape[p]);
+  const inStrides = stridesOf(x.shape);
+  const src = perm.map((p) => inStrides[p]);
+  const index = gatherIndex(outShape, src);
+  const n = x.size;
+  const out = new Float32Array(n);
+  const xd = x.data;
+  for (let i = 0; i < n; i++) out[i] = xd[index[i]];
+  return result(out, outShape, 'permute', [x], (g) => {
+    const gx = gradBuffer(x);
+    for (let i = 0; i < n; i++) gx[index[i]] += g[i];
+  });
+}
+
+/** Swap two axes. */
+export function transpose(x: Tensor, a = -2, b = -1): Tensor {
+  const nd = x.ndim;
+  const perm = Array.from({ length: nd }, (_, i) => i);
+  const i = normAxis(a, nd, 'transpose');
+  const j = normAxis(b, nd, 'transpose');
+  perm[i] = j;
+  perm[j] = i;
+  return permute(x, perm);
+}
+
+/** Flat source index for each output element, walking `shape` with source strides. */
+function gatherIndex(shape: Shape, srcStrides: number[]): Int32Array {
+  const n = shapeSize(shape);
+  const nd = shape.length;
+  const idx = new Int32Array(n);
+  const counter = new Array<number>(nd).fill(0);
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    idx[i] = pos;
+    for (let d = nd - 1; d >= 0; d--) {
+      counter[d]++;
+      pos += srcStrides[d];
+      if (counter[d] < shape[d]) break;
+      pos -= srcStrides[d] * counter[d];
+      counter[d] = 0;
+    }
+  }
+  return idx;
+}
+
+/** x[..., start:end, ...] along one axis. */
+export function slice(x: Tensor, axis: number, start: number, end: number): Tensor {
+  const a = normAxis(axis, x.ndim, 'slice');
+  const len = x.shape[a];
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > len || start > end) {
+    throw new ShapeError('slice', `range [${start}, ${end}) is outside axis ${a} of length ${len} (shape ${shapeStr(x.shape)})`);
+  }
+  const outer = shapeSize(x.shape.slice(0, a));
+  const inner = shapeSize(x.shape.slice(a + 1));
+  const w = end - start;
+  const outShape = x.shape.slice();
+  outShape[a] = w;
+  const out = new Float32Array(outer * w * inner);
+  for (let o = 0; o < outer; o++) {
+    out.set(x.data.subarray((o * len + start) * inner, (o * len + end) * inner), o * w * inner);
+  }
+  return result(out, outShape, 'slice', [x], (g) => {
+    const gx = gradBuffer(x);
+    for (let o = 0; o < outer; o++) {
+      const dst = (o * len + start) * inner;
+      const src = o * w * inner;
+      for (let j = 0; j < w * inner; j++) gx[dst + j] += g[src + j];
+    }
+  });
+}
+
+/** Join tensors along an axis; all other axes must agree. */
+export function concat(xs: Tensor[], axis: number): Tensor {
+  if (xs.length === 0) throw new ShapeError('concat', 'needs at least one tensor');
+  const first = xs[0];
+  const a = normAxis(axis, first.ndim, 'concat');
+  for (const t of xs) {
+    const ok = t.ndim === first.ndim && t.shape.every((d, i) => i === a || d === first.shape[i]);
+    if (!ok) throw new ShapeError('concat', `shapes ${shapeStr(first.shape)} and ${shapeStr(t.shape)} differ off axis ${a}`);
+  }
+  const outer = shapeSize(first.shape.slice(0, a));
+  const inner = shapeSize(first.shape.slice(a + 1));
+  const total = xs.reduce((s, t) => s + t.shape[a], 0);
+  const outShape = first.shape.slice();
+  outShape[a] = total;
+  const out = new Float32Array(outer * total * inner);
+  let offset = 0;
+  const offsets: number[] = [];
+  for (const t of xs) {
+    const w = t.shape[a];
+    offsets.push(offset);
+    for (let o = 0; o < outer; o++) out.set(t.data.subarray(o * w * inner, (o + 1) * w * inner), (o * total + offset) * inner);
+    offset += w;
+  }
+  return result(out, outShape, 'concat', xs, (g) => {
+    xs.forEach((t, k) => {
+      if (!t.requiresGrad) return;
+      const w = t.shape[a];
+      const gt = new Float32Array(t.size);
+      for (let o = 0; o < outer; o++) gt.set(g.subarray((o * total + offsets[k]) * inner, (o * total + offsets[k] + w) * inner), o * w * inner);
+      accumulateGrad(t, gt);
+    });
+  });
+}
+
+/**
+ * Rows of `table` [V, D] picked by integer ids: the embedding lookup. The
+ * output has shape [...idsShape, D]. Gradients scatter-add back in id order.
+ */
+export function gather(table: Tensor, ids: Int32Array, idsShape: Shape = [ids.length]): Tensor {
+  if (table.ndim !== 2) throw new ShapeError('gather', `table must be 2-D [V, D], got ${shapeStr(table.shape)}`);
+  if (shapeSize(idsShape) !== ids.length) throw new ShapeError('gather', `ids has ${ids.length} entries but shape ${shapeStr(idsShape)}`);
+  const [V, D] = table.shape;
+  const out = new Float32Array(ids.length * D);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (id < 0 || id >= V) throw new ShapeError('gather', `id ${id} at position ${i} is outside the table of ${V} rows`);
+    out.set(table.data.subarray(id * D, (id + 1) * D), i * D);
+  }
+  return result(out, [...idsShape, D], 'gather', [table], (g) => {
+    const gt = gradBuffer(table);
+    for (let i = 0; i < ids.length; i++) {
+      const base = ids[i] * D;
+      for (let j = 0; j < D; j++) gt[base + j] += g[i * D + j];
+    }
+  });
+}
+
+export function oneHot(ids: Int32Array, classes: number, idsShape: Shape = [ids.length]): Tensor {
+  const out = new Float32Array(ids.length * classes);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (id < 0 || id >= classes) throw new ShapeError('oneHot', `id ${id} at position ${i} is outside [0, ${classes})`);
+    out[i * classes + id] = 1;
+  }
+  return new Tensor(out, [...idsShape, classes], { op: 'oneHot' });
+}
+
+/**
+ * Elementwise choice: cond ? a : b. `cond` is a 0/1 mask with x's shape, or
+ * with the shape of x's trailing axes (repeated over the leading ones).
+ */
+export function where(cond: Uint8Array, a: Tensor, b: Tensor): Tensor {
+  if (a.size !== b.size) throw new ShapeError('where', `branches differ: ${shapeStr(a.shape)} vs ${shapeStr(b.shape)}`);
+  const n = a.size;
+  const m = cond.length;
+  if (m === 0 || n % m !== 0) throw new ShapeError('where', `mask of ${m} elements does not tile ${shapeStr(a.shape)}`);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = cond[i % m] ? a.data[i] : b.data[i];
+  return result(out, a.shape, 'where', [a, b], (g) => {
+    if (a.requiresGrad) {
+      const ga = new Float32Array(n);
+      for (let i = 0; i < n; i++) if (cond[i % m]) ga[i] = g[i];
+      accumulateGrad(a, ga);
+    }
+    if (b.requiresGrad) {
+      const gb = new Float32Array(n);
+      for (let i = 0; i < n; i++) if (!cond[i % m]) gb[i] = g[i];
+      accumulateGrad(b, gb);
+    }
+  });
+}
+
+/** Put `value` where mask is 1 (mask tiled over leading axes as in `where`); no gradient flows there. */
+export function maskedFill(x: Tensor, mask: Uint8Array, value: number): Tensor {
+  const n = x.size;
+  const m = mask.length;
+  if (m === 0 || n % m !== 0) throw new ShapeError('maskedFill', `mask of ${m} elements does not tile ${shapeStr(x.shape)}`);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = mask[i % m] ? value : x.data[i];
+  return result(out, x.shape, 'maskedFill', [x], (g) => {
+    const gx = new Float32Array(n);
+    for (let i = 0; i < n; i++) if (!mask[i % m]) gx[i] = g[i];
+    accumulateGrad(x, gx);
+  });
+}
+
+/** The T×T mask of future positions (1 where key > query). */
+export function causalMaskBits(T: number): Uint8Array {
+  const m = new Uint8Array(T * T);
+  for (let q = 0; q < T; q++) for (let k = q + 1; k < T; k++) m[q * T + k] = 1;
+  return m;
+}
+
+/** Scores [..., T, T] with future keys set to -Infinity. */
+export function causalMask(scores: Tensor): Tensor {
+  const T = scores.dim(-1);
+  if (scores.dim(-2) !== T) throw new ShapeError('causalMask', `needs square trailing axes, got ${shapeStr(scores.shape)}`);
+  return maskedFill(scores, causalMaskBits(T), -Infinity);
+}

@@ -1,0 +1,359 @@
+// The 8-digit addition lab of seed 001, with the operand length as a knob.
+// It composes: the addition task (data), a GPT (nn), the training loop and
+// checkpoints (train), and it returns a typed, JSON-ready result that the CLI
+// and the report render. Training is prequential coding: the running sum of
+// the training loss, in bits, is the compressed size of the training stream.
+
+import { noGrad, Tensor } from '../engine/tensor.js';
+import { setThreads } from '../engine/matmul-kernel.js';
+import { argmax } from '../engine/ops-reduce.js';
+import { crossEntropy, softmax } from '../engine/ops-nn.js';
+import { Rng } from '../engine/rng.js';
+import { AdamW, clipGradNorm, type OptimizerState } from '../engine/optim.js';
+import { warmupCosine } from '../engine/schedule.js';
+import { GPT, type GPTConfig } from '../nn/gpt.js';
+import { AdditionTask, lossFloor, floorBitsPerProblem, perPositionFloor, targetPositions, promptLength, encodeBatch, parseProblem, VOCAB, type AnswerOrder, type FirstDigit, type Problem } from '../data/addition.js';
+import { trainLoop, LOG2E, type TrainEvent, type TrainState, type Batch } from '../train/trainer.js';
+import { RunDir } from '../train/run-dir.js';
+import { saveCheckpoint, loadCheckpoint, modelTensors, OPTIMIZER_PREFIX } from '../train/checkpoint.js';
+import { VERSION } from '../version.js';
+import type { AdditionResult, AdditionHistoryPoint } from './addition-result.js';
+
+export interface AdditionConfig {
+  digits: number;
+  answerOrder: AnswerOrder;
+  firstDigit: FirstDigit;
+  steps: number;
+  batch: number;
+  lr: number;
+  minLr: number;
+  warmup: number;
+  weightDecay: number;
+  clip: number;
+  layers: number;
+  dModel: number;
+  heads: number;
+  seed: number;
+  evalEvery: number;
+  /** Held-out problems scored at each periodic evaluation (all 10,000 at the end). */
+  evalProblems: number;
+  /** Stop once periodic held-out exact match reaches this and the loss is within `stopGap` of the floor. */
+  stopExact: number;
+  stopGap: number;
+}
+
+export const PRESETS: Record<'default' | 'seed', AdditionConfig> = {
+  // Sized so that 2 CPU cores get to the floor and 99%+ exact match in well under 10 minutes.
+  default: {
+    digits: 4, answerOrder: 'msf', firstDigit: 'uniform', steps: 3000, batch: 64, lr: 3e-3, minLr: 1e-4, warmup: 100, weightDecay: 0.1, clip: 1,
+    layers: 2, dModel: 128, heads: 4, seed: 1, evalEvery: 250, evalProblems: 1000, stopExact: 0.995, stopGap: 0.01,
+  },
+  // The seed's experiment: 8-digit operands, answer most-significant first.
+  seed: {
+    digits: 8, answerOrder: 'msf', firstDigit: 'uniform', steps: 20000, batch: 128, lr: 2e-3, minLr: 1e-4, warmup: 200, weightDecay: 0.1, clip: 1,
+    layers: 4, dModel: 128, heads: 4, seed: 1, evalEvery: 500, evalProblems: 1000, stopExact: 0.995, stopGap: 0.005,
+  },
+};
+
+export interface AdditionRunOptions {
+  /** Parent folder of run directories (default `runs`). */
+  outRoot?: string;
+  /** Use this exact directory instead of a fresh one. */
+  runDir?: string;
+  threads?: number;
+  onEvent?: (e: TrainEvent) => void;
+  signal?: AbortSignal;
+  /** Resume from this checkpoint (same config required). */
+  resume?: string;
+  /** Skip writing report.html (the caller renders it, or tests don't need it). */
+  render?: (result: AdditionResult) => string;
+}
+
+export function modelConfig(cfg: AdditionConfig): GPTConfig {
+  return { vocabSize: VOCAB.length, contextLength: 3 * cfg.digits + 4, nLayers: cfg.layers, nHeads: cfg.heads, dModel: cfg.dModel, seed: cfg.seed };
+}
+
+export function validateAdditionConfig(cfg: AdditionConfig): void {
+  const pos: Array<keyof AdditionConfig> = ['digits', 'steps', 'batch', 'layers', 'dModel', 'heads', 'evalEvery', 'evalProblems'];
+  for (const k of pos) {
+    const v = cfg[k] as number;
+    if (!Number.isInteger(v) || v < 1) throw new Error(`addition config: ${k} must be a positive integer, got ${v}`);
+  }
+  if (cfg.digits > 15) throw new Error(`addition config: digits must be at most 15, got ${cfg.digits}`);
+  if (cfg.dModel % cfg.heads !== 0) throw new Error(`addition config: d-model ${cfg.dModel} is not divisible by heads ${cfg.heads}`);
+  if (!(cfg.lr > 0)) throw new Error(`addition config: lr must be positive, got ${cfg.lr}`);
+  if (cfg.evalProblems > 10000) throw new Error('addition config: eval problems cannot exceed the 10,000 held-out problems');
+}
+
+/**
+ * Held-out scoring: mean loss per predicted token, exact match of the answer,
+ * per-position loss. Exact match uses teacher forcing: every answer digit must
+ * be the argmax given the true prefix, which is exactly when greedy decoding
+ * writes the whole answer right, at the cost of one forward pass.
+ */
+export function scoreProblems(model: GPT, task: AdditionTask, count: number): { loss: number; exact: number; perPosition: number[] } {
+  const T = task.T;
+  const n = Math.min(count, task.heldOut.length);
+  const answer = targetPositions(task.digits).map((p) => p.kind === 'answer');
+  const perPos = new Float64Array(T);
+  let correct = 0;
+  const chunk = 500;
+  noGrad(() => {
+    for (let s = 0; s < n; s += chunk) {
+      const B = Math.min(chunk, n - s);
+      const { inputs, targets } = task.heldOutBatch(s, B);
+      const logits = model.forward(inputs, B, T);
+      const losses = crossEntropy(logits, targets, { reduction: 'none' }).data;
+      const pred = argmax(logits, -1).data;
+      for (let b = 0; b < B; b++) {
+        let ok = true;
+        for (let t = 0; t < T; t++) {
+          perPos[t] += losses[b * T + t];
+          if (answer[t] && pred[b * T + t] !== targets[b * T + t]) ok = false;
+        }
+        if (ok) correct++;
+      }
+    }
+  });
+  const perPosition = Array.from(perPos, (v) => v / n);
+  const loss = perPosition.reduce((a, b) => a + b, 0) / T;
+  return { loss, exact: correct / n, perPosition };
+}
+
+/**
+ * Greedy decoding of the answer: feed `s a + b =`, take the most likely next
+ * token, append it, repeat for the k+1 answer digits. Returns the answer text
+ * and the probability the model gave each token it wrote.
+ */
+export function greedyAnswer(model: GPT, task: AdditionTask, prompt: Int32Array): { answer: string; probs: number[] } {
+  const k = task.digits;
+  const T = task.T;
+  const seq = new Int32Array(T);
+  seq.set(prompt);
+  let len = promptLength(k);
+  const probs: number[] = [];
+  let answer = '';
+  noGrad(() => {
+    for (let i = 0; i <= k; i++) {
+      const logits = model.forward(seq.subarray(0, len), 1, len);
+      const V = logits.dim(-1);
+      const row = softmax(new Tensor(logits.data.slice((len - 1) * V, len * V), [V])).data;
+      let best = 0;
+      for (let j = 1; j < V; j++) if (row[j] > row[best]) best = j;
+      probs.push(row[best]);
+      answer += VOCAB[best];
+      if (len < T) seq[len] = best;
+      len++;
+    }
+  });
+  return { answer, probs };
+}
+
+export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions = {}): Promise<AdditionResult> {
+  validateAdditionConfig(cfg);
+  if (opts.threads !== undefined) setThreads(opts.threads);
+  const task = new AdditionTask({ digits: cfg.digits, answerOrder: cfg.answerOrder, firstDigit: cfg.firstDigit, seed: cfg.seed });
+  const mcfg = modelConfig(cfg);
+  const model = new GPT(mcfg);
+  const params = model.parameters();
+  const optimizer = new AdamW(params, { lr: cfg.lr, betas: [0.9, 0.99], eps: 1e-8, weightDecay: cfg.weightDecay });
+  const lrAt = warmupCosine({ base: cfg.lr, warmup: cfg.warmup, total: cfg.steps, min: cfg.minLr });
+  const T = task.T;
+
+  let start: TrainState | undefined;
+  const history: AdditionHistoryPoint[] = [];
+  if (opts.resume) {
+    const ck = loadCheckpoint(opts.resume);
+    const saved = ck.meta.experiment_config as AdditionConfig | undefined;
+    if (!saved || JSON.stringify(saved) !== JSON.stringify(cfg)) {
+      throw new Error(`checkpoint ${opts.resume} was trained with a different configuration; resume needs the same flags (saved: ${JSON.stringify(saved)})`);
+    }
+    model.loadStateDict(modelTensors(ck));
+    optimizer.loadState(optimizerStateFrom(ck.tensors, ck.meta.optimizer_state));
+    start = ck.meta.train_state as TrainState;
+    history.push(...((ck.meta.history as AdditionHistoryPoint[] | undefined) ?? []));
+  }
+  const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'addition');
+  run.writeJson('config.json', { experiment: 'addition', glassbox_version: VERSION, config: cfg, model: mcfg });
+
+  const batchAt = (step: number): Batch => {
+    const b = task.trainBatch(cfg.batch, Rng.derive(cfg.seed, `data/step/${step}`));
+    return { inputs: b.inputs, targets: b.targets, B: cfg.batch, T };
+  };
+  let latest: AdditionHistoryPoint | null = null;
+  let steps99: number | null = null;
+  let tokens99: number | null = null;
+  const floor = lossFloor(cfg.digits, cfg.firstDigit);
+
+  const ckPath = () => `${run.checkpoints}/last.safetensors`;
+  const final = trainLoop({
+    steps: cfg.steps,
+    params,
+    optimizer,
+    lrAt,
+    batchAt,
+    lossOf: (b) => model.loss(b.inputs, b.targets, b.B, b.T),
+    clipNorm: cfg.clip,
+    clip: clipGradNorm,
+    evalEvery: cfg.evalEvery,
+    evaluate: () => {
+      const s = scoreProblems(model, task, cfg.evalProblems);
+      return { eval_loss: s.loss, exact_match: s.exact };
+    },
+    stopWhen: (m, step) => {
+      if (m.exact_match >= 0.99 && steps99 === null) {
+        steps99 = step;
+        tokens99 = step * cfg.batch * T;
+      }
+      return m.exact_match >= cfg.stopExact && m.eval_loss - floor <= cfg.stopGap;
+    },
+    checkpointEvery: cfg.evalEvery * 4,
+    saveCheckpoint: (state) => {
+      const path = ckPath();
+      const { tensors, scalars } = optimizerStateTo(optimizer.state());
+      saveCheckpoint(path, model, {
+        meta: { model_config: mcfg, experiment_config: cfg, train_state: state, optimizer_state: scalars, history },
+        extra: tensors,
+      });
+      return path;
+    },
+    onEvent: (e) => {
+      opts.onEvent?.(e);
+      if (e.type === 'eval' && latest) {
+        latest.eval_loss = e.metrics.eval_loss;
+        latest.exact_match = e.metrics.exact_match;
+      }
+    },
+    onMetric: (r) => {
+      run.appendMetric(r);
+      if (r.kind === 'train') {
+        const p: AdditionHistoryPoint = { step: r.step as number, tokens: r.tokens as number, seconds: r.seconds as number, train_loss: r.train_loss as number, lr: r.lr as number, cum_bits: r.cum_bits as number };
+        history.push(p);
+        latest = p;
+      }
+    },
+    signal: opts.signal,
+    start,
+  });
+
+  // Final, full scoring on all 10,000 held-out problems and the carry cases.
+  const score = scoreProblems(model, task, task.heldOut.length);
+  const carry = task.carryCases.map((c) => {
+    const predicted = greedyAnswer(model, task, promptIds(task, c)).answer;
+    return { problem: c.problem, expected: c.expected, predicted, correct: predicted === c.expected };
+  });
+  const attention = attentionOnExample(model, task);
+  const problemsSeen = final.step * cfg.batch;
+  const perPosFloor = perPositionFloor(cfg.digits, cfg.firstDigit);
+  const positions = targetPositions(cfg.digits);
+  const result: AdditionResult = {
+    experiment: 'addition',
+    glassbox_version: VERSION,
+    digits: cfg.digits,
+    answer_order: cfg.answerOrder,
+    first_digit: cfg.firstDigit,
+    eval_loss: score.loss,
+    loss_floor: floor,
+    exact_match: score.exact,
+    carry_cases: carry,
+    carry_exact_match: carry.filter((c) => c.correct).length / carry.length,
+    seconds: final.seconds,
+    steps: final.step,
+    tokens: final.tokens,
+    steps_to_99: steps99,
+    tokens_to_99: tokens99,
+    checkpoint: ckPath(),
+    report: run.file('report.html'),
+    run_dir: run.path,
+    bits: {
+      area_under_loss_bits: final.cumBits,
+      raw_bits: problemsSeen * (T + 1) * 8,
+      uniform_bits: problemsSeen * T * LOG2_14,
+      floor_bits: problemsSeen * floorBitsPerProblem(cfg.digits, cfg.firstDigit),
+      problems_seen: problemsSeen,
+    },
+    config: { ...cfg, model: mcfg, stopped_early: final.stoppedEarly, aborted: final.aborted },
+    params: model.paramCount(),
+    history: thin(history, 400),
+    per_position: score.perPosition.map((loss, t) => ({ position: t, target: positions[t].target, kind: positions[t].kind, loss, floor: perPosFloor[t] })),
+    attention,
+  };
+  run.writeJson('result.json', result);
+  if (opts.render) {
+    const { writeFileAtomic } = await import('../engine/atomic-file.js');
+    writeFileAtomic(result.report, opts.render(result));
+  }
+  return result;
+}
+
+const LOG2_14 = 3.807354922057604;
+
+/** The prompt `s a + b =` of a problem as token ids. */
+function promptIds(task: AdditionTask, p: Problem): Int32Array {
+  return encodeBatch([p], task.digits, task.answerOrder).inputs.subarray(0, promptLength(task.digits));
+}
+
+/** Every head's attention pattern on the first held-out problem. */
+function attentionOnExample(model: GPT, task: AdditionTask): AdditionResult['attention'] {
+  const T = task.T;
+  const { inputs } = task.heldOutBatch(0, 1);
+  const names = model.blocks.map((b) => `blocks.${b.index}.attn.hook_pattern`);
+  const { cache } = noGrad(() => model.runWithCache(inputs, 1, T, names));
+  const H = model.config.nHeads;
+  const layers = model.blocks.map((b) => {
+    const p = cache.get(`blocks.${b.index}.attn.hook_pattern`)!; // [1, H, T, T]
+    const heads: number[][][] = [];
+    for (let h = 0; h < H; h++) {
+      const rows: number[][] = [];
+      for (let q = 0; q < T; q++) rows.push(Array.from(p.data.subarray((h * T + q) * T, (h * T + q + 1) * T), (v) => Math.round(v * 1e4) / 1e4));
+      heads.push(rows);
+    }
+    return { layer: b.index, heads };
+  });
+  return { tokens: Array.from(inputs, (id) => VOCAB[id]), layers };
+}
+
+/** Keep at most `n` history points, evenly spaced, always with the evaluated ones and the last. */
+function thin(h: AdditionHistoryPoint[], n: number): AdditionHistoryPoint[] {
+  if (h.length <= n) return h;
+  const every = Math.ceil(h.length / n);
+  return h.filter((p, i) => i % every === 0 || p.eval_loss !== undefined || i === h.length - 1);
+}
+
+/** Optimiser state as named tensors (moments) plus JSON scalars (kind, step counts). */
+function optimizerStateTo(state: OptimizerState): { tensors: Array<{ name: string; shape: number[]; data: Float32Array }>; scalars: unknown } {
+  const tensors = state.buffers.map((b) => ({ name: OPTIMIZER_PREFIX + b.name, shape: [b.data.length], data: b.data }));
+  return { tensors, scalars: { kind: state.kind, steps: state.steps } };
+}
+
+function optimizerStateFrom(all: Map<string, { shape: number[]; data: Float32Array }>, scalars: unknown): OptimizerState {
+  const s = scalars as { kind: string; steps: number[] } | undefined;
+  if (!s || typeof s.kind !== 'string' || !Array.isArray(s.steps)) throw new Error('checkpoint has no optimizer state to resume from');
+  const buffers = [...all].filter(([n]) => n.startsWith(OPTIMIZER_PREFIX)).map(([n, t]) => ({ name: n.slice(OPTIMIZER_PREFIX.length), data: t.data }));
+  return { kind: s.kind, steps: s.steps, buffers };
+}
+
+/** A trained addition model from a checkpoint, with its task (for `glassbox eval`). */
+export function loadAdditionModel(path: string): { model: GPT; task: AdditionTask; config: AdditionConfig } {
+  const ck = loadCheckpoint(path);
+  const cfg = ck.meta.experiment_config as AdditionConfig | undefined;
+  const mcfg = ck.meta.model_config as GPTConfig | undefined;
+  if (!cfg || !mcfg || typeof cfg.digits !== 'number') throw new Error(`${path} is a glassbox checkpoint but not of the addition experiment (no addition config in its metadata)`);
+  const expected = modelConfig(cfg);
+  if (JSON.stringify(expected) !== JSON.stringify(mcfg)) throw new Error(`${path}: the model config in the checkpoint does not match its experiment config`);
+  const model = new GPT(mcfg);
+  model.loadStateDict(modelTensors(ck));
+  model.eval();
+  const task = new AdditionTask({ digits: cfg.digits, answerOrder: cfg.answerOrder, firstDigit: cfg.firstDigit, seed: cfg.seed });
+  return { model, task, config: cfg };
+}
+
+/** Solve one problem string ("12345678+87654321=") greedily; the answer is reported most-significant-first. */
+export function solveProblem(model: GPT, task: AdditionTask, text: string): { problem: string; answer: string; expected: string; correct: boolean; tokens: Array<{ token: string; prob: number }> } {
+  const p = parseProblem(text, task.digits);
+  const { answer, probs } = greedyAnswer(model, task, p.prompt);
+  const written = answer; // in the order the model writes it
+  const msf = task.answerOrder === 'lsf' ? [...written].reverse().join('') : written;
+  const expected = String(p.a + p.b).padStart(task.digits + 1, '0');
+  return { problem: `${String(p.a).padStart(task.digits, '0')}+${String(p.b).padStart(task.digits, '0')}=`, answer: msf, expected, correct: msf === expected, tokens: [...written].map((token, i) => ({ token, prob: probs[i] })) };
+}

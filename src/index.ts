@@ -1,0 +1,12 @@
+// glassbox as a library: the engine, the models, training, and the experiments.
+export * from './engine/index.js';
+export { Module } from './nn/module.js';
+export { Hooks, type HookFn } from './nn/hooks.js';
+export { GPT, type GPTConfig, type ForwardOptions } from './nn/gpt.js';
+export { trainLoop, type TrainEvent, type TrainState } from './train/trainer.js';
+export { saveCheckpoint, loadCheckpoint } from './train/checkpoint.js';
+export { RunDir } from './train/run-dir.js';
+export * as addition from './data/addition.js';
+export { runAddition, loadAdditionModel, solveProblem, PRESETS as ADDITION_PRESETS, type AdditionConfig } from './experiments/addition.js';
+export type { AdditionResult } from './experiments/addition-result.js';
+export { VERSION } from './version.js';

@@ -1,0 +1,76 @@
+// Hook points, named as in TransformerLens. A forward pass calls
+// `hooks.point(name, value)` at each named place; a Hooks object can cache the
+// value there, or replace it (ablation, SAE splicing, steering). With no hooks
+// active a point costs one map lookup.
+
+import { Tensor, ShapeError, shapeStr } from '../engine/tensor.js';
+import { permute } from '../engine/ops-shape.js';
+
+/** Reads (and may rewrite) the activation at a hook point. Return nothing to keep it. */
+export type HookFn = (value: Tensor, name: string) => Tensor | void;
+
+/**
+ * How a model's internal layout maps to the layout users see at a hook. A
+ * model may keep heads leading ([H, B, T, d]) for speed while users see
+ * TransformerLens's [B, T, H, d]; the permutation only runs when the hook is used.
+ */
+export interface HookLayout {
+  toUser: number[];
+  fromUser: number[];
+}
+
+export class Hooks {
+  readonly cache = new Map<string, Tensor>();
+  private readonly cacheNames: Set<string> | 'all';
+  private readonly fns = new Map<string, HookFn[]>();
+  /** Every point name the last forward passed, in order: how a lens lists what exists. */
+  readonly seen: string[] = [];
+
+  constructor(opts: { cache?: Iterable<string> | 'all'; replace?: Record<string, HookFn> } = {}) {
+    this.cacheNames = opts.cache === 'all' ? 'all' : new Set(opts.cache ?? []);
+    for (const [name, fn] of Object.entries(opts.replace ?? {})) this.add(name, fn);
+  }
+
+  add(name: string, fn: HookFn): this {
+    const list = this.fns.get(name) ?? [];
+    list.push(fn);
+    this.fns.set(name, list);
+    return this;
+  }
+
+  /** Names this object asks for (to check them against a model's hook list). */
+  requested(): string[] {
+    const names = new Set<string>(this.fns.keys());
+    if (this.cacheNames !== 'all') for (const n of this.cacheNames) names.add(n);
+    return [...names];
+  }
+
+  point(name: string, value: Tensor, layout?: HookLayout): Tensor {
+    this.seen.push(name);
+    const wantCache = this.cacheNames === 'all' || this.cacheNames.has(name);
+    const fns = this.fns.get(name);
+    if (!wantCache && !fns) return value;
+    let user = layout ? permute(value, layout.toUser) : value;
+    if (fns) {
+      for (const fn of fns) {
+        const r = fn(user, name);
+        if (r) {
+          if (r.size !== user.size || r.ndim !== user.ndim || r.shape.some((d, i) => d !== user.shape[i])) {
+            throw new ShapeError(`hook ${name}`, `replacement has shape ${shapeStr(r.shape)}, expected ${shapeStr(user.shape)}`);
+          }
+          user = r;
+        }
+      }
+    }
+    if (wantCache) this.cache.set(name, user);
+    if (!fns) return value;
+    return layout ? permute(user, layout.fromUser) : user;
+  }
+}
+
+/** Throw a clear error when a hook name is not one the model has. */
+export function checkHookNames(requested: string[], valid: readonly string[]): void {
+  const ok = new Set(valid);
+  const bad = requested.filter((n) => !ok.has(n));
+  if (bad.length) throw new Error(`unknown hook point${bad.length > 1 ? 's' : ''} ${bad.join(', ')}; valid: ${valid.join(', ')}`);
+}

@@ -1,0 +1,62 @@
+// The determinism contract: the same seed gives the same bits for any thread
+// count and on every rerun. A golden hash pins the bits across machines and
+// Node versions; a change that alters them must update GOLDEN on purpose and
+// say so in its commit message.
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { GPT } from '../../src/nn/gpt.js';
+import { AdamW, clipGradNorm } from '../../src/engine/optim.js';
+import { Rng } from '../../src/engine/rng.js';
+import { noGrad } from '../../src/engine/tensor.js';
+import { setThreads, getThreads } from '../../src/engine/matmul-kernel.js';
+
+const GOLDEN = 'UPDATE-ME';
+
+/** 20 AdamW steps of a small GPT whose matmuls are large enough to be split across workers. */
+function trainAndHash(threads: number): string {
+  setThreads(threads);
+  const model = new GPT({ vocabSize: 14, contextLength: 16, nLayers: 2, nHeads: 4, dModel: 64, dropout: 0.1, seed: 42 });
+  const params = model.parameters();
+  const opt = new AdamW(params, { lr: 3e-3, weightDecay: 0.1 });
+  const B = 32;
+  const T = 16;
+  for (let step = 0; step < 20; step++) {
+    const rng = Rng.derive(42, `data/${step}`);
+    const inputs = new Int32Array(B * T);
+    const targets = new Int32Array(B * T);
+    for (let i = 0; i < B * T; i++) {
+      inputs[i] = rng.int(14);
+      targets[i] = (inputs[i] + 3) % 14;
+    }
+    const loss = model.loss(inputs, targets, B, T, { dropoutRng: Rng.derive(42, `dropout/${step}`) });
+    loss.backward();
+    clipGradNorm(params, 1);
+    noGrad(() => opt.step());
+    opt.zeroGrad();
+  }
+  const h = createHash('sha256');
+  for (const [name, t] of model.namedParameters()) {
+    h.update(name);
+    h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  return h.digest('hex');
+}
+
+test('20 training steps give identical parameters for 1, 2 and 4 threads, and on rerun', () => {
+  const before = getThreads();
+  try {
+    const h1 = trainAndHash(1);
+    const h2 = trainAndHash(2);
+    const h4 = trainAndHash(4);
+    const again = trainAndHash(2);
+    assert.equal(h2, h1, '2 threads differ from 1');
+    assert.equal(h4, h1, '4 threads differ from 1');
+    assert.equal(again, h1, 'a rerun differs');
+    if (GOLDEN === 'UPDATE-ME') console.log(`golden hash: ${h1}`);
+    assert.equal(h1, GOLDEN, 'the bits changed: if that was intended, update GOLDEN and say so in the commit message');
+  } finally {
+    setThreads(before);
+  }
+});
