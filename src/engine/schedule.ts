@@ -1,0 +1,76 @@
+// schedule: learning-rate schedules as plain functions step -> lr.
+//
+// `step` is the 0-based index of the optimiser step about to be taken. The
+// training loop calls opt.setLr(schedule(step)) before opt.step(). Cosine
+// uses detmath.cosPi, so the values are the same bits everywhere.
+
+import * as dm from './detmath.js';
+
+export type LrSchedule = (step: number) => number;
+
+export interface WarmupDecayOptions {
+  /** Peak learning rate, reached at the end of warmup. */
+  base: number;
+  /** Number of warmup steps (0 for none). */
+  warmup: number;
+  /** Step at which the decay reaches `min`; from then on the rate stays `min`. */
+  total: number;
+  /** Final learning rate (default 0). */
+  min?: number;
+}
+
+function checkOptions(o: WarmupDecayOptions, fn: string): number {
+  const min = o.min ?? 0;
+  if (!(o.base >= 0) || o.base === Infinity) throw new RangeError(`${fn}: base must be finite and >= 0, got ${o.base}`);
+  if (!(min >= 0) || min > o.base) throw new RangeError(`${fn}: min must be in [0, base], got ${min}`);
+  if (!Number.isInteger(o.warmup) || o.warmup < 0) throw new RangeError(`${fn}: warmup must be an integer >= 0, got ${o.warmup}`);
+  if (!Number.isInteger(o.total) || o.total < o.warmup) {
+    throw new RangeError(`${fn}: total must be an integer >= warmup (${o.warmup}), got ${o.total}`);
+  }
+  return min;
+}
+
+function checkStep(step: number, fn: string): void {
+  if (!Number.isInteger(step) || step < 0) throw new RangeError(`${fn}: step must be an integer >= 0, got ${step}`);
+}
+
+/** The same rate at every step. */
+export function constantLr(lr: number): LrSchedule {
+  if (!(lr >= 0) || lr === Infinity) throw new RangeError(`constantLr: lr must be finite and >= 0, got ${lr}`);
+  return () => lr;
+}
+
+/**
+ * Linear warmup then a decay from base to min shaped by `decay`, a function
+ * of progress p in [0, 1] that is 1 at p = 0 and 0 at p = 1:
+ * - step < warmup: base * (step + 1) / warmup (so the last warmup step is at base);
+ * - warmup <= step < total: c*base + (1-c)*min with c = decay((step - warmup)/(total - warmup));
+ * - step >= total: min.
+ * The endpoints are exact: base at step = warmup, min from step = total.
+ */
+function warmupThen(o: WarmupDecayOptions, fn: string, decay: (p: number) => number): LrSchedule {
+  const min = checkOptions(o, fn);
+  const { base, warmup, total } = o;
+  return (step) => {
+    checkStep(step, fn);
+    if (step < warmup) return (base * (step + 1)) / warmup;
+    if (step >= total) return min;
+    const c = decay((step - warmup) / (total - warmup));
+    return c * base + (1 - c) * min;
+  };
+}
+
+/** Linear warmup, then cosine decay: c = (1 + cos(pi p))/2 (detmath.cosPi). */
+export function warmupCosine(o: WarmupDecayOptions): LrSchedule {
+  return warmupThen(o, 'warmupCosine', (p) => 0.5 * (1 + dm.cosPi(p)));
+}
+
+/** Linear warmup, then linear decay: c = 1 - p. */
+export function warmupLinear(o: WarmupDecayOptions): LrSchedule {
+  return warmupThen(o, 'warmupLinear', (p) => 1 - p);
+}
+
+/** A schedule multiplied by a constant factor (e.g. a per-group lr multiplier). */
+export function scaledLr(schedule: LrSchedule, factor: number): LrSchedule {
+  return (step) => schedule(step) * factor;
+}
