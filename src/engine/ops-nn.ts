@@ -24,6 +24,16 @@ export interface MatmulOptions {
  * straight to the kernel: no copy, no slow path.
  */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  return matmulBias(a, b, null, opts);
+}
+
+/**
+ * op(a) @ op(b) + bias in one node: the bias is added into the product's
+ * buffer, and its gradient is the column sum of the output gradient. `bias`
+ * is [n] (every row) or one [n] row per batch entry ([...batch, 1, n]).
+ * This is a Linear layer without the extra pass and allocation of `add`.
+ */
+export function matmulBias(a: Tensor, b: Tensor, bias: Tensor | null, opts: MatmulOptions = {}): Tensor {
   const transA = opts.transA ?? false;
   const transB = opts.transB ?? false;
   if (a.ndim < 2 || b.ndim < 2) throw new ShapeError('matmul', `operands need 2+ dimensions, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
@@ -51,7 +61,33 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const gStride = fold ? 0 : m * n;
   const out = new Float32Array(nBatch * m * n);
   matmulF32(a.data, b.data, out, { batch, m: rowsA, n, k, transA, transB, aBatchStride: aStride, bBatchStride: bStride });
-  return result(out, [...batchShape, m, n], 'matmul', [a, b], (g) => {
+  let biasStride = 0;
+  if (bias) {
+    if (bias.size === n) biasStride = 0;
+    else if (bias.size === nBatch * n) biasStride = n;
+    else throw new ShapeError('matmul', `bias ${shapeStr(bias.shape)} fits neither [${n}] nor one row per batch entry of ${desc}`);
+    const bd = bias.data;
+    for (let i = 0; i < nBatch; i++) {
+      const bo = i * biasStride;
+      for (let r = 0; r < m; r++) {
+        const o = (i * m + r) * n;
+        for (let j = 0; j < n; j++) out[o + j] += bd[bo + j];
+      }
+    }
+  }
+  return result(out, [...batchShape, m, n], bias ? 'linear' : 'matmul', bias ? [a, b, bias] : [a, b], (g) => {
+    if (bias?.requiresGrad) {
+      // Column sums in f64, rows in order: a fixed reduction order.
+      const gb = new Float64Array(bias.size);
+      for (let i = 0; i < nBatch; i++) {
+        const bo = i * biasStride;
+        for (let r = 0; r < m; r++) {
+          const o = (i * m + r) * n;
+          for (let j = 0; j < n; j++) gb[bo + j] += g[o + j];
+        }
+      }
+      accumulateGrad(bias, Float32Array.from(gb));
+    }
     if (a.requiresGrad) {
       const ga = gradBuffer(a);
       if (sharedA) {
@@ -127,6 +163,48 @@ export function softmax(x: Tensor): Tensor {
       for (let j = 0; j < C; j++) gx[o + j] = out[o + j] * (g[o + j] - dot);
     }
     accumulateGrad(x, gx);
+  });
+}
+
+/**
+ * softmax(scale · scores) over the last axis with future keys masked: the
+ * attention pattern in one pass. scores is [..., T, T]; entries with key >
+ * query come out exactly 0 and get no gradient. Equal in value to
+ * softmax(causalMask(mulScalar(scores, scale))), without three buffers.
+ */
+export function causalSoftmax(scores: Tensor, scale: number): Tensor {
+  const T = scores.dim(-1);
+  if (scores.ndim < 2 || scores.dim(-2) !== T) throw new ShapeError('causalSoftmax', `needs square trailing axes, got ${shapeStr(scores.shape)}`);
+  const R = scores.size / T;
+  const xd = scores.data;
+  const out = new Float32Array(scores.size);
+  for (let r = 0; r < R; r++) {
+    const o = r * T;
+    const q = r % T; // keys 0..q are visible
+    let mx = -Infinity;
+    for (let j = 0; j <= q; j++) {
+      const v = xd[o + j] * scale;
+      if (v > mx) mx = v;
+    }
+    let s = 0;
+    for (let j = 0; j <= q; j++) {
+      const e = expFast(xd[o + j] * scale - mx);
+      out[o + j] = e;
+      s += e;
+    }
+    const inv = 1 / s;
+    for (let j = 0; j <= q; j++) out[o + j] *= inv;
+  }
+  return result(out, scores.shape, 'causalSoftmax', [scores], (g) => {
+    const gx = new Float32Array(scores.size);
+    for (let r = 0; r < R; r++) {
+      const o = r * T;
+      const q = r % T;
+      let dot = 0;
+      for (let j = 0; j <= q; j++) dot += g[o + j] * out[o + j];
+      for (let j = 0; j <= q; j++) gx[o + j] = scale * out[o + j] * (g[o + j] - dot);
+    }
+    accumulateGrad(scores, gx);
   });
 }
 

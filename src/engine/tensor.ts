@@ -86,6 +86,8 @@ export class Tensor {
   readonly op: string;
   /** Optional human name (parameters carry their module path). */
   name?: string;
+  /** Set once a backward sweep has freed this node's closure: a second sweep through it would silently lose gradients. */
+  released = false;
 
   constructor(
     data: Float32Array,
@@ -162,6 +164,7 @@ export class Tensor {
    */
   backward(outGrad?: Float32Array): void {
     if (!this.requiresGrad) throw new Error('backward: this tensor does not require grad (no parameter contributed to it, or it was made under noGrad)');
+    if (this.released) throw new Error(`backward: this ${this.op} result was already backpropagated and its graph freed`);
     let seed: Float32Array;
     if (outGrad) {
       if (outGrad.length !== this.size) throw new ShapeError('backward', `gradient has ${outGrad.length} elements, tensor has ${this.size}`);
@@ -192,6 +195,7 @@ export class Tensor {
       t.grad = null;
       t.backwardFn = null;
       t.parents = [];
+      t.released = true;
     }
   }
 }
@@ -208,6 +212,9 @@ function topoOrder(root: Tensor): Tensor[] {
     if (i < t.parents.length) {
       top[1] = i + 1;
       const p = t.parents[i];
+      if (p.released) {
+        throw new Error(`backward: the graph through ${p.op} was already used by an earlier backward() and freed; sum the losses and call backward() once, or detach() activations you reuse`);
+      }
       if (p.requiresGrad && !visited.has(p)) {
         visited.add(p);
         stack.push([p, 0]);

@@ -10,7 +10,7 @@
 import { Tensor } from '../engine/tensor.js';
 import { add, mulScalar, gelu } from '../engine/ops-elementwise.js';
 import { reshape, permute, gather, causalMask } from '../engine/ops-shape.js';
-import { matmul, softmax, layerNorm, dropout, crossEntropy } from '../engine/ops-nn.js';
+import { matmul, matmulBias, softmax, causalSoftmax, layerNorm, dropout, crossEntropy } from '../engine/ops-nn.js';
 import { Rng } from '../engine/rng.js';
 import { Module } from './module.js';
 import { Hooks, checkHookNames, type HookLayout } from './hooks.js';
@@ -181,25 +181,30 @@ export class GPT extends Module {
       // Attention: q, k, v are [H, B·T, dh] straight from the shared-input matmul.
       const a = blk.attn;
       const xn = reshape(layerNorm(x, blk.ln1.w, blk.ln1.b, cfg.lnEps), [B * T, d]);
-      const heads = (W: Tensor, b: Tensor) => reshape(add(matmul(xn, W), b), [H, B, T, dh]);
+      const heads = (W: Tensor, b: Tensor) => reshape(matmulBias(xn, W, b), [H, B, T, dh]);
       const q = hooks.point(`${pre}attn.hook_q`, heads(a.W_Q, a.b_Q), HEADS_TO_BTHD);
       const k = hooks.point(`${pre}attn.hook_k`, heads(a.W_K, a.b_K), HEADS_TO_BTHD);
       const v = hooks.point(`${pre}attn.hook_v`, heads(a.W_V, a.b_V), HEADS_TO_BTHD);
-      const scores = hooks.point(`${pre}attn.hook_attn_scores`, causalMask(mulScalar(matmul(q, k, { transB: true }), 1 / Math.sqrt(dh))), HEADS_TO_BHTT);
-      const pattern = hooks.point(`${pre}attn.hook_pattern`, drop(softmax(scores)), HEADS_TO_BHTT);
+      const rawScores = matmul(q, k, { transB: true });
+      let probs: Tensor;
+      if (hooks.wants(`${pre}attn.hook_attn_scores`)) {
+        // Someone reads or rewrites the scores: materialise them (scaled and masked, as in TransformerLens).
+        const scores = hooks.point(`${pre}attn.hook_attn_scores`, causalMask(mulScalar(rawScores, 1 / Math.sqrt(dh))), HEADS_TO_BHTT);
+        probs = softmax(scores);
+      } else probs = causalSoftmax(rawScores, 1 / Math.sqrt(dh));
+      const pattern = hooks.point(`${pre}attn.hook_pattern`, drop(probs), HEADS_TO_BHTT);
       const z = hooks.point(`${pre}attn.hook_z`, permute(matmul(pattern, v), [1, 2, 0, 3])); // [B, T, H, dh]
-      const attnOut = hooks.point(`${pre}hook_attn_out`, add(matmul(reshape(z, [B * T, H * dh]), reshape(a.W_O, [H * dh, d])), a.b_O));
+      const attnOut = hooks.point(`${pre}hook_attn_out`, matmulBias(reshape(z, [B * T, H * dh]), reshape(a.W_O, [H * dh, d]), a.b_O));
       x = hooks.point(`${pre}hook_resid_mid`, add(x, drop(reshape(attnOut, [B, T, d]))));
       // MLP.
       const m = blk.mlp;
-      const hidden = hooks.point(`${pre}mlp.hook_pre`, add(matmul(layerNorm(x, blk.ln2.w, blk.ln2.b, cfg.lnEps), m.W_in), m.b_in));
+      const hidden = hooks.point(`${pre}mlp.hook_pre`, matmulBias(layerNorm(x, blk.ln2.w, blk.ln2.b, cfg.lnEps), m.W_in, m.b_in));
       const act = hooks.point(`${pre}mlp.hook_post`, gelu(hidden));
-      const mlpOut = hooks.point(`${pre}hook_mlp_out`, add(matmul(act, m.W_out), m.b_out));
+      const mlpOut = hooks.point(`${pre}hook_mlp_out`, matmulBias(act, m.W_out, m.b_out));
       x = hooks.point(`${pre}hook_resid_post`, add(x, drop(mlpOut)));
     }
     const xf = hooks.point('ln_final.hook_normalized', layerNorm(x, this.ln_final.w, this.ln_final.b, cfg.lnEps));
-    const logits = this.W_U ? matmul(xf, this.W_U) : matmul(xf, this.W_E, { transB: true });
-    return add(logits, this.b_U);
+    return this.W_U ? matmulBias(xf, this.W_U, this.b_U) : matmulBias(xf, this.W_E, this.b_U, { transB: true });
   }
 
   /** Mean cross-entropy (nats/token) of next-token targets; `ignoreIndex` targets are skipped. */

@@ -45,6 +45,11 @@ export class Hooks {
     return [...names];
   }
 
+  /** Whether anything caches or rewrites this point (so a model can skip materialising it otherwise). */
+  wants(name: string): boolean {
+    return this.cacheNames === 'all' || this.cacheNames.has(name) || this.fns.has(name);
+  }
+
   point(name: string, value: Tensor, layout?: HookLayout): Tensor {
     this.seen.push(name);
     const wantCache = this.cacheNames === 'all' || this.cacheNames.has(name);

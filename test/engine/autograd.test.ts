@@ -143,3 +143,18 @@ test('backward misuse throws', () => {
   y.backward(Float32Array.of(1, 0, -1));
   assert.deepEqual(Array.from(x.grad!), [2, 0, -6]);
 });
+
+test('a second backward through an already-freed graph throws instead of dropping gradients', () => {
+  const x = param([1, 2, 3]);
+  const h = mul(x, x);
+  sum(h).backward();
+  assert.deepEqual(Array.from(x.grad!), [2, 4, 6]);
+  assert.throws(() => sum(mul(h, h)).backward(), /already used by an earlier backward\(\) and freed/);
+  const loss = sum(x);
+  loss.backward();
+  assert.throws(() => loss.backward(), /already backpropagated/);
+  // Detaching the reused activation is the way to build on it.
+  const y = param([1, 1, 1]);
+  sum(mul(h.detach(), y)).backward();
+  assert.deepEqual(Array.from(y.grad!), [1, 4, 9]);
+});
