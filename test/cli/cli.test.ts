@@ -1,0 +1,71 @@
+// The CLI as a user meets it: help, version, a tiny run with --json, and one-line errors.
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { VERSION } from '../../src/version.js';
+
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+
+function glassbox(...args: string[]) {
+  return spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, GLASSBOX_THREADS: '1' } });
+}
+
+test('--help and --version', () => {
+  const h = glassbox('--help');
+  assert.equal(h.status, 0);
+  assert.match(h.stdout, /Usage: glassbox/);
+  assert.match(h.stdout, /run/);
+  assert.match(h.stdout, /eval/);
+  const v = glassbox('--version');
+  assert.equal(v.status, 0);
+  assert.equal(v.stdout.trim(), VERSION);
+  const rh = glassbox('run', 'addition', '--help');
+  assert.match(rh.stdout, /--digits <k>/);
+  assert.match(rh.stdout, /--preset <name>/);
+});
+
+test('a tiny run prints result.json with --json and writes its run directory', () => {
+  const out = mkdtempSync(join(tmpdir(), 'gb-cli-'));
+  const r = glassbox('run', 'addition', '--digits', '2', '--steps', '6', '--batch', '8', '--layers', '1', '--d-model', '16', '--heads', '2', '--eval-every', '3', '--out', out, '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const res = JSON.parse(r.stdout);
+  for (const k of ['digits', 'answer_order', 'eval_loss', 'loss_floor', 'exact_match', 'seconds', 'steps', 'checkpoint', 'report']) assert.ok(k in res, k);
+  for (const k of ['area_under_loss_bits', 'raw_bits', 'floor_bits']) assert.ok(k in res.bits, k);
+  assert.equal(res.digits, 2);
+  assert.equal(res.steps, 6);
+  assert.ok(existsSync(res.report));
+  assert.ok(existsSync(res.checkpoint));
+  const e = glassbox('eval', res.checkpoint, '12+34=');
+  assert.equal(e.status, 0, e.stderr);
+  assert.match(e.stdout, /^12\+34=\S{3} /); // an untrained model may write any symbol
+});
+
+test('bad input gets a one-line error and a non-zero exit', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['run', 'addition', '--bogus'], /unknown option '--bogus'/],
+    [['run', 'addition', '--digits', 'x'], /expected an integer, got "x"/],
+    [['run', 'addition', '--digits', '0'], /expected an integer in \[1, 15\]/],
+    [['run', 'addition', '--lr', 'fast'], /expected a number/],
+    [['run', 'addition', '--preset', 'huge'], /Allowed choices are default, seed/],
+    [['run', 'addition', '--d-model', '30', '--heads', '4', '--steps', '1'], /d-model 30 is not divisible by heads 4/],
+    [['eval', '/nonexistent.safetensors', '12+34='], /cannot read checkpoint/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ];
+  for (const [args, re] of cases) {
+    const r = glassbox(...args);
+    assert.notEqual(r.status, 0, args.join(' '));
+    assert.match(r.stderr, re, args.join(' '));
+    assert.ok(!/\n\s+at /.test(r.stderr), `no stack trace for ${args.join(' ')}`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'gb-cli-bad-'));
+  const foreign = join(dir, 'x.safetensors');
+  writeFileSync(foreign, Buffer.alloc(64, 7));
+  const r = glassbox('eval', foreign, '12+34=');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /not a valid safetensors checkpoint/);
+});
