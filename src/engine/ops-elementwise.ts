@@ -155,7 +155,8 @@ function binary(a: Tensor, b: Tensor, kind: Kind): Tensor {
         if (kind === 'mul') for (let i = 0; i < n; i++) ga[i] = g[i] * bd[bIdx[i]];
         else for (let i = 0; i < n; i++) ga[i] = g[i] / bd[bIdx[i]];
       }
-      accumulateGrad(a, reduceToShape(ga, outShape, a.shape));
+      // ga is g itself for add/sub (this node's own gradient, dropped after this closure) or fresh: a may adopt it.
+      accumulateGrad(a, reduceToShape(ga, outShape, a.shape), true);
     }
     if (b.requiresGrad) {
       const gb = new Float32Array(n);
@@ -166,7 +167,7 @@ function binary(a: Tensor, b: Tensor, kind: Kind): Tensor {
         // d(x/y)/dy = -x/y^2 = -out/y
         for (let i = 0; i < n; i++) gb[i] = (-g[i] * out[i]) / bd[bIdx[i]];
       }
-      accumulateGrad(b, reduceToShape(gb, outShape, b.shape));
+      accumulateGrad(b, reduceToShape(gb, outShape, b.shape), true);
     }
   });
 }
@@ -187,7 +188,7 @@ export function affine(x: Tensor, scale: number, shift: number): Tensor {
   return result(out, x.shape, 'affine', [x], (g) => {
     const gx = new Float32Array(n);
     for (let i = 0; i < n; i++) gx[i] = g[i] * scale;
-    accumulateGrad(x, gx);
+    accumulateGrad(x, gx, true);
   });
 }
 
@@ -209,7 +210,7 @@ function unary(x: Tensor, op: string, f: (v: number) => number, df: (v: number, 
   return result(out, x.shape, op, [x], (g) => {
     const gx = new Float32Array(n);
     for (let i = 0; i < n; i++) gx[i] = g[i] * df(xd[i], out[i]);
-    accumulateGrad(x, gx);
+    accumulateGrad(x, gx, true);
   });
 }
 
@@ -237,6 +238,6 @@ export function gelu(x: Tensor): Tensor {
   return result(out, x.shape, 'gelu', [x], (g) => {
     const gx = new Float32Array(n);
     for (let i = 0; i < n; i++) gx[i] = g[i] * deriv![i];
-    accumulateGrad(x, gx);
+    accumulateGrad(x, gx, true);
   });
 }

@@ -86,7 +86,7 @@ export function matmulBias(a: Tensor, b: Tensor, bias: Tensor | null, opts: Matm
           for (let j = 0; j < n; j++) gb[bo + j] += g[o + j];
         }
       }
-      accumulateGrad(bias, Float32Array.from(gb));
+      accumulateGrad(bias, Float32Array.from(gb), true);
     }
     if (a.requiresGrad) {
       const ga = gradBuffer(a);
@@ -162,7 +162,7 @@ export function softmax(x: Tensor): Tensor {
       for (let j = 0; j < C; j++) dot += g[o + j] * out[o + j];
       for (let j = 0; j < C; j++) gx[o + j] = out[o + j] * (g[o + j] - dot);
     }
-    accumulateGrad(x, gx);
+    accumulateGrad(x, gx, true);
   });
 }
 
@@ -204,7 +204,7 @@ export function causalSoftmax(scores: Tensor, scale: number): Tensor {
       for (let j = 0; j <= q; j++) dot += g[o + j] * out[o + j];
       for (let j = 0; j <= q; j++) gx[o + j] = scale * out[o + j] * (g[o + j] - dot);
     }
-    accumulateGrad(scores, gx);
+    accumulateGrad(scores, gx, true);
   });
 }
 
@@ -227,7 +227,7 @@ export function logSoftmax(x: Tensor): Tensor {
       for (let j = 0; j < C; j++) s += g[o + j];
       for (let j = 0; j < C; j++) gx[o + j] = g[o + j] - expFast(out[o + j]) * s;
     }
-    accumulateGrad(x, gx);
+    accumulateGrad(x, gx, true);
   });
 }
 
@@ -285,7 +285,7 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, opts: CrossEnt
       for (let j = 0; j < C; j++) gx[o + j] = expFast(xd[o + j] - lse) * scale;
       gx[o + t] -= scale;
     }
-    accumulateGrad(logits, gx);
+    accumulateGrad(logits, gx, true);
   });
 }
 
@@ -332,8 +332,8 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
           gb[j] += g[o + j];
         }
       }
-      if (weight) accumulateGrad(weight, Float32Array.from(gw));
-      if (bias) accumulateGrad(bias, Float32Array.from(gb));
+      if (weight) accumulateGrad(weight, Float32Array.from(gw), true);
+      if (bias) accumulateGrad(bias, Float32Array.from(gb), true);
     }
     if (x.requiresGrad) {
       // dx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)), with gh = g * weight.
@@ -354,7 +354,7 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
         const rs = rstd[r];
         for (let j = 0; j < C; j++) gx[o + j] = rs * (gh[j] - s1 - xhat[o + j] * s2);
       }
-      accumulateGrad(x, gx);
+      accumulateGrad(x, gx, true);
     }
   });
 }
@@ -383,7 +383,7 @@ export function dropout(x: Tensor, p: number, rng: Rng, training = isGradEnabled
   return result(out, x.shape, 'dropout', [x], (g) => {
     const gx = new Float32Array(n);
     for (let i = 0; i < n; i++) if (keep[i]) gx[i] = g[i] * scale;
-    accumulateGrad(x, gx);
+    accumulateGrad(x, gx, true);
   });
 }
 

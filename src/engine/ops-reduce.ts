@@ -88,7 +88,7 @@ export function sum(x: Tensor, axes?: number[] | number, keepdim = false): Tenso
       return gx;
     };
   }
-  return result(out, outShape, 'sum', [x], (g) => accumulateGrad(x, expand(g)));
+  return result(out, outShape, 'sum', [x], (g) => accumulateGrad(x, expand(g), true));
 }
 
 export function mean(x: Tensor, axes?: number[] | number, keepdim = false): Tensor {
@@ -100,7 +100,7 @@ export function mean(x: Tensor, axes?: number[] | number, keepdim = false): Tens
   return result(out, s.shape, 'mean', [s], (g) => {
     const gs = new Float32Array(n);
     for (let i = 0; i < n; i++) gs[i] = g[i] / count;
-    accumulateGrad(s, gs);
+    accumulateGrad(s, gs, true);
   });
 }
 
@@ -124,7 +124,7 @@ export function max(x: Tensor, axes?: number[] | number, keepdim = false): Tenso
   return result(out, p.finalShape, 'max', [x], (g) => {
     const gx = new Float32Array(x.size);
     for (let o = 0; o < nOut; o++) gx[arg[o]] += g[o];
-    accumulateGrad(x, gx);
+    accumulateGrad(x, gx, true);
   });
 }
 

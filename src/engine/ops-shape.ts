@@ -14,7 +14,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
     s[free] = x.size / rest;
   }
   if (shapeSize(s) !== x.size) throw new ShapeError('reshape', `cannot reshape ${shapeStr(x.shape)} (${x.size} elements) to ${shapeStr(shape)}`);
-  return result(x.data, s, 'reshape', [x], (g) => accumulateGrad(x, g));
+  return result(x.data, s, 'reshape', [x], (g) => accumulateGrad(x, g, true));
 }
 
 /** Reorder axes: out axis i is input axis perm[i]. Copies. */
@@ -126,7 +126,7 @@ export function concat(xs: Tensor[], axis: number): Tensor {
       const w = t.shape[a];
       const gt = new Float32Array(t.size);
       for (let o = 0; o < outer; o++) gt.set(g.subarray((o * total + offsets[k]) * inner, (o * total + offsets[k] + w) * inner), o * w * inner);
-      accumulateGrad(t, gt);
+      accumulateGrad(t, gt, true);
     });
   });
 }
@@ -179,12 +179,12 @@ export function where(cond: Uint8Array, a: Tensor, b: Tensor): Tensor {
     if (a.requiresGrad) {
       const ga = new Float32Array(n);
       for (let i = 0; i < n; i++) if (cond[i % m]) ga[i] = g[i];
-      accumulateGrad(a, ga);
+      accumulateGrad(a, ga, true);
     }
     if (b.requiresGrad) {
       const gb = new Float32Array(n);
       for (let i = 0; i < n; i++) if (!cond[i % m]) gb[i] = g[i];
-      accumulateGrad(b, gb);
+      accumulateGrad(b, gb, true);
     }
   });
 }
@@ -199,7 +199,7 @@ export function maskedFill(x: Tensor, mask: Uint8Array, value: number): Tensor {
   return result(out, x.shape, 'maskedFill', [x], (g) => {
     const gx = new Float32Array(n);
     for (let i = 0; i < n; i++) if (!mask[i % m]) gx[i] = g[i];
-    accumulateGrad(x, gx);
+    accumulateGrad(x, gx, true);
   });
 }
 

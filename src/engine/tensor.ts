@@ -227,12 +227,17 @@ function topoOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-/** Add `g` into t.grad (allocating it on first use). */
-export function accumulateGrad(t: Tensor, g: Float32Array): void {
+/**
+ * Add `g` into t.grad. With `owned`, the caller hands the buffer over (a
+ * fresh array, or the node's own output gradient, which the sweep drops right
+ * after): the first contribution is then adopted instead of copied, which
+ * halves the allocations of a backward pass. Never hand one buffer to two tensors.
+ */
+export function accumulateGrad(t: Tensor, g: Float32Array, owned = false): void {
   if (!t.requiresGrad) return;
   if (g.length !== t.size) throw new ShapeError('accumulateGrad', `gradient has ${g.length} elements, tensor ${t.op} has ${t.size}`);
   if (t.grad === null) {
-    t.grad = new Float32Array(g);
+    t.grad = owned ? g : new Float32Array(g);
   } else {
     const dst = t.grad;
     for (let i = 0; i < dst.length; i++) dst[i] += g[i];
