@@ -37,15 +37,17 @@ export interface AdditionConfig {
   evalEvery: number;
   /** Held-out problems scored at each periodic evaluation (all 10,000 at the end). */
   evalProblems: number;
-  /** Stop once periodic held-out exact match reaches this and the loss is within `stopGap` of the floor. */
+  /** Stop once periodic held-out exact match reaches this, every carry case is right, and the loss is within `stopGap` of the floor. */
   stopExact: number;
   stopGap: number;
 }
 
 export const PRESETS: Record<'default' | 'seed', AdditionConfig> = {
-  // Sized so that 2 CPU cores get to the floor and 99%+ exact match in well under 10 minutes.
+  // Sized for about 10 minutes on 2 CPU cores: measured, 3-digit msf reaches 99.4% held-out exact
+  // match at 0.002 nats above the floor in 2,750 steps; 4 digits needed about 3,000 steps at
+  // twice the time per step (see the closing notes of the addition issue).
   default: {
-    digits: 4, answerOrder: 'msf', firstDigit: 'uniform', steps: 3000, batch: 64, lr: 3e-3, minLr: 1e-4, warmup: 100, weightDecay: 0.1, clip: 1,
+    digits: 3, answerOrder: 'msf', firstDigit: 'uniform', steps: 3000, batch: 64, lr: 3e-3, minLr: 1e-4, warmup: 100, weightDecay: 0.1, clip: 1,
     layers: 2, dModel: 128, heads: 4, seed: 1, evalEvery: 250, evalProblems: 1000, stopExact: 0.995, stopGap: 0.01,
   },
   // The seed's experiment: 8-digit operands, answer most-significant first.
@@ -92,8 +94,17 @@ export function validateAdditionConfig(cfg: AdditionConfig): void {
  * writes the whole answer right, at the cost of one forward pass.
  */
 export function scoreProblems(model: GPT, task: AdditionTask, count: number): { loss: number; exact: number; perPosition: number[] } {
+  return scoreBatches(model, task, Math.min(count, task.heldOut.length), (s, B) => task.heldOutBatch(s, B));
+}
+
+/** Exact match on the carry edge cases (teacher-forced; equal to greedy decoding, see scoreProblems). */
+export function scoreCarryCases(model: GPT, task: AdditionTask): number {
+  const batch = task.carryBatch();
+  return scoreBatches(model, task, task.carryCases.length, () => batch).exact;
+}
+
+function scoreBatches(model: GPT, task: AdditionTask, n: number, batchAt: (start: number, count: number) => { inputs: Int32Array; targets: Int32Array }): { loss: number; exact: number; perPosition: number[] } {
   const T = task.T;
-  const n = Math.min(count, task.heldOut.length);
   const answer = targetPositions(task.digits).map((p) => p.kind === 'answer');
   const perPos = new Float64Array(T);
   let correct = 0;
@@ -101,7 +112,7 @@ export function scoreProblems(model: GPT, task: AdditionTask, count: number): { 
   noGrad(() => {
     for (let s = 0; s < n; s += chunk) {
       const B = Math.min(chunk, n - s);
-      const { inputs, targets } = task.heldOutBatch(s, B);
+      const { inputs, targets } = batchAt(s, B);
       const logits = model.forward(inputs, B, T);
       const losses = crossEntropy(logits, targets, { reduction: 'none' }).data;
       const pred = argmax(logits, -1).data;
@@ -198,14 +209,15 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
     evalEvery: cfg.evalEvery,
     evaluate: () => {
       const s = scoreProblems(model, task, cfg.evalProblems);
-      return { eval_loss: s.loss, exact_match: s.exact };
+      return { eval_loss: s.loss, exact_match: s.exact, carry_exact_match: scoreCarryCases(model, task) };
     },
     stopWhen: (m, step) => {
       if (m.exact_match >= 0.99 && steps99 === null) {
         steps99 = step;
         tokens99 = step * cfg.batch * T;
       }
-      return m.exact_match >= cfg.stopExact && m.eval_loss - floor <= cfg.stopGap;
+      // The targets: held-out exact match, every carry edge case, and the loss at the floor.
+      return m.exact_match >= cfg.stopExact && m.carry_exact_match === 1 && m.eval_loss - floor <= cfg.stopGap;
     },
     checkpointEvery: cfg.evalEvery * 4,
     saveCheckpoint: (state) => {
