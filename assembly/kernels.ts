@@ -1,0 +1,282 @@
+// Deterministic f32 matrix product, 128-bit SIMD, for glassbox.
+//
+// The contract (see docs/ARCHITECTURE.md, "The engine and its determinism
+// contract"): every output element is
+//
+//     acc = 0f; for p = 0 .. k-1 in order: acc = f32(acc + f32(a_ip * b_pj))
+//
+// i.e. one f32x4.mul then one f32x4.add per step, never fused, no relaxed SIMD.
+// SIMD lanes run along j (output columns), so each lane is one output element
+// walking p in order; tiling, packing, k-blocking and threads only change *when*
+// an element is worked on, never the sequence of roundings it sees. Storing a
+// partial sum to memory and loading it back is exact, so splitting k into
+// blocks is free of rounding effects too.
+//
+// Memory is imported and shared: the JS side owns the layout (inputs, outputs,
+// one scratch area per thread). Nothing here allocates, so there is no GC
+// state to share between threads, and module globals are per-instance (each
+// worker has its own instance), which is why the B-packing cache below is safe.
+
+// Register tile: MR rows x NR columns = 4 x (2 x f32x4) = 8 accumulators.
+// With 2 B vectors and 1 broadcast A value that is 11 of the 16 xmm registers.
+// (6x8 = 12 accumulators would also fit but measured slower under V8's register
+// allocator; see bench/matmul.ts and the notes in src/engine/matmul-kernel.ts.)
+const MR: i32 = 4;
+const NR: i32 = 8;
+// Cache blocking (Zen 3: 32 KiB L1d, 512 KiB L2 per core).
+// KC: depth of one packed block. A B micro-panel is NR*KC*4 = 8 KiB (stays in L1
+// while A micro-panels stream past it), the packed A block MC*KC*4 = 128 KiB and
+// the packed B block KC*NC*4 = 256 KiB sit in L2.
+const KC: i32 = 256;
+const MC: i32 = 128; // multiple of MR
+const NC: i32 = 256; // multiple of NR
+
+/** Bytes of per-thread scratch that gemm() needs at its `ws` argument. */
+export function scratchBytes(): i32 {
+  return (MC * KC + KC * NC + MR * NR) * 4;
+}
+
+/** First free byte after the module's static data. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+// The micro-kernel: C[0:4, 0:8] (row stride ldc bytes) = (load ? C : 0) + Ap*Bp
+// over kc steps. Ap is packed [kc][4], Bp is packed [kc][8].
+// Kept as its own (non-inlined) function so V8 allocates its registers alone.
+function kernel4x8(ap: usize, bp: usize, c: usize, ldc: usize, kc: i32, load: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const r1 = c + ldc, r2 = r1 + ldc, r3 = r2 + ldc;
+  if (load) {
+    c00 = v128.load(c); c01 = v128.load(c, 16);
+    c10 = v128.load(r1); c11 = v128.load(r1, 16);
+    c20 = v128.load(r2); c21 = v128.load(r2, 16);
+    c30 = v128.load(r3); c31 = v128.load(r3, 16);
+  }
+  // A plain loop: unrolling by 2 or 4 measured 10-30% slower under V8.
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = f32x4.add(c00, f32x4.mul(a, b0)); c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 4);
+    c10 = f32x4.add(c10, f32x4.mul(a, b0)); c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 8);
+    c20 = f32x4.add(c20, f32x4.mul(a, b0)); c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 12);
+    c30 = f32x4.add(c30, f32x4.mul(a, b0)); c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    ap += 16; bp += 32;
+  }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(r1, c10); v128.store(r1, c11, 16);
+  v128.store(r2, c20); v128.store(r2, c21, 16);
+  v128.store(r3, c30); v128.store(r3, c31, 16);
+}
+
+// 4x4 transpose of four row vectors, written as four column vectors at dst,
+// dst+step, dst+2*step, dst+3*step. Pure data movement: no rounding.
+@inline function transpose4Store(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, step: usize): void {
+  const t0 = f32x4.shuffle(r0, r1, 0, 4, 1, 5);
+  const t1 = f32x4.shuffle(r0, r1, 2, 6, 3, 7);
+  const t2 = f32x4.shuffle(r2, r3, 0, 4, 1, 5);
+  const t3 = f32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, f32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store(dst + step, f32x4.shuffle(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * step, f32x4.shuffle(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * step, f32x4.shuffle(t1, t3, 2, 3, 6, 7));
+}
+
+// Pack rows [i0, i0+mc) x depth [p0, p0+kc) of op(A) into MR-row panels:
+// ap[(i/MR)*kc*MR + p*MR + i%MR], zero-padded to a multiple of MR rows.
+// op(A)[i][p] lives at a + (i*ars + p*acs)*4. Packing is where transposes are
+// absorbed, so all four transpose cases run the same micro-kernel.
+function packA(a: usize, ars: usize, acs: usize, i0: i32, mc: i32, p0: i32, kc: i32, ap: usize): void {
+  for (let ir = 0; ir < mc; ir += MR) {
+    const mr = min(MR, mc - ir);
+    const dst = ap + <usize>(ir * kc) * 4;
+    const src = a + (<usize>(i0 + ir) * ars + <usize>p0 * acs) * 4;
+    if (mr == MR && ars == 1) {
+      // A stored [k, m] (transA): the 4 values for one p are contiguous.
+      const step = acs * 4;
+      for (let p = 0; p < kc; p++) {
+        v128.store(dst + <usize>p * 16, v128.load(src + <usize>p * step));
+      }
+    } else if (mr == MR && acs == 1) {
+      // A stored [m, k]: rows are contiguous along p; transpose 4x4 blocks.
+      const rs = ars * 4;
+      let p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        const s = src + <usize>p * 4;
+        transpose4Store(v128.load(s), v128.load(s + rs), v128.load(s + 2 * rs), v128.load(s + 3 * rs),
+          dst + <usize>p * 16, 16);
+      }
+      for (; p < kc; p++) {
+        const s = src + <usize>p * 4, d = dst + <usize>p * 16;
+        store<f32>(d, load<f32>(s)); store<f32>(d, load<f32>(s + rs), 4);
+        store<f32>(d, load<f32>(s + 2 * rs), 8); store<f32>(d, load<f32>(s + 3 * rs), 12);
+      }
+    } else {
+      // Edge panel (or unusual strides): scalar, zero padding for missing rows.
+      for (let p = 0; p < kc; p++) {
+        for (let r = 0; r < MR; r++) {
+          const v: f32 = r < mr ? load<f32>(src + (<usize>r * ars + <usize>p * acs) * 4) : 0;
+          store<f32>(dst + <usize>(p * MR + r) * 4, v);
+        }
+      }
+    }
+  }
+}
+
+// Pack depth [p0, p0+kc) x columns [j0, j0+nc) of op(B) into NR-column panels:
+// bp[(j/NR)*kc*NR + p*NR + j%NR], zero-padded to a multiple of NR columns.
+// op(B)[p][j] lives at b + (p*brs + j*bcs)*4.
+function packB(b: usize, brs: usize, bcs: usize, p0: i32, kc: i32, j0: i32, nc: i32, bp: usize): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nr = min(NR, nc - jr);
+    const dst = bp + <usize>(jr * kc) * 4;
+    const src = b + (<usize>p0 * brs + <usize>(j0 + jr) * bcs) * 4;
+    if (nr == NR && bcs == 1) {
+      // B stored [k, n]: the 8 values for one p are contiguous.
+      const step = brs * 4;
+      for (let p = 0; p < kc; p++) {
+        const s = src + <usize>p * step, d = dst + <usize>p * 32;
+        v128.store(d, v128.load(s)); v128.store(d, v128.load(s, 16), 16);
+      }
+    } else if (nr == NR && brs == 1) {
+      // B stored [n, k] (transB): columns are contiguous along p; transpose
+      // two 4x4 blocks (columns 0-3 and 4-7) per 4 steps of p.
+      const cs = bcs * 4;
+      let p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        const s = src + <usize>p * 4, d = dst + <usize>p * 32;
+        transpose4Store(v128.load(s), v128.load(s + cs), v128.load(s + 2 * cs), v128.load(s + 3 * cs), d, 32);
+        const s4 = s + 4 * cs;
+        transpose4Store(v128.load(s4), v128.load(s4 + cs), v128.load(s4 + 2 * cs), v128.load(s4 + 3 * cs), d + 16, 32);
+      }
+      for (; p < kc; p++) {
+        const s = src + <usize>p * 4, d = dst + <usize>p * 32;
+        for (let c = 0; c < NR; c++) store<f32>(d + <usize>c * 4, load<f32>(s + <usize>c * cs));
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        for (let c = 0; c < NR; c++) {
+          const v: f32 = c < nr ? load<f32>(src + (<usize>p * brs + <usize>c * bcs) * 4) : 0;
+          store<f32>(dst + <usize>(p * NR + c) * 4, v);
+        }
+      }
+    }
+  }
+}
+
+// Set by gemm() per call: lets consecutive batch items that share one B
+// (bBatchStride 0) and fit in a single packed block skip re-packing it.
+let packedB: usize = 0;
+let packedBValid = false;
+
+// One product: rows [r0, r1) x columns [c0, c1) of C = op(A) @ op(B),
+// C row-major with n columns. ws: this thread's scratch (scratchBytes()).
+function gemm1(a: usize, b: usize, c: usize, n: i32, k: i32,
+  ars: usize, acs: usize, brs: usize, bcs: usize,
+  r0: i32, r1: i32, c0: i32, c1: i32, ws: usize): void {
+  const ap = ws;
+  const bp = ws + <usize>(MC * KC) * 4;
+  const tmp = bp + <usize>(KC * NC) * 4;
+  const ldc = <usize>n * 4;
+  const singleB = k <= KC && c1 - c0 <= NC;
+  for (let jc = c0; jc < c1; jc += NC) {
+    const nc = min(NC, c1 - jc);
+    for (let kb = 0; kb < k; kb += KC) {
+      const kc = min(KC, k - kb);
+      const cont = kb > 0; // later depth blocks continue the stored partial sums
+      if (!(singleB && packedBValid && packedB == b)) {
+        packB(b, brs, bcs, kb, kc, jc, nc, bp);
+        packedB = b;
+        packedBValid = singleB;
+      }
+      for (let ic = r0; ic < r1; ic += MC) {
+        const mc = min(MC, r1 - ic);
+        packA(a, ars, acs, ic, mc, kb, kc, ap);
+        for (let ir = 0; ir < mc; ir += MR) {
+          const mr = min(MR, mc - ir);
+          const apanel = ap + <usize>(ir * kc) * 4;
+          for (let jr = 0; jr < nc; jr += NR) {
+            const nr = min(NR, nc - jr);
+            const bpanel = bp + <usize>(jr * kc) * 4;
+            const cp = c + (<usize>(ic + ir) * <usize>n + <usize>(jc + jr)) * 4;
+            if (mr == MR && nr == NR) {
+              kernel4x8(apanel, bpanel, cp, ldc, kc, cont);
+            } else {
+              edgeTile(apanel, bpanel, cp, ldc, kc, cont, mr, nr, tmp);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Edge tile: run the full kernel on a private 4x8 tile and copy the valid part
+// in and out. Padding rows/columns are zeros whose results are discarded; each
+// valid element sees exactly the steps it would see in a full tile.
+function edgeTile(apanel: usize, bpanel: usize, cp: usize, ldc: usize, kc: i32, cont: bool,
+  mr: i32, nr: i32, tmp: usize): void {
+  if (cont) {
+    for (let r = 0; r < mr; r++) {
+      for (let q = 0; q < nr; q++) {
+        store<f32>(tmp + <usize>(r * NR + q) * 4, load<f32>(cp + <usize>r * ldc + <usize>q * 4));
+      }
+    }
+  }
+  kernel4x8(apanel, bpanel, tmp, <usize>NR * 4, kc, cont);
+  for (let r = 0; r < mr; r++) {
+    for (let q = 0; q < nr; q++) {
+      store<f32>(cp + <usize>r * ldc + <usize>q * 4, load<f32>(tmp + <usize>(r * NR + q) * 4));
+    }
+  }
+}
+
+// C[r][c0:c1] = C[r][c0:c1] + D[r][c0:c1] for rows [r0, r1): the `accumulate`
+// epilogue, applied once the product is complete (one f32 rounding).
+function addRows(c: usize, d: usize, n: i32, r0: i32, r1: i32, c0: i32, c1: i32): void {
+  for (let r = r0; r < r1; r++) {
+    const off = (<usize>r * <usize>n + <usize>c0) * 4;
+    const cr = c + off, dr = d + off;
+    const len = <usize>(c1 - c0) * 4;
+    let q: usize = 0;
+    for (; q + 16 <= len; q += 16) {
+      v128.store(cr + q, f32x4.add(v128.load(cr + q), v128.load(dr + q)));
+    }
+    for (; q < len; q += 4) {
+      store<f32>(cr + q, load<f32>(cr + q) + load<f32>(dr + q));
+    }
+  }
+}
+
+/**
+ * Batched product over a rectangle of the output, for one thread.
+ * Rows are global over the whole batch: row g is row g % m of product g / m,
+ * so [row0, row1) can span several batch items (how small batched products are
+ * split across threads). Columns [col0, col1) apply to every item.
+ * op(A_b)[i][p] = A[b*aBS + i*ars + p*acs], op(B_b)[p][j] = B[b*bBS + p*brs + j*bcs]
+ * (element strides; pointers in bytes). C is [batch, m, n] contiguous.
+ * d != 0: afterwards add D (same layout as C) into this rectangle of C.
+ */
+export function gemm(a: usize, b: usize, c: usize, d: usize,
+  m: i32, n: i32, k: i32,
+  ars: i32, acs: i32, brs: i32, bcs: i32, aBS: i32, bBS: i32,
+  row0: i32, row1: i32, col0: i32, col1: i32, ws: usize): void {
+  packedBValid = false;
+  if (m <= 0 || row0 >= row1 || col0 >= col1) return;
+  const mn = <usize>m * <usize>n;
+  for (let bi = row0 / m; bi * m < row1; bi++) {
+    const lr0 = max(row0 - bi * m, 0);
+    const lr1 = min(row1 - bi * m, m);
+    const cb = c + <usize>bi * mn * 4;
+    const bb = b + <usize>bi * <usize>bBS * 4;
+    gemm1(a + <usize>bi * <usize>aBS * 4, bb, cb, n, k,
+      <usize>ars, <usize>acs, <usize>brs, <usize>bcs, lr0, lr1, col0, col1, ws);
+    if (d != 0) addRows(cb, d + <usize>bi * mn * 4, n, lr0, lr1, col0, col1);
+  }
+}
