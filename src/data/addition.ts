@@ -113,7 +113,7 @@ export function targetPositions(k: number): PositionInfo[] {
 
 // ------------------------------------------------------------------- floors
 
-/** ln 10 and ln 9, as literals: the data path never calls Math.log. */
+/** ln 10 and ln 9, as literals: the data path computes no logarithms. */
 export const LN10 = 2.302585092994046;
 export const LN9 = 2.1972245773362196;
 /** log2 10, log2 9 and log2 14 (bits). */
