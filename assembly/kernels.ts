@@ -93,19 +93,30 @@ function kernel4x8(ap: usize, bp: usize, c: usize, ldc: usize, kc: i32, load: bo
 // op(A)[i][p] lives at a + (i*ars + p*acs)*4. Packing is where transposes are
 // absorbed, so all four transpose cases run the same micro-kernel.
 function packA(a: usize, ars: usize, acs: usize, i0: i32, mc: i32, p0: i32, kc: i32, ap: usize): void {
-  for (let ir = 0; ir < mc; ir += MR) {
-    const mr = min(MR, mc - ir);
-    const dst = ap + <usize>(ir * kc) * 4;
-    const src = a + (<usize>(i0 + ir) * ars + <usize>p0 * acs) * 4;
-    if (mr == MR && ars == 1) {
-      // A stored [k, m] (transA): the 4 values for one p are contiguous.
-      const step = acs * 4;
-      for (let p = 0; p < kc; p++) {
-        v128.store(dst + <usize>p * 16, v128.load(src + <usize>p * step));
+  const full = mc & ~(MR - 1);
+  const src0 = a + (<usize>i0 * ars + <usize>p0 * acs) * 4;
+  if (ars == 1 && full > 0) {
+    // A stored [k, m] (transA): for one p the values of all rows are
+    // contiguous. Walk p outside and the panels inside, so each source line is
+    // read once, in order. (Panel by panel would re-read every line MR times,
+    // and with m a multiple of 1024 the lines, 4 KiB apart, all fall into one
+    // L1 set.)
+    const step = acs * 4;
+    const pstride = <usize>kc * MR * 4;
+    for (let p = 0; p < kc; p++) {
+      const s = src0 + <usize>p * step;
+      let d = ap + <usize>p * 16;
+      for (let ir = 0; ir < full; ir += MR) {
+        v128.store(d, v128.load(s + <usize>ir * 4));
+        d += pstride;
       }
-    } else if (mr == MR && acs == 1) {
-      // A stored [m, k]: rows are contiguous along p; transpose 4x4 blocks.
-      const rs = ars * 4;
+    }
+  } else if (acs == 1) {
+    // A stored [m, k]: rows are contiguous along p; transpose 4x4 blocks.
+    const rs = ars * 4;
+    for (let ir = 0; ir < full; ir += MR) {
+      const src = src0 + <usize>ir * rs;
+      const dst = ap + <usize>(ir * kc) * 4;
       let p = 0;
       for (; p + 4 <= kc; p += 4) {
         const s = src + <usize>p * 4;
@@ -117,13 +128,23 @@ function packA(a: usize, ars: usize, acs: usize, i0: i32, mc: i32, p0: i32, kc: 
         store<f32>(d, load<f32>(s)); store<f32>(d, load<f32>(s + rs), 4);
         store<f32>(d, load<f32>(s + 2 * rs), 8); store<f32>(d, load<f32>(s + 3 * rs), 12);
       }
-    } else {
-      // Edge panel (or unusual strides): scalar, zero padding for missing rows.
-      for (let p = 0; p < kc; p++) {
-        for (let r = 0; r < MR; r++) {
-          const v: f32 = r < mr ? load<f32>(src + (<usize>r * ars + <usize>p * acs) * 4) : 0;
-          store<f32>(dst + <usize>(p * MR + r) * 4, v);
-        }
+    }
+  } else {
+    packAScalar(src0, ars, acs, 0, full, kc, ap);
+  }
+  // Edge panel: scalar, zero padding for the missing rows.
+  if (full < mc) packAScalar(src0, ars, acs, full, mc, kc, ap);
+}
+
+function packAScalar(src0: usize, ars: usize, acs: usize, r0: i32, r1: i32, kc: i32, ap: usize): void {
+  for (let ir = r0; ir < r1; ir += MR) {
+    const mr = min(MR, r1 - ir);
+    const src = src0 + <usize>ir * ars * 4;
+    const dst = ap + <usize>(ir * kc) * 4;
+    for (let p = 0; p < kc; p++) {
+      for (let r = 0; r < MR; r++) {
+        const v: f32 = r < mr ? load<f32>(src + (<usize>r * ars + <usize>p * acs) * 4) : 0;
+        store<f32>(dst + <usize>(p * MR + r) * 4, v);
       }
     }
   }
@@ -133,21 +154,29 @@ function packA(a: usize, ars: usize, acs: usize, i0: i32, mc: i32, p0: i32, kc: 
 // bp[(j/NR)*kc*NR + p*NR + j%NR], zero-padded to a multiple of NR columns.
 // op(B)[p][j] lives at b + (p*brs + j*bcs)*4.
 function packB(b: usize, brs: usize, bcs: usize, p0: i32, kc: i32, j0: i32, nc: i32, bp: usize): void {
-  for (let jr = 0; jr < nc; jr += NR) {
-    const nr = min(NR, nc - jr);
-    const dst = bp + <usize>(jr * kc) * 4;
-    const src = b + (<usize>p0 * brs + <usize>(j0 + jr) * bcs) * 4;
-    if (nr == NR && bcs == 1) {
-      // B stored [k, n]: the 8 values for one p are contiguous.
-      const step = brs * 4;
-      for (let p = 0; p < kc; p++) {
-        const s = src + <usize>p * step, d = dst + <usize>p * 32;
-        v128.store(d, v128.load(s)); v128.store(d, v128.load(s, 16), 16);
+  const full = nc & ~(NR - 1);
+  const src0 = b + (<usize>p0 * brs + <usize>j0 * bcs) * 4;
+  if (bcs == 1 && full > 0) {
+    // B stored [k, n]: for one p the values of all columns are contiguous.
+    // p outside, panels inside: each source line is read once, in order.
+    const step = brs * 4;
+    const pstride = <usize>kc * NR * 4;
+    for (let p = 0; p < kc; p++) {
+      const s = src0 + <usize>p * step;
+      let d = bp + <usize>p * 32;
+      for (let jr = 0; jr < full; jr += NR) {
+        const sj = s + <usize>jr * 4;
+        v128.store(d, v128.load(sj)); v128.store(d, v128.load(sj, 16), 16);
+        d += pstride;
       }
-    } else if (nr == NR && brs == 1) {
-      // B stored [n, k] (transB): columns are contiguous along p; transpose
-      // two 4x4 blocks (columns 0-3 and 4-7) per 4 steps of p.
-      const cs = bcs * 4;
+    }
+  } else if (brs == 1) {
+    // B stored [n, k] (transB): columns are contiguous along p; transpose
+    // two 4x4 blocks (columns 0-3 and 4-7) per 4 steps of p.
+    const cs = bcs * 4;
+    for (let jr = 0; jr < full; jr += NR) {
+      const src = src0 + <usize>jr * cs;
+      const dst = bp + <usize>(jr * kc) * 4;
       let p = 0;
       for (; p + 4 <= kc; p += 4) {
         const s = src + <usize>p * 4, d = dst + <usize>p * 32;
@@ -159,12 +188,22 @@ function packB(b: usize, brs: usize, bcs: usize, p0: i32, kc: i32, j0: i32, nc: 
         const s = src + <usize>p * 4, d = dst + <usize>p * 32;
         for (let c = 0; c < NR; c++) store<f32>(d + <usize>c * 4, load<f32>(s + <usize>c * cs));
       }
-    } else {
-      for (let p = 0; p < kc; p++) {
-        for (let c = 0; c < NR; c++) {
-          const v: f32 = c < nr ? load<f32>(src + (<usize>p * brs + <usize>c * bcs) * 4) : 0;
-          store<f32>(dst + <usize>(p * NR + c) * 4, v);
-        }
+    }
+  } else {
+    packBScalar(src0, brs, bcs, 0, full, kc, bp);
+  }
+  if (full < nc) packBScalar(src0, brs, bcs, full, nc, kc, bp);
+}
+
+function packBScalar(src0: usize, brs: usize, bcs: usize, c0: i32, c1: i32, kc: i32, bp: usize): void {
+  for (let jr = c0; jr < c1; jr += NR) {
+    const nr = min(NR, c1 - jr);
+    const src = src0 + <usize>jr * bcs * 4;
+    const dst = bp + <usize>(jr * kc) * 4;
+    for (let p = 0; p < kc; p++) {
+      for (let c = 0; c < NR; c++) {
+        const v: f32 = c < nr ? load<f32>(src + (<usize>p * brs + <usize>c * bcs) * 4) : 0;
+        store<f32>(dst + <usize>(p * NR + c) * 4, v);
       }
     }
   }
@@ -198,12 +237,15 @@ function gemm1(a: usize, b: usize, c: usize, n: i32, k: i32,
       for (let ic = r0; ic < r1; ic += MC) {
         const mc = min(MC, r1 - ic);
         packA(a, ars, acs, ic, mc, kb, kc, ap);
-        for (let ir = 0; ir < mc; ir += MR) {
-          const mr = min(MR, mc - ir);
-          const apanel = ap + <usize>(ir * kc) * 4;
-          for (let jr = 0; jr < nc; jr += NR) {
-            const nr = min(NR, nc - jr);
-            const bpanel = bp + <usize>(jr * kc) * 4;
+        // jr outside, ir inside (the BLIS order): one B micro-panel (8 KiB)
+        // stays in L1 while the A micro-panels stream from L2. Measured a few
+        // percent faster than the other order on every benchmark shape.
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr);
+          const bpanel = bp + <usize>(jr * kc) * 4;
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = min(MR, mc - ir);
+            const apanel = ap + <usize>(ir * kc) * 4;
             const cp = c + (<usize>(ic + ir) * <usize>n + <usize>(jc + jr)) * 4;
             if (mr == MR && nr == NR) {
               kernel4x8(apanel, bpanel, cp, ldc, kc, cont);
@@ -280,3 +322,4 @@ export function gemm(a: usize, b: usize, c: usize, d: usize,
     if (d != 0) addRows(cb, d + <usize>bi * mn * 4, n, lr0, lr1, col0, col1);
   }
 }
+export * from './elementwise';

@@ -16,7 +16,7 @@
 import { align64, ensureMemory, heapF32, wasmKernels } from './wasm.js';
 import { getThreads, runParallel } from './threads.js';
 
-export { getThreads, setThreads, shutdownThreads } from './threads.js';
+export { getThreads, setThreads, shutdownThreads, workerChunkCount } from './threads.js';
 
 export interface MatmulSpec {
   batch: number;        // number of independent products
@@ -143,8 +143,9 @@ export function setParallelMinFlops(flops: number): number {
  * Rows or columns: whichever makes the threads re-pack less. Each chunk of
  * rows packs all of B for its batch items; each chunk of columns packs all of
  * A. Up to 4 chunks per thread, so a thread that starts late or runs slowly
- * (a busy core) costs at most a small piece; but each chunk keeps >= 64 rows
- * (or columns) so the re-packing stays a few percent of the work.
+ * (a busy core) costs at most a small piece; but each chunk keeps >= 128 rows
+ * (or columns) where it can, so re-packing costs <= ~3% (measured: 512^3 cut
+ * in 4 row chunks runs 2% slower than whole, in 16 chunks 10% slower).
  */
 function plan(s: MatmulSpec, threads: number): number[][] {
   const { batch, m, n, k } = s;
@@ -160,7 +161,7 @@ function plan(s: MatmulSpec, threads: number): number[][] {
   const byCols = rowUnits < threads || (colUnits >= threads && colRepack < rowRepack);
   const units = byCols ? colUnits : rowUnits;
   const extent = byCols ? n : rows;
-  const count = Math.min(units, Math.max(threads, Math.min(4 * threads, Math.floor(extent / 64))));
+  const count = Math.min(units, Math.max(threads, Math.min(4 * threads, Math.floor(extent / 128))));
   const chunks: number[][] = [];
   for (let i = 0; i < count; i++) {
     const u0 = Math.floor((i * units) / count), u1 = Math.floor(((i + 1) * units) / count);

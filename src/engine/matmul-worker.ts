@@ -50,6 +50,7 @@ for (;;) {
     } catch {
       Atomics.add(ctrl, CTRL.ERRORS, 1);
     }
+    Atomics.add(ctrl, CTRL.WORKER_CHUNKS, 1);
   }
   Atomics.store(ctrl, stateIdx, v - PHASE.POSTED + PHASE.DONE);
   Atomics.notify(ctrl, stateIdx);

@@ -41,6 +41,7 @@ export const CTRL = {
   SCRATCH_BASE: 20, // last argument = SCRATCH_BASE + thread * SCRATCH_STRIDE
   SCRATCH_STRIDE: 21,
   ERRORS: 22, // chunks whose kernel call threw in a worker
+  WORKER_CHUNKS: 23, // chunks computed by workers since the pool started (tests, tuning)
   ARGS: 32, MAX_ARGS: 32,
   STATES: 64, STATE_STRIDE: 16, // worker w's state word: STATES + w * STATE_STRIDE
   MAX_WORKERS: 63,
@@ -80,6 +81,18 @@ function defaultThreads(): number {
 }
 
 let threads: number | undefined;
+let mainWorks = true;
+
+/**
+ * Tests only: with false, the main thread leaves every chunk to the workers
+ * (and waits for them to claim all of them), so that a test knows which
+ * threads computed what. Returns the previous setting.
+ */
+export function setMainThreadWorks(on: boolean): boolean {
+  const prev = mainWorks;
+  mainWorks = on;
+  return prev;
+}
 
 /** Total threads used by parallel kernels, including the main thread. */
 export function getThreads(): number {
@@ -203,6 +216,9 @@ export function runParallel(job: ParallelJob): void {
   try {
     const callArgs = [...args, ...chunks[0]!, job.scratchBase];
     let c: number;
+    if (!mainWorks) {
+      while ((c = Atomics.load(ctrl, CTRL.NEXT)) < chunks.length) Atomics.wait(ctrl, CTRL.NEXT, c, 1);
+    }
     while ((c = Atomics.add(ctrl, CTRL.NEXT, 1)) < chunks.length) {
       const ch = chunks[c]!;
       for (let i = 0; i < nca; i++) callArgs[args.length + i] = ch[i]!;
@@ -227,6 +243,11 @@ export function runParallel(job: ParallelJob): void {
   }
   if (mainError !== undefined) throw mainError;
   if (Atomics.load(ctrl, CTRL.ERRORS) > 0) throw new Error(`glassbox threads: a worker failed while running ${kernel}`);
+}
+
+/** Chunks computed by worker threads (not the main thread) since the pool started. */
+export function workerChunkCount(): number {
+  return pool ? Atomics.load(pool.ctrl, CTRL.WORKER_CHUNKS) : 0;
 }
 
 /** Stop all workers and wait for them to exit. The pool restarts on next use. */

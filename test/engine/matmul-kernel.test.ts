@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import {
   getThreads, matmulF32, matmulReference, setParallelMinFlops, setThreads, shutdownThreads, type MatmulSpec,
 } from '../../src/engine/matmul-kernel.js';
+import { setMainThreadWorks, workerChunkCount } from '../../src/engine/threads.js';
 
 /** xorshift32 values over many binades, with some signed zeros and subnormal-making tiny values. */
 function randomF32(n: number, seed: number): Float32Array {
@@ -89,6 +90,7 @@ test('matmul: bit-identical to the reference on odd shapes, all transposes and b
   const savedThreads = getThreads();
   // Split even tiny products across threads, so odd splits are exercised.
   const savedMin = setParallelMinFlops(0);
+  const before = workerChunkCount();
   try {
     let seed = 1;
     for (const c of SHAPES) {
@@ -98,16 +100,22 @@ test('matmul: bit-identical to the reference on odd shapes, all transposes and b
           const { a, b, out0 } = operands(s, seed++);
           const want = out0.slice();
           matmulReference(a, b, want, s);
-          for (const t of [1, 2, 4]) {
+          // Threads claim chunks dynamically, so also run with the main thread
+          // idle: then the workers are known to have computed every chunk.
+          for (const [t, mainWorks] of [[1, true], [2, true], [2, false], [4, true], [4, false]] as const) {
             setThreads(t);
+            setMainThreadWorks(mainWorks);
             const got = out0.slice();
             matmulF32(a, b, got, s);
-            assertSameBits(got, want, `${label(s)} threads=${t}`);
+            assertSameBits(got, want, `${label(s)} threads=${t}${mainWorks ? '' : ' (workers only)'}`);
           }
+          setMainThreadWorks(true);
         }
       }
     }
+    assert.ok(workerChunkCount() > before, 'the workers computed chunks');
   } finally {
+    setMainThreadWorks(true);
     setParallelMinFlops(savedMin);
     setThreads(savedThreads);
   }
