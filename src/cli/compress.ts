@@ -1,0 +1,302 @@
+// `glassbox compress IN [-o OUT]` and `glassbox decompress IN [-o OUT]`:
+// the prequential GPT compressor (src/codec/gpt-predictor.ts) as a file tool.
+// `-` is stdin/stdout. File outputs appear whole or not at all (temp file,
+// renamed on success) and never replace a file without --force.
+
+import { createReadStream, statSync, realpathSync, existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { intArg } from './args.js';
+import { progressBar, formatSeconds, type ProgressBar } from './progress.js';
+import { compressStream, decompressStream, type CodecStats } from '../codec/compressor.js';
+import { CorruptInputError } from '../codec/errors.js';
+import type { Predictor } from '../codec/predictor.js';
+import { GptPredictor, gptPredictorFactory, levelConfig, staticConfig, DEFAULT_LEVEL, type GptCodecConfig } from '../codec/gpt-predictor.js';
+import { GPT, type GPTConfig } from '../nn/gpt.js';
+import { loadCheckpoint, modelTensors } from '../train/checkpoint.js';
+import { openAtomicWrite, type AtomicWrite } from '../engine/atomic-file.js';
+import { setThreads, shutdownThreads } from '../engine/matmul-kernel.js';
+
+/** Bytes per container chunk: large, so the per-chunk record (12 bytes + coder flush) costs < 0.01 bits per byte. */
+export const CHUNK_SIZE = 1 << 16;
+
+interface CommonFlags {
+  output?: string;
+  force?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  threads?: number;
+  model?: string;
+}
+
+interface CompressFlags extends CommonFlags {
+  level?: number;
+  seed?: number;
+  [digit: string]: unknown;
+}
+
+/** The JSON a command prints with --json. */
+export interface CompressReport {
+  command: 'compress' | 'decompress';
+  input: string;
+  output: string;
+  bytes_in: number;
+  bytes_out: number;
+  /** Compressed bits per original byte, container included. */
+  bits_per_byte: number;
+  seconds: number;
+  /** Sum of -log2 p over the coded bytes at coding time (quantised p): the area under the training loss curve. */
+  area_under_loss_bits: number;
+  level: number;
+  kib_per_second: number;
+}
+
+// ---------------------------------------------------------------- static mode
+
+interface LoadedModel {
+  model: GPT;
+  sha256: string;
+}
+
+async function loadStaticModel(path: string): Promise<LoadedModel> {
+  const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read checkpoint ${path}: ${e.code ?? e.message}`);
+  });
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const ck = loadCheckpoint(path);
+  const cfg = ck.meta.model_config as GPTConfig | undefined;
+  if (!cfg || typeof cfg !== 'object') throw new Error(`${path}: no model_config in the checkpoint's metadata`);
+  if (cfg.vocabSize !== 256) throw new Error(`${path}: the model's vocabulary has ${cfg.vocabSize} tokens; compression needs a byte-level model (256)`);
+  const model = new GPT(cfg);
+  model.loadStateDict(modelTensors(ck));
+  return { model, sha256 };
+}
+
+/** The model for decoding a static-mode file, after checking it is the checkpoint the file names. */
+function staticModelFor(loaded: LoadedModel | undefined, path: string | undefined): (config: GptCodecConfig) => GPT {
+  return (config) => {
+    const want = config.checkpoint!.sha256;
+    if (!loaded) throw new Error(`this file was compressed with a fixed model (checkpoint sha256 ${want}); pass that checkpoint with --model`);
+    if (loaded.sha256 !== want) {
+      throw new Error(`wrong checkpoint: ${path} has sha256 ${loaded.sha256}, but this file was compressed with the checkpoint whose sha256 is ${want}`);
+    }
+    return loaded.model;
+  };
+}
+
+// ---------------------------------------------------------------- plumbing
+
+function inputSource(path: string): { source: AsyncIterable<Uint8Array>; size: number } {
+  if (path === '-') return { source: process.stdin, size: 0 };
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    throw new Error(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  if (!st.isFile()) throw new Error(`${path} is not a regular file`);
+  return { source: createReadStream(path, { highWaterMark: 1 << 16 }), size: st.size };
+}
+
+function sameFile(a: string, b: string): boolean {
+  if (a === '-' || b === '-') return false;
+  if (resolve(a) === resolve(b)) return true;
+  return existsSync(b) && realpathSync(a) === realpathSync(b);
+}
+
+/** Writes to stdout or to an atomic temp file; `finish` commits, `fail` leaves nothing behind. */
+async function openOutput(path: string, force: boolean): Promise<{ target: NodeJS.WritableStream & import('node:stream').Writable; finish(): Promise<void>; fail(): Promise<void> }> {
+  if (path === '-') {
+    return {
+      target: process.stdout,
+      async finish() {
+        if (process.stdout.writableNeedDrain) await new Promise((r) => process.stdout.once('drain', r));
+      },
+      async fail() {},
+    };
+  }
+  let w: AtomicWrite;
+  try {
+    w = await openAtomicWrite(path, { force });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new Error(`${path} already exists; use --force to overwrite it`);
+    throw new Error(`cannot write ${path}: ${code ?? (e as Error).message}`);
+  }
+  return { target: w.stream, finish: () => w.commit(), fail: () => w.abort() };
+}
+
+/** Counts bytes through a predictor and drives the progress bar from them (the codec only reports per chunk). */
+function withProgress(p: GptPredictor, onTick: (p: GptPredictor) => void): Predictor {
+  let next = 4096;
+  return {
+    predict: () => p.predict(),
+    observe(byte) {
+      p.observe(byte);
+      if (p.bytesSeen >= next) {
+        next = p.bytesSeen + 4096;
+        onTick(p);
+      }
+    },
+    endChunk: () => p.endChunk(),
+  };
+}
+
+function report(command: 'compress' | 'decompress', input: string, output: string, stats: CodecStats, level: number): CompressReport {
+  const original = command === 'compress' ? stats.bytesIn : stats.bytesOut;
+  const compressed = command === 'compress' ? stats.bytesOut : stats.bytesIn;
+  return {
+    command,
+    input,
+    output,
+    bytes_in: stats.bytesIn,
+    bytes_out: stats.bytesOut,
+    bits_per_byte: original > 0 ? (8 * compressed) / original : 0,
+    seconds: stats.seconds,
+    area_under_loss_bits: stats.idealBits,
+    level,
+    kib_per_second: stats.seconds > 0 ? original / 1024 / stats.seconds : 0,
+  };
+}
+
+function print(r: CompressReport, json: boolean, quiet: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify(r) + '\n');
+    return;
+  }
+  if (quiet) return;
+  const original = r.command === 'compress' ? r.bytes_in : r.bytes_out;
+  const compressed = r.command === 'compress' ? r.bytes_out : r.bytes_in;
+  process.stderr.write(
+    `${r.input} -> ${r.output}: ${original} bytes <-> ${compressed} bytes, ${r.bits_per_byte.toFixed(3)} bits/byte ` +
+      `(area under the loss curve ${(r.area_under_loss_bits / 8).toFixed(0)} bytes), ${formatSeconds(r.seconds)}, ${r.kib_per_second.toFixed(1)} KiB/s\n`,
+  );
+}
+
+/** Shared driver: sets threads, opens output, runs, cleans up on any failure. */
+async function runCodec(
+  command: 'compress' | 'decompress',
+  input: string,
+  output: string,
+  flags: CommonFlags,
+  body: (io: { source: AsyncIterable<Uint8Array>; size: number; target: import('node:stream').Writable; signal: AbortSignal; bar: ProgressBar; tick: (p: GptPredictor) => void }) => Promise<{ stats: CodecStats; level: number }>,
+): Promise<void> {
+  if (flags.threads !== undefined) setThreads(flags.threads);
+  if (sameFile(input, output)) throw new Error(`input and output are the same file (${input})`);
+  const { source, size } = inputSource(input);
+  const out = await openOutput(output, flags.force ?? false);
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', onSigint);
+  const showBar = !flags.quiet && !flags.json && size > 0;
+  const bar = showBar ? progressBar(size, `${command} {bar} {percentage}% | {done} | {speed} KiB/s | {bpb} bits/byte | ETA {eta}`) : { update() {}, stop() {} };
+  const t0 = Date.now();
+  const tick = (p: GptPredictor): void => {
+    const sec = (Date.now() - t0) / 1000;
+    const bpb = p.bytesSeen > 0 ? p.bits / p.bytesSeen : 0;
+    // Decompressing, the bar counts compressed bytes: about bits/8 of them are consumed by now.
+    const value = command === 'compress' ? p.bytesSeen : Math.min(size, Math.round(p.bits / 8));
+    const rate = sec > 0 ? value / sec : 0;
+    bar.update(value, {
+      percentage: size > 0 ? Math.floor((100 * value) / size) : 0,
+      done: `${(p.bytesSeen / 1024).toFixed(0)} KiB`,
+      speed: (p.bytesSeen / 1024 / Math.max(sec, 1e-9)).toFixed(1),
+      bpb: bpb.toFixed(3),
+      eta: rate > 0 ? formatSeconds((size - value) / rate) : '?',
+    });
+  };
+  try {
+    const { stats, level } = await body({ source, size, target: out.target, signal: controller.signal, bar, tick });
+    await out.finish();
+    bar.stop();
+    print(report(command, input, output, stats, level), flags.json ?? false, flags.quiet ?? false);
+  } catch (e) {
+    bar.stop();
+    await out.fail();
+    if (e instanceof CorruptInputError) throw new Error(`${input}: ${e.message}`);
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+    if (source !== process.stdin) (source as unknown as { destroy?: () => void }).destroy?.();
+    await shutdownThreads();
+  }
+}
+
+// ---------------------------------------------------------------- commands
+
+function defaultCompressOutput(input: string): string {
+  return input === '-' ? '-' : `${input}.gbx`;
+}
+
+function defaultDecompressOutput(input: string): string {
+  if (input === '-') return '-';
+  if (!input.endsWith('.gbx') || input.length === 4) throw new Error(`cannot guess the output name: ${input} does not end in .gbx; give one with -o`);
+  return input.slice(0, -4);
+}
+
+export function registerCompressCommands(program: Command): void {
+  const compress = program
+    .command('compress')
+    .description('compress a file with a GPT that learns as it codes (prequential coding); -1 fastest .. -9 best ratio')
+    .argument('<input>', 'file to compress, or - for stdin')
+    .option('-o, --output <path>', 'output file, or - for stdout (default: INPUT.gbx; stdout for stdin)')
+    .addOption(new Option('-l, --level <n>', `compression level 1-9 (default ${DEFAULT_LEVEL})`).argParser(intArg(1, 9)))
+    .option('--model <checkpoint>', 'static mode: code with this fixed .safetensors model (no training); decompress needs the same file')
+    .option('--seed <n>', 'seed of the model initialisation and replay sampling (stored in the file)', intArg(0, 2 ** 31 - 1))
+    .option('--threads <n>', 'matmul threads (the output is identical for any count)', intArg(1, 64))
+    .option('-f, --force', 'overwrite the output file if it exists')
+    .option('--json', 'print a JSON summary to stdout')
+    .option('-q, --quiet', 'no progress bar or summary');
+  for (let d = 1; d <= 9; d++) compress.option(`-${d}`, d === 1 ? 'same as --level 1 (fastest)' : d === 9 ? 'same as --level 9 (best)' : `same as --level ${d}`);
+  compress.action(async (input: string, flags: CompressFlags) => {
+    const digits = Array.from({ length: 9 }, (_, i) => i + 1).filter((d) => flags[String(d)] === true);
+    if (digits.length > 1 || (digits.length === 1 && flags.level !== undefined && flags.level !== digits[0])) throw new Error('give one compression level');
+    const level = digits[0] ?? flags.level ?? DEFAULT_LEVEL;
+    const output = flags.output ?? defaultCompressOutput(input);
+    if (output === '-' && flags.json) throw new Error('--json prints to stdout; give an output file with -o');
+    if (output === '-' && process.stdout.isTTY && !flags.force) throw new Error('refusing to write compressed data to a terminal (use -o FILE, a pipe, or --force)');
+    const loaded = flags.model ? await loadStaticModel(flags.model) : undefined;
+    const config = loaded ? staticConfig(loaded.model.config, loaded.sha256, { seed: flags.seed }) : levelConfig(level, { seed: flags.seed });
+    await runCodec('compress', input, output, flags, async ({ source, target, signal, tick }) => {
+      const factory = gptPredictorFactory(staticModelFor(loaded, flags.model));
+      const stats = await compressStream(source, target, {
+        predictorFactory: (raw) => withProgress(factory(raw), tick),
+        header: config as unknown as Record<string, unknown>,
+        chunkSize: CHUNK_SIZE,
+        signal,
+      });
+      return { stats, level: config.level };
+    });
+  });
+
+  program
+    .command('decompress')
+    .description('decompress a .gbx file (replays the same learning, so it runs at about the speed of compression)')
+    .argument('<input>', 'file to decompress, or - for stdin')
+    .option('-o, --output <path>', 'output file, or - for stdout (default: INPUT without .gbx; stdout for stdin)')
+    .option('--model <checkpoint>', 'the checkpoint a static-mode file was compressed with')
+    .option('--threads <n>', 'matmul threads (any count decodes any file)', intArg(1, 64))
+    .option('-f, --force', 'overwrite the output file if it exists')
+    .option('--json', 'print a JSON summary to stdout')
+    .option('-q, --quiet', 'no progress bar or summary')
+    .action(async (input: string, flags: CommonFlags) => {
+      const output = flags.output ?? defaultDecompressOutput(input);
+      if (output === '-' && flags.json) throw new Error('--json prints to stdout; give an output file with -o');
+      const loaded = flags.model ? await loadStaticModel(flags.model) : undefined;
+      await runCodec('decompress', input, output, flags, async ({ source, target, signal, tick }) => {
+        const factory = gptPredictorFactory(staticModelFor(loaded, flags.model));
+        let level = 0;
+        const stats = await decompressStream(source, target, {
+          predictorFactory: (raw) => {
+            const p = factory(raw);
+            level = p.config.level;
+            return withProgress(p, tick);
+          },
+          signal,
+        });
+        return { stats, level };
+      });
+    });
+}
