@@ -6,6 +6,7 @@
 import { Tensor, ShapeError, result, shapeStr, shapeSize, stridesOf, accumulateGrad, isGradEnabled, type Shape } from './tensor.js';
 import * as dm from './detmath.js';
 import { geluInto } from './fastmath.js';
+import { geluWasm, mulWasm, useElementwiseWasm } from './elementwise-kernel.js';
 
 // ---------------------------------------------------------------- broadcasting
 
@@ -234,10 +235,13 @@ export function gelu(x: Tensor): Tensor {
   const out = new Float32Array(n);
   const xd = x.data;
   const deriv = isGradEnabled() && x.requiresGrad ? new Float32Array(n) : null;
-  for (let i = 0; i < n; i++) geluInto(xd[i], out, deriv, i);
+  const wasm = useElementwiseWasm(n); // the same bits, faster for large tensors
+  if (wasm) geluWasm(xd, out, deriv);
+  else for (let i = 0; i < n; i++) geluInto(xd[i], out, deriv, i);
   return result(out, x.shape, 'gelu', [x], (g) => {
     const gx = new Float32Array(n);
-    for (let i = 0; i < n; i++) gx[i] = g[i] * deriv![i];
+    if (wasm) mulWasm(g, deriv!, gx);
+    else for (let i = 0; i < n; i++) gx[i] = g[i] * deriv![i];
     accumulateGrad(x, gx, true);
   });
 }

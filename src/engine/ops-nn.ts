@@ -7,6 +7,7 @@ import { Tensor, ShapeError, result, shapeStr, accumulateGrad, gradBuffer, isGra
 import { matmulF32 } from './matmul-kernel.js';
 import * as dm from './detmath.js';
 import { expFast } from './fastmath.js';
+import { columnSumsWasm, layerNormBackwardWasm, layerNormForwardWasm, useElementwiseWasm } from './elementwise-kernel.js';
 import type { Rng } from './rng.js';
 
 // ---------------------------------------------------------------- matmul
@@ -60,12 +61,26 @@ export function matmulBias(a: Tensor, b: Tensor, bias: Tensor | null, opts: Matm
   const bStride = sharedB ? 0 : k * n;
   const gStride = fold ? 0 : m * n;
   const out = new Float32Array(nBatch * m * n);
-  matmulF32(a.data, b.data, out, { batch, m: rowsA, n, k, transA, transB, aBatchStride: aStride, bBatchStride: bStride });
   let biasStride = 0;
   if (bias) {
     if (bias.size === n) biasStride = 0;
     else if (bias.size === nBatch * n) biasStride = n;
     else throw new ShapeError('matmul', `bias ${shapeStr(bias.shape)} fits neither [${n}] nor one row per batch entry of ${desc}`);
+  }
+  // Large outputs: fill `out` with the bias rows and let the kernel add the
+  // product into it, f32(bias + prod), the same bits as f32(prod + bias) below
+  // without a pass over the output in JS.
+  const biasFirst = bias !== null && m * n > 0 && useElementwiseWasm(out.length);
+  if (biasFirst) {
+    const bd = bias.data, mn = m * n;
+    for (let i = 0; i < nBatch; i++) {
+      const o = i * mn;
+      out.set(bd.subarray(i * biasStride, i * biasStride + n), o);
+      for (let filled = n; filled < mn; filled *= 2) out.copyWithin(o + filled, o, o + Math.min(filled, mn - filled));
+    }
+  }
+  matmulF32(a.data, b.data, out, { batch, m: rowsA, n, k, transA, transB, aBatchStride: aStride, bBatchStride: bStride, accumulate: biasFirst });
+  if (bias && !biasFirst) {
     const bd = bias.data;
     for (let i = 0; i < nBatch; i++) {
       const bo = i * biasStride;
@@ -76,7 +91,13 @@ export function matmulBias(a: Tensor, b: Tensor, bias: Tensor | null, opts: Matm
     }
   }
   return result(out, [...batchShape, m, n], bias ? 'linear' : 'matmul', bias ? [a, b, bias] : [a, b], (g) => {
-    if (bias?.requiresGrad) {
+    if (bias?.requiresGrad && useElementwiseWasm(g.length)) {
+      // The same column sums (f64, rows in order) in wasm.
+      const gb = new Float32Array(bias.size);
+      if (biasStride === 0) columnSumsWasm(g, null, gb, null, nBatch * m, n);
+      else for (let i = 0; i < nBatch; i++) columnSumsWasm(g.subarray(i * m * n, (i + 1) * m * n), null, gb.subarray(i * n, (i + 1) * n), null, m, n);
+      accumulateGrad(bias, gb, true);
+    } else if (bias?.requiresGrad) {
       // Column sums in f64, rows in order: a fixed reduction order.
       const gb = new Float64Array(bias.size);
       for (let i = 0; i < nBatch; i++) {
@@ -302,7 +323,9 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   const out = new Float32Array(x.size);
   const w = weight?.data;
   const b = bias?.data;
-  for (let r = 0; r < R; r++) {
+  const wasm = useElementwiseWasm(x.size); // the same bits, faster for large tensors
+  if (wasm) layerNormForwardWasm(xd, w ?? null, b ?? null, xhat, out, rstd, R, C, eps);
+  else for (let r = 0; r < R; r++) {
     const o = r * C;
     let mu = 0;
     for (let j = 0; j < C; j++) mu += xd[o + j];
@@ -322,7 +345,13 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   }
   const parents = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   return result(out, x.shape, 'layerNorm', parents, (g) => {
-    if (weight?.requiresGrad || bias?.requiresGrad) {
+    if ((weight?.requiresGrad || bias?.requiresGrad) && wasm) {
+      const gw = new Float32Array(C);
+      const gb = new Float32Array(C);
+      columnSumsWasm(g, xhat, gb, gw, R, C);
+      if (weight) accumulateGrad(weight, gw, true);
+      if (bias) accumulateGrad(bias, gb, true);
+    } else if (weight?.requiresGrad || bias?.requiresGrad) {
       const gw = new Float64Array(C);
       const gb = new Float64Array(C);
       for (let r = 0; r < R; r++) {
@@ -339,7 +368,8 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
       // dx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)), with gh = g * weight.
       const gx = new Float32Array(x.size);
       const gh = new Float64Array(C);
-      for (let r = 0; r < R; r++) {
+      if (wasm) layerNormBackwardWasm(g, w ?? null, xhat, rstd, gx, R, C);
+      else for (let r = 0; r < R; r++) {
         const o = r * C;
         let s1 = 0;
         let s2 = 0;

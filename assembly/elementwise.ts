@@ -1,0 +1,248 @@
+// Elementwise and row-wise kernels for glassbox's hot non-matmul ops: GELU,
+// layer norm (forward and backward), column sums (bias gradients).
+//
+// Each kernel does exactly the IEEE operations of its TypeScript reference
+// (src/engine/fastmath.ts geluInto, src/engine/ops-nn.ts layerNorm and
+// matmulBias), in the same order per element, so its results are the same
+// bits, not merely close:
+// - the references compute in f64 and round once to f32; so do these (f64x2
+//   lanes, promoted from f32 and demoted at the end);
+// - a reduction along a row (layer norm's mean, variance and dot products) is
+//   a scalar f64 sum in index order, like the reference's loop;
+// - a reduction down columns (gradients of a weight or bias) keeps one f64
+//   lane per column and adds the rows in order, again the reference's order.
+// No fused multiply-add, no relaxed SIMD, no Math.exp: e^x is built from +, -,
+// *, floor and an exponent written with integer ops.
+//
+// Buffers may be read past their end to the next multiple of 4 elements
+// (16 bytes): the JS side rounds every region up, and lanes past the end are
+// computed and thrown away (wasm float ops never trap).
+
+// ---------------------------------------------------------------- GELU
+
+// fastmath.ts constants, as the same f64 values.
+const INV_LN2: f64 = 1.4426950408889634;
+const LN2_HI: f64 = 0.6931471803691238;
+const LN2_LO: f64 = 1.9082149292705877e-10;
+const SQRT1_2: f64 = 0.7071067811865476;
+const INV_SQRT_2PI: f64 = 0.3989422804014327;
+const AS_P: f64 = 0.3275911;
+const AS_A1: f64 = 0.254829592;
+const AS_A2: f64 = -0.284496736;
+const AS_A3: f64 = 1.421413741;
+const AS_A4: f64 = -1.453152027;
+const AS_A5: f64 = 1.061405429;
+
+// e^a for a <= 0 in two f64 lanes, fastmath.expFast's arithmetic:
+// k = floor(a/ln2 + 1/2), r = a - k ln2_hi - k ln2_lo, degree-9 Taylor, times 2^k.
+// Where expFast's result is a nonzero subnormal (-1074 <= k < -1022) this
+// gives a different tiny positive value below 2^-1021, which no f32 output can
+// see (GELU adds t·poly·e to 1, or rounds x·e to a signed zero of the same
+// sign); the tests check that the f32 bits agree.
+@inline function expNeg2(a: v128): v128 {
+  const k = f64x2.floor(f64x2.add(f64x2.mul(a, f64x2.splat(INV_LN2)), f64x2.splat(0.5)));
+  const r = f64x2.sub(f64x2.sub(a, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
+  let p = f64x2.add(f64x2.splat(1.0 / 40320.0), f64x2.mul(r, f64x2.splat(1.0 / 362880.0)));
+  p = f64x2.add(f64x2.splat(1.0 / 5040.0), f64x2.mul(r, p));
+  p = f64x2.add(f64x2.splat(1.0 / 720.0), f64x2.mul(r, p));
+  p = f64x2.add(f64x2.splat(1.0 / 120.0), f64x2.mul(r, p));
+  p = f64x2.add(f64x2.splat(1.0 / 24.0), f64x2.mul(r, p));
+  p = f64x2.add(f64x2.splat(1.0 / 6.0), f64x2.mul(r, p));
+  p = f64x2.add(f64x2.splat(0.5), f64x2.mul(r, p));
+  p = f64x2.add(f64x2.splat(1.0), f64x2.mul(r, p));
+  p = f64x2.add(f64x2.splat(1.0), f64x2.mul(r, p));
+  // 2^k: k + 2^52 + 1023 holds 1023 + k in its low mantissa bits (exact for
+  // integer k in [-1022, 0]); shifting left by 52 moves them into the exponent.
+  const kc = f64x2.max(k, f64x2.splat(-1022.0));
+  const pow2 = i64x2.shl(f64x2.add(kc, f64x2.splat(4503599627370496.0 + 1023.0)), 52);
+  const e = f64x2.mul(p, pow2);
+  // expFast gives exactly 0 for a <= -745 (and NaN), and for k = -1075, where
+  // its (p * 2^-1074) * 0.5 rounds to even, i.e. to 0. The sign of zero that
+  // GELU's derivative gets depends on it, so match it.
+  const live = v128.and(f64x2.gt(a, f64x2.splat(-745.0)), f64x2.ge(k, f64x2.splat(-1074.0)));
+  return v128.and(e, live);
+}
+
+// GELU of two lanes of f64 x: returns [out, deriv] as f64x2 each (fastmath.geluInto).
+@inline function gelu2(x: v128, wantDeriv: bool, outPtr: usize, derivPtr: usize): void {
+  const z = f64x2.mul(f64x2.abs(x), f64x2.splat(SQRT1_2));
+  const e = expNeg2(f64x2.neg(f64x2.mul(z, z)));
+  const t = f64x2.div(f64x2.splat(1.0), f64x2.add(f64x2.splat(1.0), f64x2.mul(f64x2.splat(AS_P), z)));
+  let q = f64x2.add(f64x2.splat(AS_A4), f64x2.mul(t, f64x2.splat(AS_A5)));
+  q = f64x2.add(f64x2.splat(AS_A3), f64x2.mul(t, q));
+  q = f64x2.add(f64x2.splat(AS_A2), f64x2.mul(t, q));
+  q = f64x2.add(f64x2.splat(AS_A1), f64x2.mul(t, q));
+  const erfAbs = f64x2.sub(f64x2.splat(1.0), f64x2.mul(f64x2.mul(t, q), e));
+  const pos = f64x2.mul(f64x2.splat(0.5), f64x2.add(f64x2.splat(1.0), erfAbs));
+  const neg = f64x2.mul(f64x2.splat(0.5), f64x2.sub(f64x2.splat(1.0), erfAbs));
+  const cdf = v128.bitselect(pos, neg, f64x2.ge(x, f64x2.splat(0.0)));
+  v128.store(outPtr, f64x2.mul(x, cdf));
+  if (wantDeriv) {
+    v128.store(derivPtr, f64x2.add(cdf, f64x2.mul(f64x2.mul(x, f64x2.splat(INV_SQRT_2PI)), e)));
+  }
+}
+
+/**
+ * out[i] = GELU(x[i]) and (if deriv != 0) deriv[i] = GELU'(x[i]) for i < n,
+ * rounded up to a multiple of 4. `tmp` is 64 bytes of scratch.
+ */
+export function geluForward(x: usize, out: usize, deriv: usize, n: i32, tmp: usize): void {
+  const want = deriv != 0;
+  const end = x + (<usize>((n + 3) & ~3) << 2);
+  let o = out, d = deriv;
+  for (let p = x; p < end; p += 16) {
+    const v = v128.load(p);
+    const lo = f64x2.promote_low_f32x4(v);
+    const hi = f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 2, 3));
+    gelu2(lo, want, tmp, tmp + 32);
+    gelu2(hi, want, tmp + 16, tmp + 48);
+    v128.store(o, f32x4.shuffle(
+      f32x4.demote_f64x2_zero(v128.load(tmp)), f32x4.demote_f64x2_zero(v128.load(tmp, 16)), 0, 1, 4, 5));
+    o += 16;
+    if (want) {
+      v128.store(d, f32x4.shuffle(
+        f32x4.demote_f64x2_zero(v128.load(tmp, 32)), f32x4.demote_f64x2_zero(v128.load(tmp, 48)), 0, 1, 4, 5));
+      d += 16;
+    }
+  }
+}
+
+/** out[i] = f32(a[i] * b[i]) for i < n (rounded up to a multiple of 4). */
+export function mulF32(a: usize, b: usize, out: usize, n: i32): void {
+  const len = <usize>((n + 3) & ~3) << 2;
+  for (let q: usize = 0; q < len; q += 16) {
+    v128.store(out + q, f32x4.mul(v128.load(a + q), v128.load(b + q)));
+  }
+}
+
+// ---------------------------------------------------------------- layer norm
+
+/**
+ * Layer norm of R rows of C (ops-nn.ts layerNorm): per row, the f64 mean and
+ * biased variance summed in index order, rs = 1/sqrt(var + eps) (stored to
+ * rstd as f32), h = (x - mean) * rs in f64, xhat = f32(h), out = f32(h*w + b)
+ * (w, b: 0 = absent).
+ */
+export function layerNormForward(x: usize, w: usize, b: usize, xhat: usize, out: usize, rstd: usize,
+  R: i32, C: i32, eps: f64): void {
+  const cf = <f64>C;
+  const rowBytes = <usize>C << 2;
+  const c2 = <usize>(C & ~1) << 2; // bytes covered two at a time
+  for (let r = 0; r < R; r++) {
+    const xr = x + <usize>r * rowBytes;
+    let mu: f64 = 0;
+    for (let j: usize = 0; j < rowBytes; j += 4) mu += <f64>load<f32>(xr + j);
+    mu /= cf;
+    let v: f64 = 0;
+    for (let j: usize = 0; j < rowBytes; j += 4) {
+      const dd = <f64>load<f32>(xr + j) - mu;
+      v += dd * dd;
+    }
+    const rs = 1.0 / Math.sqrt(v / cf + eps);
+    store<f32>(rstd + (<usize>r << 2), <f32>rs);
+    const hr = xhat + <usize>r * rowBytes, or = out + <usize>r * rowBytes;
+    const muv = f64x2.splat(mu), rsv = f64x2.splat(rs);
+    let j: usize = 0;
+    for (; j < c2; j += 8) {
+      const xv = f64x2.promote_low_f32x4(v128.load64_zero(xr + j));
+      const h = f64x2.mul(f64x2.sub(xv, muv), rsv);
+      v128.store64_lane(hr + j, f32x4.demote_f64x2_zero(h), 0);
+      let o = h;
+      if (w != 0) o = f64x2.mul(o, f64x2.promote_low_f32x4(v128.load64_zero(w + j)));
+      if (b != 0) o = f64x2.add(o, f64x2.promote_low_f32x4(v128.load64_zero(b + j)));
+      v128.store64_lane(or + j, f32x4.demote_f64x2_zero(o), 0);
+    }
+    for (; j < rowBytes; j += 4) {
+      const h = (<f64>load<f32>(xr + j) - mu) * rs;
+      store<f32>(hr + j, <f32>h);
+      let o = h;
+      if (w != 0) o = o * <f64>load<f32>(w + j);
+      if (b != 0) o = o + <f64>load<f32>(b + j);
+      store<f32>(or + j, <f32>o);
+    }
+  }
+}
+
+/**
+ * dx of layer norm (ops-nn.ts): per row, gh = g*w (or g) in f64, s1 and s2 =
+ * the index-order f64 sums of gh and gh*xhat, each divided by C, then
+ * gx = f32(rs * (gh - s1 - xhat*s2)).
+ */
+export function layerNormBackward(g: usize, w: usize, xhat: usize, rstd: usize, gx: usize, R: i32, C: i32): void {
+  const cf = <f64>C;
+  const rowBytes = <usize>C << 2;
+  const c2 = <usize>(C & ~1) << 2;
+  for (let r = 0; r < R; r++) {
+    const off = <usize>r * rowBytes;
+    const gr = g + off, hr = xhat + off, outr = gx + off;
+    let s1: f64 = 0, s2: f64 = 0;
+    for (let j: usize = 0; j < rowBytes; j += 4) {
+      let v = <f64>load<f32>(gr + j);
+      if (w != 0) v = v * <f64>load<f32>(w + j);
+      s1 += v;
+      s2 += v * <f64>load<f32>(hr + j);
+    }
+    s1 /= cf;
+    s2 /= cf;
+    const rs = <f64>load<f32>(rstd + (<usize>r << 2));
+    const s1v = f64x2.splat(s1), s2v = f64x2.splat(s2), rsv = f64x2.splat(rs);
+    let j: usize = 0;
+    for (; j < c2; j += 8) {
+      let v = f64x2.promote_low_f32x4(v128.load64_zero(gr + j));
+      if (w != 0) v = f64x2.mul(v, f64x2.promote_low_f32x4(v128.load64_zero(w + j)));
+      const h = f64x2.promote_low_f32x4(v128.load64_zero(hr + j));
+      const o = f64x2.mul(rsv, f64x2.sub(f64x2.sub(v, s1v), f64x2.mul(h, s2v)));
+      v128.store64_lane(outr + j, f32x4.demote_f64x2_zero(o), 0);
+    }
+    for (; j < rowBytes; j += 4) {
+      let v = <f64>load<f32>(gr + j);
+      if (w != 0) v = v * <f64>load<f32>(w + j);
+      store<f32>(outr + j, <f32>(rs * (v - s1 - <f64>load<f32>(hr + j) * s2)));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- column sums
+
+/**
+ * Column sums over R rows of C, rows in order, one f64 accumulator per
+ * column: sumG[j] = f32(sum_r g[r][j]) and, if x != 0 and sumGX != 0,
+ * sumGX[j] = f32(sum_r g[r][j] * x[r][j]). acc: 16*C bytes of f64 scratch
+ * (8-aligned). Either output may be 0 (not wanted).
+ */
+export function columnSums(g: usize, x: usize, sumG: usize, sumGX: usize, R: i32, C: i32, acc: usize): void {
+  const accG = acc, accX = acc + (<usize>C << 3);
+  const c2 = <usize>(C & ~1);
+  const withX = x != 0 && sumGX != 0;
+  memory.fill(acc, 0, <usize>C << 4);
+  const rowBytes = <usize>C << 2;
+  for (let r = 0; r < R; r++) {
+    const gr = g + <usize>r * rowBytes, xr = x + <usize>r * rowBytes;
+    let j: usize = 0;
+    if (withX) {
+      for (; j < c2; j += 2) {
+        const gv = f64x2.promote_low_f32x4(v128.load64_zero(gr + (j << 2)));
+        const xv = f64x2.promote_low_f32x4(v128.load64_zero(xr + (j << 2)));
+        v128.store(accG + (j << 3), f64x2.add(v128.load(accG + (j << 3)), gv));
+        v128.store(accX + (j << 3), f64x2.add(v128.load(accX + (j << 3)), f64x2.mul(gv, xv)));
+      }
+      for (; j < <usize>C; j++) {
+        const gs = <f64>load<f32>(gr + (j << 2));
+        store<f64>(accG + (j << 3), load<f64>(accG + (j << 3)) + gs);
+        store<f64>(accX + (j << 3), load<f64>(accX + (j << 3)) + gs * <f64>load<f32>(xr + (j << 2)));
+      }
+    } else {
+      for (; j < c2; j += 2) {
+        const gv = f64x2.promote_low_f32x4(v128.load64_zero(gr + (j << 2)));
+        v128.store(accG + (j << 3), f64x2.add(v128.load(accG + (j << 3)), gv));
+      }
+      for (; j < <usize>C; j++) {
+        store<f64>(accG + (j << 3), load<f64>(accG + (j << 3)) + <f64>load<f32>(gr + (j << 2)));
+      }
+    }
+  }
+  for (let j: usize = 0; j < <usize>C; j++) {
+    if (sumG != 0) store<f32>(sumG + (j << 2), <f32>load<f64>(accG + (j << 3)));
+    if (withX) store<f32>(sumGX + (j << 2), <f32>load<f64>(accX + (j << 3)));
+  }
+}
