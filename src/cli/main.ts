@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { registerRunCommand } from './run.js';
 import { registerEvalCommand } from './eval.js';
+import { registerCompressCommands } from './compress.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(str) });
   registerRunCommand(program);
   registerEvalCommand(program);
+  registerCompressCommands(program);
   return program;
 }
 
