@@ -34,6 +34,7 @@
 import { CountPredictor, type CountPredictorConfig } from './count-predictor.js';
 import { CorruptInputError } from './errors.js';
 import { GeometricMixer, confidenceBucket, expApprox, lnApprox } from './gpt-mixer.js';
+import { HighOrderContexts, type ContextModelConfig } from './gpt-contexts.js';
 import type { Predictor } from './predictor.js';
 import { GPT, type GPTConfig } from '../nn/gpt.js';
 import { IncrementalGPT } from '../nn/gpt-incremental.js';
@@ -82,10 +83,13 @@ export interface GptCodecConfig {
   version: number;
   level: number;
   counts: Required<CountPredictorConfig>;
-  /** null: counts only. */
+  /** Higher-order contexts mixed in (null: none). */
+  contexts: ContextModelConfig | null;
+  /** null: no transformer. */
   model: Required<Omit<GPTConfig, 'dropout' | 'tieWeights' | 'lnEps'>> & { tieWeights: boolean } | null;
   /** null: the model never trains (static mode). */
   train: TrainConfig | null;
+  /** null only when there is nothing to mix (counts alone). */
   mixer: MixerConfig | null;
   /** Static mode: the checkpoint the model came from. */
   checkpoint?: { sha256: string };
@@ -95,11 +99,13 @@ export interface GptCodecConfig {
 
 interface LevelSpec {
   counts: Required<CountPredictorConfig>;
+  contexts?: ContextModelConfig;
   model?: { dModel: number; nLayers: number; nHeads: number; contextLength: number };
   train?: Partial<TrainConfig> & { segment: number };
 }
 
 const COUNTS: Required<CountPredictorConfig> = { order: 3, hashBits: 16, limit: 1020, escape16: 32 };
+const CONTEXTS: ContextModelConfig = { orders: [4, 6], hashBits: 20, limit: 255, escape16: 32 };
 
 /** Level presets, -1 (fastest) to -9 (best ratio). Measured in bench/compress.ts. */
 export const LEVELS: Record<number, LevelSpec> = {
@@ -125,7 +131,11 @@ export function levelConfig(level: number, opts: { seed?: number; train?: Partia
   const spec = LEVELS[level];
   if (!spec) throw new RangeError(`compression level must be an integer from 1 to 9, got ${level}`);
   const seed = opts.seed ?? 0;
-  const base: GptCodecConfig = { predictor: GPT_PREDICTOR_NAME, version: GPT_PREDICTOR_VERSION, level, counts: { ...spec.counts }, model: null, train: null, mixer: null };
+  const base: GptCodecConfig = {
+    predictor: GPT_PREDICTOR_NAME, version: GPT_PREDICTOR_VERSION, level, counts: { ...spec.counts },
+    contexts: spec.contexts ? { ...spec.contexts, orders: spec.contexts.orders.slice() } : null, model: null, train: null, mixer: null,
+  };
+  if (base.contexts) base.mixer = { ...DEFAULT_MIXER, ...opts.mixer };
   if (!spec.model) return base;
   const m = spec.model;
   base.model = { vocabSize: 256, contextLength: m.contextLength, nLayers: m.nLayers, nHeads: m.nHeads, dModel: m.dModel, dMlp: 4 * m.dModel, tieWeights: false, seed };
@@ -142,6 +152,7 @@ export function staticConfig(model: Required<GPTConfig>, sha256: string, opts: {
     version: GPT_PREDICTOR_VERSION,
     level: 0,
     counts: { ...COUNTS },
+    contexts: { ...CONTEXTS, orders: CONTEXTS.orders.slice() },
     model: { vocabSize, contextLength, nLayers, nHeads, dModel, dMlp, tieWeights, seed: opts.seed ?? model.seed },
     train: null,
     mixer: { ...DEFAULT_MIXER },
@@ -179,7 +190,16 @@ export function parseGptCodecConfig(raw: Record<string, unknown>): GptCodecConfi
   const level = int(raw.level, 'level', 0, 9);
   const c = obj(raw.counts, 'counts');
   const counts = { order: int(c.order, 'counts.order', 0, 3), hashBits: int(c.hashBits, 'counts.hashBits', 8, 20), limit: int(c.limit, 'counts.limit', 2, 65535), escape16: int(c.escape16, 'counts.escape16', 1, 1024) };
-  const cfg: GptCodecConfig = { predictor: GPT_PREDICTOR_NAME, version, level, counts, model: null, train: null, mixer: null };
+  const cfg: GptCodecConfig = { predictor: GPT_PREDICTOR_NAME, version, level, counts, contexts: null, model: null, train: null, mixer: null };
+  if (raw.contexts !== null && raw.contexts !== undefined) {
+    const x = obj(raw.contexts, 'contexts');
+    const orders = x.orders;
+    if (!Array.isArray(orders) || orders.length < 1 || orders.length > 5) bad('contexts.orders must be an array of 1 to 5 orders');
+    let last = 3;
+    for (const k of orders as unknown[]) last = int(k, 'contexts.orders[]', last + 1, 8);
+    cfg.contexts = { orders: (orders as number[]).slice(), hashBits: int(x.hashBits, 'contexts.hashBits', 10, 22), limit: int(x.limit, 'contexts.limit', 2, 65535), escape16: int(x.escape16, 'contexts.escape16', 1, 1024) };
+  }
+  if (cfg.contexts || (raw.model !== null && raw.model !== undefined)) cfg.mixer = parseMixer(raw.mixer);
   if (raw.model === null || raw.model === undefined) return cfg;
   const m = obj(raw.model, 'model');
   const model = {
@@ -194,10 +214,6 @@ export function parseGptCodecConfig(raw: Record<string, unknown>): GptCodecConfi
   };
   if (model.dModel % model.nHeads !== 0) bad(`model.dModel ${model.dModel} is not divisible by model.nHeads ${model.nHeads}`);
   cfg.model = model;
-  const mx = obj(raw.mixer, 'mixer');
-  const init = mx.init;
-  if (!Array.isArray(init) || init.length !== 2) bad('mixer.init must be an array of 2 numbers');
-  cfg.mixer = { lr: num(mx.lr, 'mixer.lr', 0, 10), init: [num((init as unknown[])[0], 'mixer.init[0]', -4, 4), num((init as unknown[])[1], 'mixer.init[1]', -4, 4)] };
   if (raw.checkpoint !== undefined) {
     const ck = obj(raw.checkpoint, 'checkpoint');
     if (typeof ck.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(ck.sha256)) bad('checkpoint.sha256 must be 64 hex digits');
@@ -230,6 +246,13 @@ export function parseGptCodecConfig(raw: Record<string, unknown>): GptCodecConfi
   return cfg;
 }
 
+function parseMixer(raw: unknown): MixerConfig {
+  const mx = obj(raw, 'mixer');
+  const init = mx.init;
+  if (!Array.isArray(init) || init.length !== 2) bad('mixer.init must be an array of 2 numbers');
+  return { lr: num(mx.lr, 'mixer.lr', 0, 10), init: [num((init as unknown[])[0], 'mixer.init[0]', -4, 4), num((init as unknown[])[1], 'mixer.init[1]', -4, 4)] };
+}
+
 // ---------------------------------------------------------------- the predictor
 
 const N = 256;
@@ -237,6 +260,7 @@ const N = 256;
 export class GptPredictor implements Predictor {
   readonly config: GptCodecConfig;
   readonly counts: CountPredictor;
+  readonly contexts: HighOrderContexts | null;
   readonly model: GPT | null;
   private readonly inc: IncrementalGPT | null;
   private readonly mixer: GeometricMixer | null;
@@ -248,8 +272,10 @@ export class GptPredictor implements Predictor {
   private readonly segment: number;
   private readonly C: number;
   private logits: Float32Array | null = null;
-  private readonly lg = new Float64Array(N);
+  /** Mixer inputs: ln P of the order-3 counts, of each higher order, then of the GPT. */
+  private readonly inputs: Float64Array[];
   private readonly lc = new Float64Array(N);
+  private readonly lg = new Float64Array(N);
   private readonly out = new Float32Array(N);
   private lastP: Float32Array = this.out;
   private n = 0;
@@ -263,26 +289,34 @@ export class GptPredictor implements Predictor {
   constructor(config: GptCodecConfig, model?: GPT) {
     this.config = config;
     this.counts = new CountPredictor(config.counts);
+    this.contexts = config.contexts ? new HighOrderContexts(config.contexts) : null;
+    this.inputs = [this.lc, ...(this.contexts ? this.contexts.logp : [])];
     const mc = config.model;
-    if (!mc) {
-      this.model = this.inc = this.mixer = this.opt = this.replayRng = null;
-      this.params = [];
-      this.ring = new Uint8Array(0);
-      this.segment = this.C = 0;
-      return;
+    if (mc) {
+      this.model = model ?? new GPT(mc);
+      const c = this.model.config;
+      if (c.vocabSize !== 256 || c.contextLength !== mc.contextLength || c.dModel !== mc.dModel || c.nLayers !== mc.nLayers || c.nHeads !== mc.nHeads || c.dMlp !== mc.dMlp || c.tieWeights !== mc.tieWeights) {
+        throw new Error(`the model (${JSON.stringify(c)}) does not match the one recorded in the file (${JSON.stringify(mc)})`);
+      }
+      this.inputs.push(this.lg);
+      this.C = c.contextLength;
+      this.inc = new IncrementalGPT(this.model);
+    } else {
+      this.model = this.inc = null;
+      this.C = 0;
     }
-    this.model = model ?? new GPT(mc);
-    const c = this.model.config;
-    if (c.vocabSize !== 256 || c.contextLength !== mc.contextLength || c.dModel !== mc.dModel || c.nLayers !== mc.nLayers || c.nHeads !== mc.nHeads || c.dMlp !== mc.dMlp || c.tieWeights !== mc.tieWeights) {
-      throw new Error(`the model (${JSON.stringify(c)}) does not match the one recorded in the file (${JSON.stringify(mc)})`);
-    }
-    this.C = c.contextLength;
-    this.inc = new IncrementalGPT(this.model);
-    this.mixer = new GeometricMixer(2, 16, config.mixer!.init, config.mixer!.lr);
+    if (config.mixer && this.inputs.length > 1) {
+      // Start from the top count expert alone (weight init[1]) plus the GPT at init[0]; the rest learn their way in.
+      const init = this.inputs.map(() => 0);
+      init[this.inputs.length - (this.model ? 2 : 1)] = config.mixer.init[1];
+      if (this.model) init[this.inputs.length - 1] = config.mixer.init[0];
+      const orders = this.contexts ? this.contexts.orders.length : 0;
+      this.mixer = new GeometricMixer(this.inputs.length, (orders + 1) * 4, init, config.mixer.lr);
+    } else this.mixer = null;
     const t = config.train;
     this.segment = t ? t.segment : Math.max(1, this.C >> 1);
-    this.ring = new Uint8Array(t ? t.history : this.C + 1);
-    if (t) {
+    this.ring = new Uint8Array(!this.model ? 0 : t ? t.history : this.C + 1);
+    if (this.model && t) {
       this.params = this.model.parameters();
       this.opt = new AdamW(this.params, { lr: t.lr, betas: t.betas, eps: t.eps, weightDecay: t.weightDecay });
       this.replayRng = Rng.derive(t.seed, 'compress/replay');
@@ -291,8 +325,7 @@ export class GptPredictor implements Predictor {
       this.opt = null;
       this.replayRng = null;
     }
-    this.ring[0] = 0; // u_0, the virtual start byte
-    this.logits = this.inc.push(0);
+    if (this.inc) this.logits = this.inc.push(0); // u_0 = 0, the virtual start byte
   }
 
   /** Bytes observed so far. */
@@ -308,23 +341,30 @@ export class GptPredictor implements Predictor {
   predict(): Float32Array {
     const pc = this.counts.predict();
     if (!this.mixer) return (this.lastP = pc);
-    const z = this.logits!;
-    const lg = this.lg, lc = this.lc;
-    let mx = -Infinity;
-    for (let s = 0; s < N; s++) if (z[s] > mx) mx = z[s];
-    let sum = 0;
-    for (let s = 0; s < N; s++) sum += expApprox(z[s] - mx);
-    const lse = mx + lnApprox(sum);
-    let maxC = 0;
+    const lc = this.lc;
+    let maxP = 0;
     for (let s = 0; s < N; s++) {
-      lg[s] = z[s] - lse;
       const p = pc[s];
       lc[s] = lnApprox(p);
-      if (p > maxC) maxC = p;
+      if (p > maxP) maxP = p;
     }
-    const maxG = expApprox(mx - lse);
-    const set = confidenceBucket(maxG) * 4 + confidenceBucket(maxC);
-    this.mixer.mix([lg, lc], set, this.out);
+    let found = 0;
+    if (this.contexts) {
+      this.contexts.predict(lc);
+      found = this.contexts.found + 1;
+    }
+    const z = this.logits;
+    if (z) {
+      const lg = this.lg;
+      let mx = -Infinity;
+      for (let s = 0; s < N; s++) if (z[s] > mx) mx = z[s];
+      let sum = 0;
+      for (let s = 0; s < N; s++) sum += expApprox(z[s] - mx);
+      const lse = mx + lnApprox(sum);
+      for (let s = 0; s < N; s++) lg[s] = z[s] - lse;
+      maxP = expApprox(mx - lse); // the set is picked by the GPT's confidence when there is a GPT
+    }
+    this.mixer.mix(this.inputs, found * 4 + confidenceBucket(maxP), this.out);
     return (this.lastP = this.out);
   }
 
@@ -335,23 +375,20 @@ export class GptPredictor implements Predictor {
     for (let i = 0; i < N; i++) s += p[i];
     this.bits += (lnApprox(s) - lnApprox(p[byte])) * 1.4426950408889634;
     this.counts.observe(byte);
-    if (!this.mixer) {
-      this.n++;
-      return;
-    }
-    this.mixer.update(byte);
-    this.n++;
-    const n = this.n;
+    this.contexts?.observe(byte);
+    this.mixer?.update(byte);
+    const n = ++this.n;
+    if (!this.inc) return;
     this.ring[n % this.ring.length] = byte; // u_n = b_{n-1}
     if (n % this.segment === 0) {
       if (this.opt) this.train();
       const keep = Math.min(n + 1, this.C - this.segment + 1);
       const toks = new Int32Array(keep);
       for (let i = 0; i < keep; i++) toks[i] = this.ring[(n + 1 - keep + i) % this.ring.length];
-      this.inc!.reset();
-      this.logits = this.inc!.pushMany(toks);
+      this.inc.reset();
+      this.logits = this.inc.pushMany(toks);
     } else {
-      this.logits = this.inc!.push(byte);
+      this.logits = this.inc.push(byte);
     }
   }
 

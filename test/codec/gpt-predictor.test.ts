@@ -1,0 +1,192 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compressStream, decompressStream } from '../../src/codec/compressor.js';
+import { CorruptInputError } from '../../src/codec/errors.js';
+import {
+  GptPredictor,
+  gptPredictorFactory,
+  levelConfig,
+  parseGptCodecConfig,
+  staticConfig,
+  LEVELS,
+  GPT_PREDICTOR_VERSION,
+  type GptCodecConfig,
+} from '../../src/codec/gpt-predictor.js';
+import { GPT } from '../../src/nn/gpt.js';
+import { saveCheckpoint, loadCheckpoint, modelTensors } from '../../src/train/checkpoint.js';
+import { getThreads, setThreads, setParallelMinFlops } from '../../src/engine/matmul-kernel.js';
+import { collector, pieces, rng, utf8, equalBytes } from './helpers.js';
+
+/** A level's recipe shrunk to test size: small hash tables, a tiny GPT, short segments. */
+function tiny(level: number, over: { segment?: number; replay?: number; steps?: number } = {}): GptCodecConfig {
+  const cfg = levelConfig(level, { seed: 3 });
+  cfg.counts.hashBits = 10;
+  if (cfg.contexts) cfg.contexts.hashBits = 12;
+  if (cfg.model) {
+    cfg.model = { ...cfg.model, dModel: 16, nHeads: 2, nLayers: level >= 5 ? 2 : 1, dMlp: 32, contextLength: 24 };
+    cfg.train = { ...cfg.train!, segment: over.segment ?? 8, replay: over.replay ?? cfg.train!.replay, steps: over.steps ?? cfg.train!.steps, history: 256 };
+  }
+  return cfg;
+}
+
+const factory = gptPredictorFactory();
+
+async function compress(data: Uint8Array, cfg: GptCodecConfig, chunkSize = 1000, split?: number[]) {
+  const out = collector();
+  const stats = await compressStream(pieces(data, split), out.sink, { predictorFactory: factory, header: cfg as unknown as Record<string, unknown>, chunkSize });
+  return { bytes: out.bytes(), stats };
+}
+
+async function decompress(bytes: Uint8Array, split?: number[], f = factory) {
+  const out = collector();
+  const stats = await decompressStream(pieces(bytes, split), out.sink, { predictorFactory: f });
+  return { bytes: out.bytes(), stats };
+}
+
+function text(n: number, seed: number): Uint8Array {
+  const words = ['the', 'rabbit', 'said', 'Alice', 'and', 'queen', 'of', 'hearts', 'a', 'very', 'curious', 'tea-party', '\n'];
+  const r = rng(seed);
+  let s = '';
+  while (s.length < n) s += words[Math.floor(r() * words.length)] + (r() < 0.1 ? '. ' : ' ');
+  return utf8.encode(s.slice(0, n));
+}
+
+test('round trips at every level (tiny models), across chunk and segment boundaries', async () => {
+  const data = text(700, 1);
+  for (const level of Object.keys(LEVELS).map(Number)) {
+    const cfg = tiny(level);
+    const { bytes, stats } = await compress(data, cfg, 250, [7, 100, 3]);
+    assert.equal(stats.bytesIn, data.length);
+    const back = await decompress(bytes, [13, 1, 400]);
+    assert.ok(equalBytes(back.bytes, data), `level ${level}`);
+    assert.equal(back.stats.idealBits, stats.idealBits, `level ${level}: the decoder saw the same probabilities`);
+  }
+});
+
+test('edge inputs: empty, one byte, a long run, all 256 values, random binary, sizes around a segment', async () => {
+  const r = rng(5);
+  const inputs = [
+    new Uint8Array(0),
+    Uint8Array.of(200),
+    new Uint8Array(300).fill(97),
+    Uint8Array.from({ length: 256 }, (_, i) => 255 - i),
+    Uint8Array.from({ length: 333 }, () => Math.floor(r() * 256)),
+    ...[7, 8, 9, 23, 24, 25].map((n) => text(n, n)),
+  ];
+  const cfg = tiny(3);
+  for (const data of inputs) {
+    const { bytes } = await compress(data, cfg, 64);
+    assert.ok(equalBytes((await decompress(bytes)).bytes, data), `length ${data.length}`);
+  }
+});
+
+test('the output does not depend on how the input is split or on the thread count; 2-thread files decode with 1 thread', async () => {
+  const data = text(1500, 2);
+  const cfg = tiny(6, { replay: 2 });
+  cfg.model = { ...cfg.model!, dModel: 32, nHeads: 4, dMlp: 64 };
+  const prevThreads = getThreads();
+  const prevMin = setParallelMinFlops(0); // split even these small products between threads
+  try {
+    setThreads(2);
+    const a = await compress(data, cfg, 512, [1, 999]);
+    setThreads(1);
+    const b = await compress(data, cfg, 512, [333]);
+    assert.ok(equalBytes(a.bytes, b.bytes), 'same file from 1 and 2 threads');
+    assert.ok(equalBytes((await decompress(a.bytes)).bytes, data));
+    setThreads(2);
+    assert.ok(equalBytes((await decompress(b.bytes)).bytes, data));
+  } finally {
+    setThreads(prevThreads);
+    setParallelMinFlops(prevMin);
+  }
+});
+
+test("the seed's identity: the coded body is the area under the loss curve (within 0.5%) plus fixed header bytes", async () => {
+  const data = text(12000, 3);
+  for (const cfg of [tiny(2), tiny(4, { segment: 12 })]) {
+    const { bytes, stats } = await compress(data, cfg, 1 << 16);
+    const header = utf8.encode(JSON.stringify({ codec: { coder: 'range32', totalBits: 16 }, config: cfg })).length;
+    // Preamble 14 + header + CRC 4; one chunk record 12; end marker 4; trailer 20.
+    const fixed = 14 + header + 4 + 12 + 4 + 20;
+    const bodyBits = 8 * (bytes.length - fixed);
+    const rel = Math.abs(bodyBits - stats.idealBits) / stats.idealBits;
+    assert.ok(rel < 0.005, `level ${cfg.level}: body ${bodyBits} bits vs area ${stats.idealBits.toFixed(0)} bits (${(rel * 100).toFixed(3)}%)`);
+    assert.ok(bodyBits >= stats.idealBits - 1, 'a range coder cannot beat the ideal code length');
+  }
+});
+
+test('the transformer learns: with only order-0 counts beside it, repeated text gets much cheaper', async () => {
+  const unit = text(400, 9);
+  const data = new Uint8Array(unit.length * 6);
+  for (let i = 0; i < 6; i++) data.set(unit, i * unit.length);
+  const cfg = tiny(4);
+  cfg.counts.order = 0; // the counts alone cannot see a repeat; only the GPT can
+  cfg.contexts = null;
+  const p = new GptPredictor(cfg);
+  const perPass: number[] = [];
+  for (let i = 0; i < data.length; i++) {
+    const before = p.bits;
+    p.predict();
+    p.observe(data[i]);
+    const pass = Math.floor(i / unit.length);
+    perPass[pass] = (perPass[pass] ?? 0) + (p.bits - before);
+  }
+  assert.ok(p.stepsTaken > 0);
+  assert.ok(perPass[5] < 0.6 * perPass[0], `bits per pass ${perPass.map((b) => b.toFixed(0)).join(', ')}`);
+});
+
+test('header validation: unknown predictor, future version, bad fields are CorruptInputErrors naming the field', () => {
+  const good = JSON.parse(JSON.stringify(tiny(4))) as Record<string, unknown>;
+  assert.deepEqual(parseGptCodecConfig(good), tiny(4));
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{ ...good, predictor: 'lzma' }, /unknown predictor "lzma"/],
+    [{ ...good, version: GPT_PREDICTOR_VERSION + 1 }, /newer than this glassbox supports/],
+    [{ ...good, model: { ...(good.model as object), dModel: 15 } }, /not divisible/],
+    [{ ...good, train: { ...(good.train as object), optimizer: 'sgd' } }, /unknown optimizer/],
+    [{ ...good, train: { ...(good.train as object), segment: 24 } }, /train.segment/],
+    [{ ...good, contexts: { ...(good.contexts as object), orders: [6, 4] } }, /contexts.orders/],
+    [{ ...good, mixer: { lr: 0.1 } }, /mixer.init/],
+  ];
+  for (const [raw, re] of cases) {
+    assert.throws(() => parseGptCodecConfig(raw), (e: unknown) => e instanceof CorruptInputError && re.test(e.message) && e.offset === 14, String(re));
+  }
+});
+
+test('static mode: a fixed checkpoint model, identified by SHA-256; another checkpoint is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gbx-static-'));
+  try {
+    const mcfg = { vocabSize: 256, contextLength: 16, nLayers: 1, nHeads: 2, dModel: 16, seed: 4 };
+    const a = new GPT(mcfg);
+    saveCheckpoint(join(dir, 'a.safetensors'), a, { meta: { model_config: mcfg } });
+    const b = new GPT({ ...mcfg, seed: 5 });
+    saveCheckpoint(join(dir, 'b.safetensors'), b, { meta: { model_config: mcfg } });
+    const load = (name: string) => {
+      const ck = loadCheckpoint(join(dir, name));
+      const m = new GPT(ck.meta.model_config as typeof mcfg);
+      m.loadStateDict(modelTensors(ck));
+      return m;
+    };
+    const shaA = 'a'.repeat(64);
+    const cfg = staticConfig(load('a.safetensors').config, shaA);
+    cfg.counts.hashBits = 10;
+    cfg.contexts!.hashBits = 12;
+    const data = text(600, 4);
+    const withModel = (sha: string, m: GPT) => gptPredictorFactory((c) => {
+      if (c.checkpoint!.sha256 !== sha) throw new Error(`wrong checkpoint: sha256 ${sha}, the file needs ${c.checkpoint!.sha256}`);
+      return m;
+    });
+    const out = collector();
+    await compressStream(pieces(data), out.sink, { predictorFactory: withModel(shaA, load('a.safetensors')), header: cfg as unknown as Record<string, unknown>, chunkSize: 256 });
+    const file = out.bytes();
+    const before = Float32Array.from(a.W_E.data);
+    assert.ok(equalBytes((await decompress(file, undefined, withModel(shaA, load('a.safetensors')))).bytes, data));
+    assert.deepEqual(Float32Array.from(a.W_E.data), before, 'static mode never trains');
+    await assert.rejects(decompress(file, undefined, withModel('b'.repeat(64), load('b.safetensors'))), /wrong checkpoint/);
+    await assert.rejects(decompress(file), /fixed model.*--model/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
