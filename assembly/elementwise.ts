@@ -33,76 +33,94 @@ const AS_A3: f64 = 1.421413741;
 const AS_A4: f64 = -1.453152027;
 const AS_A5: f64 = 1.061405429;
 
-// e^a for a <= 0 in two f64 lanes, fastmath.expFast's arithmetic:
-// k = floor(a/ln2 + 1/2), r = a - k ln2_hi - k ln2_lo, degree-9 Taylor, times 2^k.
-// Where expFast's result is a nonzero subnormal (-1074 <= k < -1022) this
-// gives a different tiny positive value below 2^-1021, which no f32 output can
-// see (GELU adds t·poly·e to 1, or rounds x·e to a signed zero of the same
-// sign); the tests check that the f32 bits agree.
-@inline function expNeg2(a: v128): v128 {
-  const k = f64x2.floor(f64x2.add(f64x2.mul(a, f64x2.splat(INV_LN2)), f64x2.splat(0.5)));
-  const r = f64x2.sub(f64x2.sub(a, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
-  let p = f64x2.add(f64x2.splat(1.0 / 40320.0), f64x2.mul(r, f64x2.splat(1.0 / 362880.0)));
-  p = f64x2.add(f64x2.splat(1.0 / 5040.0), f64x2.mul(r, p));
-  p = f64x2.add(f64x2.splat(1.0 / 720.0), f64x2.mul(r, p));
-  p = f64x2.add(f64x2.splat(1.0 / 120.0), f64x2.mul(r, p));
-  p = f64x2.add(f64x2.splat(1.0 / 24.0), f64x2.mul(r, p));
-  p = f64x2.add(f64x2.splat(1.0 / 6.0), f64x2.mul(r, p));
-  p = f64x2.add(f64x2.splat(0.5), f64x2.mul(r, p));
-  p = f64x2.add(f64x2.splat(1.0), f64x2.mul(r, p));
-  p = f64x2.add(f64x2.splat(1.0), f64x2.mul(r, p));
-  // 2^k: k + 2^52 + 1023 holds 1023 + k in its low mantissa bits (exact for
-  // integer k in [-1022, 0]); shifting left by 52 moves them into the exponent.
-  const kc = f64x2.max(k, f64x2.splat(-1022.0));
-  const pow2 = i64x2.shl(f64x2.add(kc, f64x2.splat(4503599627370496.0 + 1023.0)), 52);
-  const e = f64x2.mul(p, pow2);
-  // expFast gives exactly 0 for a <= -745 (and NaN), and for k = -1075, where
-  // its (p * 2^-1074) * 0.5 rounds to even, i.e. to 0. The sign of zero that
-  // GELU's derivative gets depends on it, so match it.
-  const live = v128.and(f64x2.gt(a, f64x2.splat(-745.0)), f64x2.ge(k, f64x2.splat(-1074.0)));
-  return v128.and(e, live);
-}
+// GELU works through a block of up to GELU_BLOCK elements in three short
+// passes over f64 scratch (x, then a = -z² and t, then e^a), rather than one
+// long loop body: each pass's iterations are independent and short enough for
+// the CPU to overlap several, where one body with two ~40-deep dependency
+// chains (the exp and erf polynomials) ran at the chains' latency.
+const GELU_BLOCK: i32 = 64;
 
-// GELU of two lanes of f64 x: returns [out, deriv] as f64x2 each (fastmath.geluInto).
-@inline function gelu2(x: v128, wantDeriv: bool, outPtr: usize, derivPtr: usize): void {
-  const z = f64x2.mul(f64x2.abs(x), f64x2.splat(SQRT1_2));
-  const e = expNeg2(f64x2.neg(f64x2.mul(z, z)));
-  const t = f64x2.div(f64x2.splat(1.0), f64x2.add(f64x2.splat(1.0), f64x2.mul(f64x2.splat(AS_P), z)));
-  let q = f64x2.add(f64x2.splat(AS_A4), f64x2.mul(t, f64x2.splat(AS_A5)));
-  q = f64x2.add(f64x2.splat(AS_A3), f64x2.mul(t, q));
-  q = f64x2.add(f64x2.splat(AS_A2), f64x2.mul(t, q));
-  q = f64x2.add(f64x2.splat(AS_A1), f64x2.mul(t, q));
-  const erfAbs = f64x2.sub(f64x2.splat(1.0), f64x2.mul(f64x2.mul(t, q), e));
-  const pos = f64x2.mul(f64x2.splat(0.5), f64x2.add(f64x2.splat(1.0), erfAbs));
-  const neg = f64x2.mul(f64x2.splat(0.5), f64x2.sub(f64x2.splat(1.0), erfAbs));
-  const cdf = v128.bitselect(pos, neg, f64x2.ge(x, f64x2.splat(0.0)));
-  v128.store(outPtr, f64x2.mul(x, cdf));
-  if (wantDeriv) {
-    v128.store(derivPtr, f64x2.add(cdf, f64x2.mul(f64x2.mul(x, f64x2.splat(INV_SQRT_2PI)), e)));
-  }
+/** Bytes of scratch geluForward needs at `tmp` (8-aligned). */
+export function geluScratchBytes(): i32 {
+  return GELU_BLOCK * 8 * 3;
 }
 
 /**
  * out[i] = GELU(x[i]) and (if deriv != 0) deriv[i] = GELU'(x[i]) for i < n,
- * rounded up to a multiple of 4. `tmp` is 64 bytes of scratch.
+ * rounded up to a multiple of 4: fastmath.geluInto's operations in f64,
+ * rounded once to f32. `tmp`: geluScratchBytes() of scratch.
  */
 export function geluForward(x: usize, out: usize, deriv: usize, n: i32, tmp: usize): void {
   const want = deriv != 0;
-  const end = x + (<usize>((n + 3) & ~3) << 2);
-  let o = out, d = deriv;
-  for (let p = x; p < end; p += 16) {
-    const v = v128.load(p);
-    const lo = f64x2.promote_low_f32x4(v);
-    const hi = f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 2, 3));
-    gelu2(lo, want, tmp, tmp + 32);
-    gelu2(hi, want, tmp + 16, tmp + 48);
-    v128.store(o, f32x4.shuffle(
-      f32x4.demote_f64x2_zero(v128.load(tmp)), f32x4.demote_f64x2_zero(v128.load(tmp, 16)), 0, 1, 4, 5));
-    o += 16;
-    if (want) {
-      v128.store(d, f32x4.shuffle(
-        f32x4.demote_f64x2_zero(v128.load(tmp, 32)), f32x4.demote_f64x2_zero(v128.load(tmp, 48)), 0, 1, 4, 5));
-      d += 16;
+  const n4 = (n + 3) & ~3;
+  const xs = tmp, ts = tmp + <usize>GELU_BLOCK * 8, es = ts + <usize>GELU_BLOCK * 8;
+  // Constants live in locals: V8 would otherwise rebuild each splat in the loop.
+  const cInvLn2 = f64x2.splat(INV_LN2), cHalf = f64x2.splat(0.5), cOne = f64x2.splat(1.0);
+  const cLn2Hi = f64x2.splat(LN2_HI), cLn2Lo = f64x2.splat(LN2_LO);
+  const c9 = f64x2.splat(1.0 / 362880.0), c8 = f64x2.splat(1.0 / 40320.0), c7 = f64x2.splat(1.0 / 5040.0);
+  const c6 = f64x2.splat(1.0 / 720.0), c5 = f64x2.splat(1.0 / 120.0), c4 = f64x2.splat(1.0 / 24.0);
+  const c3 = f64x2.splat(1.0 / 6.0);
+  const cKMin = f64x2.splat(-1022.0), cMagic = f64x2.splat(4503599627370496.0 + 1023.0);
+  const cAMin = f64x2.splat(-745.0), cKZero = f64x2.splat(-1074.0);
+  const cSqrt12 = f64x2.splat(SQRT1_2), cP = f64x2.splat(AS_P);
+  const cA1 = f64x2.splat(AS_A1), cA2 = f64x2.splat(AS_A2), cA3 = f64x2.splat(AS_A3);
+  const cA4 = f64x2.splat(AS_A4), cA5 = f64x2.splat(AS_A5), cPhi = f64x2.splat(INV_SQRT_2PI), cZero = f64x2.splat(0.0);
+  for (let b0 = 0; b0 < n4; b0 += GELU_BLOCK) {
+    const bytes = <usize>min(GELU_BLOCK, n4 - b0) * 8; // of f64 scratch
+    const xb = x + (<usize>b0 << 2);
+    // Pass 1: x as f64, a = -z*z (z = |x|/sqrt2) and t = 1/(1 + p z).
+    for (let q: usize = 0; q < bytes; q += 16) {
+      const v = f64x2.promote_low_f32x4(v128.load64_zero(xb + (q >> 1)));
+      v128.store(xs + q, v);
+      const z = f64x2.mul(f64x2.abs(v), cSqrt12);
+      v128.store(es + q, f64x2.neg(f64x2.mul(z, z)));
+      v128.store(ts + q, f64x2.div(cOne, f64x2.add(cOne, f64x2.mul(cP, z))));
+    }
+    // Pass 2: e = e^a (= e^{-x²/2}), fastmath.expFast's arithmetic:
+    // k = floor(a/ln2 + 1/2), r = a - k ln2_hi - k ln2_lo, degree-9 Taylor in
+    // r, times 2^k. 2^k: k + 2^52 + 1023 holds 1023 + k in its low mantissa
+    // bits (exact for integer k in [-1022, 0]); shifting left by 52 moves them
+    // into the exponent. expFast gives exactly 0 for a <= -745 (and NaN) and
+    // for k = -1075, where its (p * 2^-1074) * 0.5 rounds to even, i.e. to 0;
+    // the sign of zero GELU's derivative gets depends on that, so it is
+    // matched. Where expFast's result is a nonzero subnormal (-1074 <= k <
+    // -1022) this gives another tiny positive value below 2^-1021, which no
+    // f32 output can see (1 - t·poly·e rounds to 1 either way, and x·e to a
+    // zero of the same sign); the tests check the f32 bits agree.
+    for (let q: usize = 0; q < bytes; q += 16) {
+      const a = v128.load(es + q);
+      const k = f64x2.floor(f64x2.add(f64x2.mul(a, cInvLn2), cHalf));
+      const r = f64x2.sub(f64x2.sub(a, f64x2.mul(k, cLn2Hi)), f64x2.mul(k, cLn2Lo));
+      let p = f64x2.add(c8, f64x2.mul(r, c9));
+      p = f64x2.add(c7, f64x2.mul(r, p));
+      p = f64x2.add(c6, f64x2.mul(r, p));
+      p = f64x2.add(c5, f64x2.mul(r, p));
+      p = f64x2.add(c4, f64x2.mul(r, p));
+      p = f64x2.add(c3, f64x2.mul(r, p));
+      p = f64x2.add(cHalf, f64x2.mul(r, p));
+      p = f64x2.add(cOne, f64x2.mul(r, p));
+      p = f64x2.add(cOne, f64x2.mul(r, p));
+      const pow2 = i64x2.shl(f64x2.add(f64x2.max(k, cKMin), cMagic), 52);
+      const live = v128.and(f64x2.gt(a, cAMin), f64x2.ge(k, cKZero));
+      v128.store(es + q, v128.and(f64x2.mul(p, pow2), live));
+    }
+    // Pass 3: erf, Φ, out and derivative.
+    const ob = out + (<usize>b0 << 2), db = deriv + (<usize>b0 << 2);
+    for (let q: usize = 0; q < bytes; q += 16) {
+      const v = v128.load(xs + q), t = v128.load(ts + q), e = v128.load(es + q);
+      let p = f64x2.add(cA4, f64x2.mul(t, cA5));
+      p = f64x2.add(cA3, f64x2.mul(t, p));
+      p = f64x2.add(cA2, f64x2.mul(t, p));
+      p = f64x2.add(cA1, f64x2.mul(t, p));
+      const erfAbs = f64x2.sub(cOne, f64x2.mul(f64x2.mul(t, p), e));
+      const pos = f64x2.mul(cHalf, f64x2.add(cOne, erfAbs));
+      const neg = f64x2.mul(cHalf, f64x2.sub(cOne, erfAbs));
+      const cdf = v128.bitselect(pos, neg, f64x2.ge(v, cZero));
+      v128.store64_lane(ob + (q >> 1), f32x4.demote_f64x2_zero(f64x2.mul(v, cdf)), 0);
+      if (want) {
+        const d = f64x2.add(cdf, f64x2.mul(f64x2.mul(v, cPhi), e));
+        v128.store64_lane(db + (q >> 1), f32x4.demote_f64x2_zero(d), 0);
+      }
     }
   }
 }

@@ -18,6 +18,7 @@ import { align64, ensureMemory, heapF32, wasmKernels } from './wasm.js';
 
 interface ElementwiseExports {
   geluForward(x: number, out: number, deriv: number, n: number, tmp: number): void;
+  geluScratchBytes(): number;
   mulF32(a: number, b: number, out: number, n: number): void;
   layerNormForward(x: number, w: number, b: number, xhat: number, out: number, rstd: number, R: number, C: number, eps: number): void;
   layerNormBackward(g: number, w: number, xhat: number, rstd: number, gx: number, R: number, C: number): void;
@@ -50,6 +51,9 @@ function kernels(): { ex: ElementwiseExports; base: number } {
 }
 
 /** Bytes for n f32 values, padded so kernels may run to a multiple of 4 and regions stay 64-aligned. */
+/** f32 slots of geluForward's scratch (assembly/elementwise.ts geluScratchBytes). */
+const GELU_SCRATCH_F32 = 64 * 3 * 2;
+
 const region = (n: number): number => align64(n * 4);
 
 /** Lay out consecutive regions of the given element counts from `base`; returns their byte offsets and the end. */
@@ -69,7 +73,7 @@ export function geluWasm(x: Float32Array, out: Float32Array, deriv: Float32Array
   if (out.length !== n || (deriv && deriv.length !== n)) throw new Error('geluWasm: lengths differ');
   if (n === 0) return;
   const { ex, base } = kernels();
-  const { offs: [tmp, xo, oo, dO], end } = layout(base, [16, n, n, deriv ? n : 0]);
+  const { offs: [tmp, xo, oo, dO], end } = layout(base, [GELU_SCRATCH_F32, n, n, deriv ? n : 0]);
   ensureMemory(end);
   const heap = heapF32();
   heap.set(x, xo! >> 2);
