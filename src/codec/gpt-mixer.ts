@@ -127,8 +127,11 @@ export class GeometricMixer {
     return Array.from(this.w.subarray(s * this.nInputs, (s + 1) * this.nInputs));
   }
 
-  /** Mix the inputs (each 256 log-probabilities) with weight set `set` into `out` (probabilities summing to ~1). */
-  mix(inputs: Float64Array[], set: number, out: Float32Array): void {
+  /**
+   * Mix the inputs (each 256 log-probabilities) with weight set `set` into
+   * `out` (probabilities summing to ~1), and their logs into `logOut` if given.
+   */
+  mix(inputs: Float64Array[], set: number, out: Float32Array, logOut?: Float64Array): void {
     const K = this.nInputs;
     const w = this.w;
     const o = set * K;
@@ -144,9 +147,15 @@ export class GeometricMixer {
     }
     let z = 0;
     for (let s = 0; s < N; s++) {
-      const e = expApprox(p[s] - mx);
+      const d = p[s] - mx;
+      if (logOut) logOut[s] = d;
+      const e = expApprox(d);
       p[s] = e;
       z += e;
+    }
+    if (logOut) {
+      const lz = lnApprox(z);
+      for (let s = 0; s < N; s++) logOut[s] -= lz;
     }
     const inv = 1 / z;
     for (let s = 0; s < N; s++) {

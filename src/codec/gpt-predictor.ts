@@ -40,7 +40,9 @@ import { GPT, type GPTConfig } from '../nn/gpt.js';
 import { IncrementalGPT } from '../nn/gpt-incremental.js';
 import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { Rng } from '../engine/rng.js';
-import type { Tensor } from '../engine/tensor.js';
+import { Tensor as TensorCtor, type Tensor } from '../engine/tensor.js';
+import { add } from '../engine/ops-elementwise.js';
+import { crossEntropy } from '../engine/ops-nn.js';
 
 /** Identifies this predictor family in a container header. */
 export const GPT_PREDICTOR_NAME = 'gpt-mix';
@@ -69,12 +71,20 @@ export interface TrainConfig {
   history: number;
   /** Seed of the replay sampler. */
   seed: number;
+  /**
+   * Train the GPT as a correction to the classical mix: its loss is on
+   * softmax(logits + ln P_counts), and that product is what it contributes to
+   * the final mix (needs mixer.layers = 2; replay then draws from the last 8192 bytes).
+   */
+  residual: boolean;
 }
 
 export interface MixerConfig {
   lr: number;
   /** Initial weights of [GPT, counts]. */
   init: [number, number];
+  /** 1: one mixer over every expert. 2: the count experts are mixed first, then that mix with the GPT. */
+  layers: number;
 }
 
 /** The header object of a GPT-compressed file: everything decoding needs. */
@@ -122,9 +132,9 @@ export const LEVELS: Record<number, LevelSpec> = {
 export const DEFAULT_LEVEL = 5;
 
 const DEFAULT_TRAIN: Omit<TrainConfig, 'segment'> = {
-  steps: 1, optimizer: 'adamw', lr: 3e-3, warmup: 16, decay: 0, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0, clip: 1, replay: 0, history: 1 << 16, seed: 0,
+  steps: 1, optimizer: 'adamw', lr: 3e-3, warmup: 16, decay: 0, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0, clip: 1, replay: 0, history: 1 << 16, seed: 0, residual: false,
 };
-const DEFAULT_MIXER: MixerConfig = { lr: 0.002, init: [0.3, 1] };
+const DEFAULT_MIXER: MixerConfig = { lr: 0.002, init: [0.3, 1], layers: 1 };
 
 /** The header config for a level (and seed); `overrides` tweak the training recipe (benchmarks, experiments). */
 export function levelConfig(level: number, opts: { seed?: number; train?: Partial<TrainConfig>; mixer?: Partial<MixerConfig> } = {}): GptCodecConfig {
@@ -242,7 +252,9 @@ export function parseGptCodecConfig(raw: Record<string, unknown>): GptCodecConfi
     replay: int(t.replay, 'train.replay', 0, 256),
     history: int(t.history, 'train.history', model.contextLength + 1, 1 << 26),
     seed: int(t.seed, 'train.seed', 0, Number.MAX_SAFE_INTEGER),
+    residual: t.residual === true,
   };
+  if (cfg.train.residual && cfg.mixer!.layers !== 2) bad('train.residual needs mixer.layers = 2');
   return cfg;
 }
 
@@ -250,12 +262,14 @@ function parseMixer(raw: unknown): MixerConfig {
   const mx = obj(raw, 'mixer');
   const init = mx.init;
   if (!Array.isArray(init) || init.length !== 2) bad('mixer.init must be an array of 2 numbers');
-  return { lr: num(mx.lr, 'mixer.lr', 0, 10), init: [num((init as unknown[])[0], 'mixer.init[0]', -4, 4), num((init as unknown[])[1], 'mixer.init[1]', -4, 4)] };
+  return { lr: num(mx.lr, 'mixer.lr', 0, 10), init: [num((init as unknown[])[0], 'mixer.init[0]', -4, 4), num((init as unknown[])[1], 'mixer.init[1]', -4, 4)], layers: int(mx.layers, 'mixer.layers', 1, 2) };
 }
 
 // ---------------------------------------------------------------- the predictor
 
 const N = 256;
+/** Positions of count-mix log-probabilities kept for residual training (8 MiB). */
+const RES_HISTORY = 8192;
 
 export class GptPredictor implements Predictor {
   readonly config: GptCodecConfig;
@@ -264,6 +278,12 @@ export class GptPredictor implements Predictor {
   readonly model: GPT | null;
   private readonly inc: IncrementalGPT | null;
   private readonly mixer: GeometricMixer | null;
+  /** Two-layer mixing: the count experts' mixer (whose output `mixer` then mixes with the GPT). */
+  private readonly mixer1: GeometricMixer | null = null;
+  private readonly p1 = new Float32Array(N);
+  private readonly lcm = new Float64Array(N);
+  /** Residual training: ln P of the count mix at each of the last RES_HISTORY positions. */
+  private readonly resLog: Float32Array | null = null;
   private readonly opt: AdamW | null;
   private readonly params: Tensor[];
   private readonly replayRng: Rng | null;
@@ -305,7 +325,16 @@ export class GptPredictor implements Predictor {
       this.model = this.inc = null;
       this.C = 0;
     }
-    if (config.mixer && this.inputs.length > 1) {
+    if (config.mixer && config.mixer.layers === 2 && this.model) {
+      const classical = this.inputs.slice(0, -1);
+      const orders = this.contexts ? this.contexts.orders.length : 0;
+      if (classical.length > 1) {
+        const init1 = classical.map((_, i) => (i === classical.length - 1 ? config.mixer!.init[1] : 0));
+        this.mixer1 = new GeometricMixer(classical.length, (orders + 1) * 4, init1, config.mixer.lr);
+      }
+      this.mixer = new GeometricMixer(2, 16, [config.mixer.init[1], config.mixer.init[0]], config.mixer.lr);
+      if (config.train?.residual) this.resLog = new Float32Array(RES_HISTORY * N);
+    } else if (config.mixer && this.inputs.length > 1) {
       // Start from the top count expert alone (weight init[1]) plus the GPT at init[0]; the rest learn their way in.
       const init = this.inputs.map(() => 0);
       init[this.inputs.length - (this.model ? 2 : 1)] = config.mixer.init[1];
@@ -354,6 +383,7 @@ export class GptPredictor implements Predictor {
       found = this.contexts.found + 1;
     }
     const z = this.logits;
+    if (z && this.config.mixer!.layers === 2) return (this.lastP = this.mixTwoLayers(z, found, maxP));
     if (z) {
       const lg = this.lg;
       let mx = -Infinity;
@@ -368,6 +398,38 @@ export class GptPredictor implements Predictor {
     return (this.lastP = this.out);
   }
 
+  /** Count experts through mixer1 (-> lcm), then [lcm, GPT] through the final mixer. */
+  private mixTwoLayers(z: Float32Array, found: number, maxCounts: number): Float32Array {
+    const lcm = this.lcm;
+    let maxCm = maxCounts;
+    if (this.mixer1) {
+      const classical = this.inputs.slice(0, -1);
+      this.mixer1.mix(classical, found * 4 + confidenceBucket(maxCounts), this.p1, lcm);
+      maxCm = 0;
+      for (let s = 0; s < N; s++) if (this.p1[s] > maxCm) maxCm = this.p1[s];
+    } else lcm.set(this.lc);
+    if (this.resLog) {
+      const o = (this.n % RES_HISTORY) * N;
+      for (let s = 0; s < N; s++) this.resLog[o + s] = lcm[s];
+    }
+    // The GPT expert: log-softmax of its logits, or of logits + ln P_counts when it learns the residual.
+    const lg = this.lg;
+    const res = this.resLog !== null;
+    let mx = -Infinity;
+    for (let s = 0; s < N; s++) {
+      const v = res ? z[s] + lcm[s] : z[s];
+      lg[s] = v;
+      if (v > mx) mx = v;
+    }
+    let sum = 0;
+    for (let s = 0; s < N; s++) sum += expApprox(lg[s] - mx);
+    const lse = mx + lnApprox(sum);
+    for (let s = 0; s < N; s++) lg[s] -= lse;
+    const maxG = expApprox(mx - lse);
+    this.mixer!.mix([lcm, lg], confidenceBucket(maxG) * 4 + confidenceBucket(maxCm), this.out);
+    return this.out;
+  }
+
   observe(byte: number): void {
     // Code length of this byte under what predict() returned (the coder quantises it; this is for progress reports).
     const p = this.lastP;
@@ -377,6 +439,7 @@ export class GptPredictor implements Predictor {
     this.counts.observe(byte);
     this.contexts?.observe(byte);
     this.mixer?.update(byte);
+    this.mixer1?.update(byte);
     const n = ++this.n;
     if (!this.inc) return;
     this.ring[n % this.ring.length] = byte; // u_n = b_{n-1}
@@ -401,7 +464,8 @@ export class GptPredictor implements Predictor {
     const opt = this.opt!;
     const n = this.n;
     const C = this.C;
-    const H = this.ring.length;
+    const R = this.ring.length;
+    const H = this.resLog ? Math.min(R, RES_HISTORY) : R; // replay draws from the last H bytes
     const T = Math.min(C, n);
     const t0 = performance.now();
     for (let k = 0; k < t.steps; k++) {
@@ -415,12 +479,24 @@ export class GptPredictor implements Predictor {
       const y = new Int32Array(B * T);
       for (let b = 0; b < B; b++) {
         for (let i = 0; i < T; i++) {
-          x[b * T + i] = this.ring[(starts[b] + i) % H];
-          y[b * T + i] = this.ring[(starts[b] + i + 1) % H];
+          x[b * T + i] = this.ring[(starts[b] + i) % R];
+          y[b * T + i] = this.ring[(starts[b] + i + 1) % R];
         }
       }
       opt.zeroGrad();
-      const loss = model.loss(x, y, B, T);
+      let logits = model.forward(x, B, T);
+      if (this.resLog) {
+        // Target i of window b is byte (starts[b] + i); its count-mix log-probabilities were kept at that index.
+        const base = new Float32Array(B * T * N);
+        for (let b = 0; b < B; b++) {
+          for (let i = 0; i < T; i++) {
+            const o = ((starts[b] + i) % RES_HISTORY) * N;
+            base.set(this.resLog.subarray(o, o + N), (b * T + i) * N);
+          }
+        }
+        logits = add(logits, new TensorCtor(base, [B, T, N]));
+      }
+      const loss = crossEntropy(logits, y);
       loss.backward();
       const norm = clipGradNorm(this.params, t.clip);
       if (Number.isFinite(norm)) {
