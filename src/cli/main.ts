@@ -26,11 +26,11 @@ export function buildProgram(): Command {
 async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   program.exitOverride();
-  // The main job: a bare `glassbox` (or only global flags) runs the addition lab.
+  // The main job: a bare `glassbox` (or one with only run-addition flags) runs the addition lab.
   const args = argv.slice(2);
-  const firstCmd = args.find((a) => !a.startsWith('-'));
-  const wantsHelp = args.some((a) => a === '-h' || a === '--help' || a === '-V' || a === '--version');
-  const finalArgs = !firstCmd && !wantsHelp ? ['run', 'addition', ...args] : args;
+  const commands = new Set(program.commands.map((c) => c.name()));
+  const globalFlag = args[0] === '-h' || args[0] === '--help' || args[0] === '-V' || args[0] === '--version';
+  const finalArgs = args.length === 0 || (!commands.has(args[0]) && !globalFlag && args[0].startsWith('-')) ? ['run', 'addition', ...args] : args;
   try {
     await program.parseAsync(finalArgs, { from: 'user' });
   } catch (e) {

@@ -69,3 +69,10 @@ test('bad input gets a one-line error and a non-zero exit', () => {
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /not a valid safetensors checkpoint/);
 });
+
+test('a bare glassbox with only flags runs the addition lab with them', () => {
+  const out = mkdtempSync(join(tmpdir(), 'gb-cli-bare-'));
+  const r = glassbox('--out', out, '--digits', '1', '--steps', '2', '--batch', '4', '--layers', '1', '--d-model', '8', '--heads', '2', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).digits, 1);
+});
