@@ -9,6 +9,7 @@ import {
   getThreads, matmulF32, matmulReference, setParallelMinFlops, setThreads, shutdownThreads, type MatmulSpec,
 } from '../../src/engine/matmul-kernel.js';
 import { setMainThreadWorks, workerChunkCount } from '../../src/engine/threads.js';
+import { wasmKernels } from '../../src/engine/wasm.js';
 
 /** xorshift32 values over many binades, with some signed zeros and subnormal-making tiny values. */
 function randomF32(n: number, seed: number): Float32Array {
@@ -144,6 +145,35 @@ test('matmul: GPT-sized products, same bits for 1, 2 and 4 threads and the refer
       }
     }
   } finally {
+    setThreads(saved);
+  }
+});
+
+test('matmul: workers write into memory grown after they started', () => {
+  const saved = getThreads();
+  const savedMin = setParallelMinFlops(0);
+  try {
+    setThreads(2);
+    setMainThreadWorks(false);
+    // Start the worker on a small product, then ask for an output bigger
+    // than the whole current memory, so that it must grow.
+    const small = randomF32(64, 7);
+    matmulF32(small, small, new Float32Array(64), { batch: 1, m: 8, n: 8, k: 8, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 });
+    const have = wasmKernels().memory.buffer.byteLength;
+    const m = 1024, k = 3, n = 8 * Math.ceil(have / (4 * m * 8)) + 8;
+    const s: MatmulSpec = { batch: 1, m, n, k, transA: true, transB: true, aBatchStride: 0, bBatchStride: 0 };
+    const { a, b, out0 } = operands(s, 77);
+    const want = out0.slice();
+    matmulReference(a, b, want, s);
+    const before = workerChunkCount();
+    const got = out0.slice();
+    matmulF32(a, b, got, s);
+    assert.ok(wasmKernels().memory.buffer.byteLength > have, 'memory grew');
+    assert.ok(workerChunkCount() > before, 'the worker computed chunks');
+    assertSameBits(got, want, label(s));
+  } finally {
+    setMainThreadWorks(true);
+    setParallelMinFlops(savedMin);
     setThreads(saved);
   }
 });
