@@ -190,3 +190,31 @@ test('static mode: a fixed checkpoint model, identified by SHA-256; another chec
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/**
+ * Format stability. A .gbx file decodes only if this build computes the very
+ * same probabilities as the build that wrote it: every bit of the engine's
+ * forward and backward passes, the optimiser and the mixer is part of the
+ * file format. These digests pin the output for fixed inputs; if one changes,
+ * files written before the change no longer decode. Then either restore the
+ * old bits, or bump GPT_PREDICTOR_VERSION (and keep decoding the old version).
+ */
+test('golden files: the compressed bytes of fixed inputs have not changed', async () => {
+  const { createHash } = await import('node:crypto');
+  const data = text(3000, 42);
+  const classical = { predictor: 'gpt-mix', version: 1, level: 2, counts: { order: 3, hashBits: 12, limit: 1020, escape16: 32 }, contexts: { orders: [4, 6, 8], hashBits: 12, limit: 255, escape16: 32 }, model: null, train: null, mixer: { lr: 0.002, init: [0.3, 1], layers: 1 } };
+  const withGpt = {
+    ...classical,
+    level: 4,
+    model: { vocabSize: 256, contextLength: 24, nLayers: 2, nHeads: 2, dModel: 16, dMlp: 32, tieWeights: false, seed: 7 },
+    train: { segment: 8, steps: 1, optimizer: 'adamw', lr: 0.003, warmup: 4, decay: 0, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0, clip: 1, replay: 2, history: 256, seed: 7, residual: false },
+    mixer: { lr: 0.002, init: [0.3, 1], layers: 2 },
+  };
+  const digests: Record<string, string> = {};
+  for (const [name, cfg] of Object.entries({ classical, withGpt })) {
+    const { bytes } = await compress(data, cfg as unknown as GptCodecConfig, 1024);
+    digests[name] = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  }
+  assert.deepEqual(digests, GOLDEN, 'the coded bits changed: files from earlier builds will not decode (see the comment above)');
+});
+const GOLDEN = { classical: 'e1bbf9a8809773dc', withGpt: '094d37de5492f051' };
