@@ -128,8 +128,12 @@ async function openOutput(path: string, force: boolean): Promise<{ target: NodeJ
   return { target: w.stream, finish: () => w.commit(), fail: () => w.abort() };
 }
 
-/** Counts bytes through a predictor and drives the progress bar from them (the codec only reports per chunk). */
-function withProgress(p: GptPredictor, onTick: (p: GptPredictor) => void): Predictor {
+/**
+ * Counts bytes through a predictor and drives the progress bar from them (the
+ * codec reports only per 64 KiB chunk, a minute at the slow levels); also
+ * stops within 4 KiB when interrupted.
+ */
+function withProgress(p: GptPredictor, onTick: (p: GptPredictor) => void, signal: AbortSignal): Predictor {
   let next = 4096;
   return {
     predict: () => p.predict(),
@@ -137,6 +141,7 @@ function withProgress(p: GptPredictor, onTick: (p: GptPredictor) => void): Predi
       p.observe(byte);
       if (p.bytesSeen >= next) {
         next = p.bytesSeen + 4096;
+        signal.throwIfAborted();
         onTick(p);
       }
     },
@@ -262,7 +267,7 @@ export function registerCompressCommands(program: Command): void {
     await runCodec('compress', input, output, flags, async ({ source, target, signal, tick }) => {
       const factory = gptPredictorFactory(staticModelFor(loaded, flags.model));
       const stats = await compressStream(source, target, {
-        predictorFactory: (raw) => withProgress(factory(raw), tick),
+        predictorFactory: (raw) => withProgress(factory(raw), tick, signal),
         header: config as unknown as Record<string, unknown>,
         chunkSize: CHUNK_SIZE,
         signal,
@@ -292,7 +297,7 @@ export function registerCompressCommands(program: Command): void {
           predictorFactory: (raw) => {
             const p = factory(raw);
             level = p.config.level;
-            return withProgress(p, tick);
+            return withProgress(p, tick, signal);
           },
           signal,
         });

@@ -71,6 +71,17 @@ export interface DecompressOptions {
   maxChunkLength?: number;
 }
 
+/**
+ * Every 4096 bytes inside a chunk the coding loops let the event loop run:
+ * with a slow predictor a chunk can take a minute, and signal handlers
+ * (SIGINT -> AbortSignal), timers and progress output only run between turns.
+ */
+const YIELD_MASK = 4095;
+async function breathe(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  signal?.throwIfAborted();
+}
+
 /** Quantised-distribution scratch space shared by the coding loops. */
 class Quantizer {
   readonly freqs = new Uint32Array(ALPHABET);
@@ -117,6 +128,7 @@ export async function compressStream(input: ByteSource, output: ByteTarget, opti
   const codeChunk = async (chunk: Uint8Array): Promise<void> => {
     const enc = new RangeEncoder(chunk.length + 16);
     for (let i = 0; i < chunk.length; i++) {
+      if (i > 0 && (i & YIELD_MASK) === 0) await breathe(signal);
       q.next(predictor);
       const b = chunk[i];
       const f = q.freqs[b];
@@ -179,6 +191,7 @@ export async function decompressStream(input: ByteSource, output: ByteTarget, op
     const out = new Uint8Array(n);
     const dec = new RangeDecoder(chunk.coded);
     for (let i = 0; i < n; i++) {
+      if (i > 0 && (i & YIELD_MASK) === 0) await breathe(signal);
       q.next(predictor);
       const s = findSymbol(q.cum, dec.decodeFreq(totalBits), ALPHABET);
       const f = q.freqs[s];
