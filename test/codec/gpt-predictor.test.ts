@@ -18,7 +18,8 @@ import {
 import { GPT } from '../../src/nn/gpt.js';
 import { saveCheckpoint, loadCheckpoint, modelTensors } from '../../src/train/checkpoint.js';
 import { getThreads, setThreads, setParallelMinFlops } from '../../src/engine/matmul-kernel.js';
-import { collector, pieces, rng, utf8, equalBytes } from './helpers.js';
+import fc from 'fast-check';
+import { collector, pieces, rng, utf8, equalBytes, arbInput } from './helpers.js';
 
 /** A level's recipe shrunk to test size: small hash tables, a tiny GPT, short segments. */
 function tiny(level: number, over: { segment?: number; replay?: number; steps?: number } = {}): GptCodecConfig {
@@ -136,6 +137,19 @@ test('the transformer learns: with only order-0 counts beside it, repeated text 
   }
   assert.ok(p.stepsTaken > 0);
   assert.ok(perPass[5] < 0.6 * perPass[0], `bits per pass ${perPass.map((b) => b.toFixed(0)).join(', ')}`);
+});
+
+test('property: random inputs and chunk sizes round trip (classical level: 500 cases; tiny GPT: 50)', async () => {
+  for (const [level, numRuns] of [[2, 500], [4, 50]] as const) {
+    const cfg = tiny(level);
+    await fc.assert(
+      fc.asyncProperty(arbInput, fc.integer({ min: 1, max: 300 }), async (data, chunkSize) => {
+        const { bytes } = await compress(data, cfg, chunkSize);
+        assert.ok(equalBytes((await decompress(bytes)).bytes, data));
+      }),
+      { numRuns, seed: 4 },
+    );
+  }
 });
 
 test('header validation: unknown predictor, future version, bad fields are CorruptInputErrors naming the field', () => {
