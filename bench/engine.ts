@@ -81,8 +81,10 @@ ts = []
 for _ in range(int(sys.argv[1])):
     t = time.perf_counter(); step(); ts.append(time.perf_counter() - t)
 ts.sort()
-cfg = torch.__config__.show()
-blas = 'OpenBLAS' if 'openblas' in cfg.lower() else ('MKL' if 'mkl' in cfg.lower() else 'unknown')
+# Which BLAS library the process actually loaded (Debian's torch links the generic libblas,
+# which the alternatives system points at OpenBLAS when libopenblas0-pthread is installed).
+maps = open('/proc/self/maps').read().lower() if sys.platform.startswith('linux') else ''
+blas = 'OpenBLAS' if 'openblas' in maps else ('MKL' if 'libmkl' in maps else ('reference BLAS' if 'libblas' in maps else 'unknown'))
 print(json.dumps({"steps_per_s": 1.0 / ts[len(ts) // 2], "threads": torch.get_num_threads(), "blas": blas, "torch": torch.__version__}))
 `;
 
