@@ -3,7 +3,7 @@
 // when stored to f32, so `a + b` is exactly IEEE f32 addition and every result
 // is bit-reproducible. Transcendentals come from detmath, never Math.exp/log.
 
-import { Tensor, ShapeError, result, shapeStr, shapeSize, stridesOf, accumulateGrad, isGradEnabled, type Shape } from './tensor.js';
+import { Tensor, ShapeError, result, shapeStr, shapeSize, stridesOf, stridedIndex, accumulateGrad, isGradEnabled, type Shape } from './tensor.js';
 import * as dm from './detmath.js';
 import { geluInto } from './fastmath.js';
 import { geluWasm, mulWasm, useElementwiseWasm } from './elementwise-kernel.js';
@@ -53,23 +53,7 @@ function broadcastIndex(shape: Shape, outShape: Shape): Int32Array {
 }
 
 function buildBroadcastIndex(shape: Shape, outShape: Shape): Int32Array {
-  const total = shapeSize(outShape);
-  const idx = new Int32Array(total);
-  const strides = broadcastStrides(shape, outShape);
-  const n = outShape.length;
-  const counter = new Array<number>(n).fill(0);
-  let pos = 0;
-  for (let i = 0; i < total; i++) {
-    idx[i] = pos;
-    for (let d = n - 1; d >= 0; d--) {
-      counter[d]++;
-      pos += strides[d];
-      if (counter[d] < outShape[d]) break;
-      pos -= strides[d] * counter[d];
-      counter[d] = 0;
-    }
-  }
-  return idx;
+  return stridedIndex(outShape, broadcastStrides(shape, outShape));
 }
 
 function sameShape(a: Shape, b: Shape): boolean {

@@ -1,7 +1,7 @@
 // Reductions over axes: sum, mean, max, argmax. Each output element is
 // accumulated in f64 in flat input order, which fixes the reduction order.
 
-import { Tensor, ShapeError, result, shapeSize, stridesOf, accumulateGrad, normAxis, type Shape } from './tensor.js';
+import { Tensor, ShapeError, result, shapeSize, stridesOf, stridedIndex, accumulateGrad, normAxis, type Shape } from './tensor.js';
 
 interface Plan {
   outShape: number[]; // keepdim form (reduced axes are 1)
@@ -22,20 +22,7 @@ function plan(shape: Shape, axes: number[] | number | undefined, keepdim: boolea
   const outShape = shape.map((d, i) => (reduced[i] ? 1 : d));
   const finalShape = keepdim ? outShape.slice() : shape.filter((_, i) => !reduced[i]);
   const outStrides = stridesOf(outShape).map((s, i) => (reduced[i] ? 0 : s));
-  const total = shapeSize(shape);
-  const target = new Int32Array(total);
-  const counter = new Array<number>(nd).fill(0);
-  let pos = 0;
-  for (let i = 0; i < total; i++) {
-    target[i] = pos;
-    for (let d = nd - 1; d >= 0; d--) {
-      counter[d]++;
-      pos += outStrides[d];
-      if (counter[d] < shape[d]) break;
-      pos -= outStrides[d] * counter[d];
-      counter[d] = 0;
-    }
-  }
+  const target = stridedIndex(shape, outStrides);
   let count = 1;
   for (let i = 0; i < nd; i++) if (reduced[i]) count *= shape[i];
   return { outShape, finalShape, target, count };

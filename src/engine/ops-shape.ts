@@ -1,7 +1,7 @@
 // Ops that move values without computing new ones: reshape, permute, slice,
 // concat, gather (embedding lookup), one-hot, and masking.
 
-import { Tensor, ShapeError, result, shapeSize, shapeStr, stridesOf, accumulateGrad, gradBuffer, normAxis, type Shape } from './tensor.js';
+import { Tensor, ShapeError, result, shapeSize, shapeStr, stridesOf, stridedIndex, accumulateGrad, gradBuffer, normAxis, type Shape } from './tensor.js';
 
 /** Same data, new shape (free: shares the buffer). One axis may be -1. */
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -29,7 +29,7 @@ export function permute(x: Tensor, perm: number[]): Tensor {
   const outShape = perm.map((p) => x.shape[p]);
   const inStrides = stridesOf(x.shape);
   const src = perm.map((p) => inStrides[p]);
-  const index = gatherIndex(outShape, src);
+  const index = stridedIndex(outShape, src);
   const n = x.size;
   const out = new Float32Array(n);
   const xd = x.data;
@@ -49,26 +49,6 @@ export function transpose(x: Tensor, a = -2, b = -1): Tensor {
   perm[i] = j;
   perm[j] = i;
   return permute(x, perm);
-}
-
-/** Flat source index for each output element, walking `shape` with source strides. */
-function gatherIndex(shape: Shape, srcStrides: number[]): Int32Array {
-  const n = shapeSize(shape);
-  const nd = shape.length;
-  const idx = new Int32Array(n);
-  const counter = new Array<number>(nd).fill(0);
-  let pos = 0;
-  for (let i = 0; i < n; i++) {
-    idx[i] = pos;
-    for (let d = nd - 1; d >= 0; d--) {
-      counter[d]++;
-      pos += srcStrides[d];
-      if (counter[d] < shape[d]) break;
-      pos -= srcStrides[d] * counter[d];
-      counter[d] = 0;
-    }
-  }
-  return idx;
 }
 
 /** x[..., start:end, ...] along one axis. */

@@ -280,3 +280,27 @@ export function stridesOf(shape: Shape): number[] {
   }
   return s;
 }
+
+/**
+ * Walk `shape` in row-major order and return, for each element, the flat
+ * offset `strides` give it: the one index map behind permute (source
+ * strides), broadcasting (0 on expanded axes) and reductions (0 on reduced axes).
+ */
+export function stridedIndex(shape: Shape, strides: readonly number[]): Int32Array {
+  const n = shapeSize(shape);
+  const nd = shape.length;
+  const idx = new Int32Array(n);
+  const counter = new Array<number>(nd).fill(0);
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    idx[i] = pos;
+    for (let d = nd - 1; d >= 0; d--) {
+      counter[d]++;
+      pos += strides[d];
+      if (counter[d] < shape[d]) break;
+      pos -= strides[d] * counter[d];
+      counter[d] = 0;
+    }
+  }
+  return idx;
+}
