@@ -12,6 +12,7 @@ interface AdditionFlags {
   digits?: number;
   answerOrder?: 'msf' | 'lsf';
   firstDigit?: 'uniform' | 'nonzero';
+  edgeMix?: number;
   steps?: number;
   batch?: number;
   lr?: number;
@@ -33,6 +34,7 @@ export function additionConfigFromFlags(f: AdditionFlags): AdditionConfig {
   if (f.digits !== undefined) cfg.digits = f.digits;
   if (f.answerOrder) cfg.answerOrder = f.answerOrder;
   if (f.firstDigit) cfg.firstDigit = f.firstDigit;
+  if (f.edgeMix !== undefined) cfg.edgeMix = f.edgeMix;
   if (f.steps !== undefined) cfg.steps = f.steps;
   if (f.batch !== undefined) cfg.batch = f.batch;
   if (f.lr !== undefined) {
@@ -57,6 +59,7 @@ export function registerRunCommand(program: Command): void {
     .option('--digits <k>', 'operand length k (sequence s a+b=c e of 3k+5 tokens)', intArg(1, 15))
     .addOption(new Option('--answer-order <order>', 'answer digits most- or least-significant first').choices(['msf', 'lsf']))
     .addOption(new Option('--first-digit <mode>', 'leading operand digit: uniform 0-9, or 1-9 as in the seed\'s code').choices(['uniform', 'nonzero']))
+    .option('--edge-mix <q>', 'share of training problems with every digit from 0,1,4,5,9, so runs of zeros and 5+5 carries are seen (0 = the seed\'s uniform stream)', floatArg(0, 1))
     .option('--steps <n>', 'training steps (at most; stops early at the target)', intArg(1))
     .option('--batch <n>', 'problems per step', intArg(1, 65536))
     .option('--lr <x>', 'peak learning rate (AdamW, warmup then cosine)', floatArg(1e-8, 10))

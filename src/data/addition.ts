@@ -11,6 +11,8 @@
 // Everything here is integer work: digits are drawn one at a time with
 // `rng.int(10)` and summed with a carry, so no float ever enters the data.
 
+import { log2 as detLog2 } from '../engine/detmath.js';
+
 // ---------------------------------------------------------------- vocabulary
 
 /** The 14 symbols; a token id is the index of its symbol. */
@@ -375,6 +377,57 @@ export interface AdditionTaskOptions {
   heldOutSeed?: number;
   /** At most 10,000; capped at a tenth of all possible problems for small k. */
   heldOutSize?: number;
+  /**
+   * Share of training problems drawn as edge problems (see EDGE_DIGITS); 0, the
+   * default, is the seed's pure uniform stream.
+   */
+  edgeMix?: number;
+}
+
+/**
+ * The digits of edge problems. Uniform random problems almost never show long
+ * runs of zeros or 5+5 with nothing around it, so a model can ace the held-out
+ * set and still write 000+000=0010. Drawing every digit from these five gives
+ * runs of zeros, ripples of nines, 4+5 = 9 and 5+5 = 10 - the carry edge cases'
+ * ingredients - without ever drawing the reserved carry cases themselves.
+ */
+export const EDGE_DIGITS: readonly number[] = Object.freeze([0, 1, 4, 5, 9]);
+
+/** 2^20: edge-mix decisions compare an integer draw against round(edgeMix·2^20), so no float enters the data. */
+const EDGE_SCALE = 1 << 20;
+
+/** Draws one k-digit operand with every digit from EDGE_DIGITS (the first from its non-zero ones when firstDigit is 'nonzero'). */
+export function drawEdgeOperand(rng: IntRng, k: number, firstDigit: FirstDigit): number {
+  const lead = firstDigit === 'nonzero' ? EDGE_DIGITS.filter((d) => d !== 0) : EDGE_DIGITS;
+  let n = lead[rng.int(lead.length)];
+  for (let i = 1; i < k; i++) n = n * 10 + EDGE_DIGITS[rng.int(EDGE_DIGITS.length)];
+  return n;
+}
+
+/**
+ * The entropy, in bits per problem, of a training stream that mixes uniform
+ * problems with a share q of edge problems: the floor its prequential code
+ * length can approach. With q = 0 it is floorBitsPerProblem.
+ *
+ * A problem made only of edge digits (M of the N possible pairs) has
+ * probability (1-q)/N + q/M; any other has (1-q)/N. The logs are taken of
+ * factored forms so nothing underflows at N = 10^16.
+ */
+export function streamFloorBitsPerProblem(k: number, firstDigit: FirstDigit = 'uniform', edgeMix = 0): number {
+  const base = floorBitsPerProblem(k, firstDigit); // log2 N
+  const q = edgeMix;
+  if (!(q >= 0 && q <= 1)) throw new Error(`edge mix must be in [0, 1], got ${q}`);
+  if (q === 0) return base;
+  const leadEdge = firstDigit === 'nonzero' ? EDGE_DIGITS.length - 1 : EDGE_DIGITS.length;
+  const log2M = 2 * (detLog2(leadEdge) + (k - 1) * detLog2(EDGE_DIGITS.length));
+  let perOperand = leadEdge / (firstDigit === 'nonzero' ? 9 : 10);
+  for (let i = 1; i < k; i++) perOperand *= EDGE_DIGITS.length / 10;
+  const mOverN = perOperand * perOperand; // M/N by products, no pow
+  // Edge pairs together: M·P_s = q(1 + r), r = (1-q)M/(qN); log2 P_s = log2 q - log2 M + log2(1 + r).
+  const r = ((1 - q) * mOverN) / q;
+  const edgePart = -q * (1 + r) * (detLog2(q) - log2M + detLog2(1 + r));
+  const otherPart = q === 1 ? 0 : -(1 - q) * (1 - mOverN) * (detLog2(1 - q) - base);
+  return edgePart + otherPart;
 }
 
 export const HELD_OUT_SIZE = 10_000;
@@ -396,12 +449,15 @@ export class AdditionTask {
   readonly heldOut: readonly Problem[];
   /** The carry edge cases, also kept out of training. */
   readonly carryCases: readonly CarryCase[];
-  /** Training problems drawn so far that were rejected for being reserved. */
+  /** Training problems drawn so far that were rejected for being reserved (held out or a carry case). */
   rejected = 0;
 
   private readonly heldOutSet = new ProblemSet();
   private readonly reserved = new ProblemSet();
   private readonly trainRng: IntRng;
+  /** Edge problems per 2^20 training problems. */
+  private readonly edgeThreshold: number;
+  readonly edgeMix: number;
 
   constructor(opts: AdditionTaskOptions) {
     checkDigits(opts.digits);
@@ -413,6 +469,10 @@ export class AdditionTask {
     this.seed = opts.seed ?? 0;
     this.T = predictedLength(this.digits);
     this.trainRng = new XorShift128(this.seed, 1);
+    const mix = opts.edgeMix ?? 0;
+    if (!(mix >= 0 && mix <= 1)) throw new Error(`edgeMix must be in [0, 1], got ${String(opts.edgeMix)}`);
+    this.edgeThreshold = Math.round(mix * EDGE_SCALE);
+    this.edgeMix = this.edgeThreshold / EDGE_SCALE; // the share actually drawn
 
     const k = this.digits;
     let operands = this.firstDigit === 'nonzero' ? 9 : 10; // how many k-digit operands there are
@@ -444,8 +504,11 @@ export class AdditionTask {
   /** One fresh training problem; reserved problems are redrawn. */
   nextProblem(rng: IntRng = this.trainRng): Problem {
     for (;;) {
-      const a = drawOperand(rng, this.digits, this.firstDigit);
-      const b = drawOperand(rng, this.digits, this.firstDigit);
+      // No extra draw when there is no mix, so the seed's stream is unchanged.
+      const edge = this.edgeThreshold > 0 && rng.int(EDGE_SCALE) < this.edgeThreshold;
+      const draw = edge ? drawEdgeOperand : drawOperand;
+      const a = draw(rng, this.digits, this.firstDigit);
+      const b = draw(rng, this.digits, this.firstDigit);
       if (!this.reserved.has(a, b)) return { a, b };
       this.rejected++;
     }

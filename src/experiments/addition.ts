@@ -12,7 +12,7 @@ import { Rng } from '../engine/rng.js';
 import { AdamW, clipGradNorm, type OptimizerState } from '../engine/optim.js';
 import { warmupCosine } from '../engine/schedule.js';
 import { GPT, type GPTConfig } from '../nn/gpt.js';
-import { AdditionTask, lossFloor, floorBitsPerProblem, perPositionFloor, targetPositions, promptLength, encodeBatch, parseProblem, VOCAB, type AnswerOrder, type FirstDigit, type Problem } from '../data/addition.js';
+import { AdditionTask, lossFloor, streamFloorBitsPerProblem, perPositionFloor, targetPositions, promptLength, encodeBatch, parseProblem, VOCAB, type AnswerOrder, type FirstDigit, type Problem } from '../data/addition.js';
 import { trainLoop, LOG2E, type TrainEvent, type TrainState, type Batch } from '../train/trainer.js';
 import { RunDir } from '../train/run-dir.js';
 import { saveCheckpoint, loadCheckpoint, modelTensors, OPTIMIZER_PREFIX } from '../train/checkpoint.js';
@@ -23,6 +23,8 @@ export interface AdditionConfig {
   digits: number;
   answerOrder: AnswerOrder;
   firstDigit: FirstDigit;
+  /** Share of training problems drawn from the edge digits 0,1,4,5,9 (data/addition EDGE_DIGITS); 0 is the seed's uniform stream. */
+  edgeMix: number;
   steps: number;
   batch: number;
   lr: number;
@@ -47,12 +49,12 @@ export const PRESETS: Record<'default' | 'seed', AdditionConfig> = {
   // match at 0.002 nats above the floor in 2,750 steps; 4 digits needed about 3,000 steps at
   // twice the time per step (see the closing notes of the addition issue).
   default: {
-    digits: 3, answerOrder: 'msf', firstDigit: 'uniform', steps: 3000, batch: 64, lr: 3e-3, minLr: 1e-4, warmup: 100, weightDecay: 0.1, clip: 1,
+    digits: 3, answerOrder: 'msf', firstDigit: 'uniform', edgeMix: 0.0625, steps: 3000, batch: 64, lr: 3e-3, minLr: 1e-4, warmup: 100, weightDecay: 0.1, clip: 1,
     layers: 2, dModel: 128, heads: 4, seed: 1, evalEvery: 250, evalProblems: 1000, stopExact: 0.995, stopGap: 0.01,
   },
   // The seed's experiment: 8-digit operands, answer most-significant first.
   seed: {
-    digits: 8, answerOrder: 'msf', firstDigit: 'uniform', steps: 20000, batch: 128, lr: 2e-3, minLr: 1e-4, warmup: 200, weightDecay: 0.1, clip: 1,
+    digits: 8, answerOrder: 'msf', firstDigit: 'uniform', edgeMix: 0, steps: 20000, batch: 128, lr: 2e-3, minLr: 1e-4, warmup: 200, weightDecay: 0.1, clip: 1,
     layers: 4, dModel: 128, heads: 4, seed: 1, evalEvery: 500, evalProblems: 1000, stopExact: 0.995, stopGap: 0.005,
   },
 };
@@ -84,6 +86,7 @@ export function validateAdditionConfig(cfg: AdditionConfig): void {
   if (cfg.digits > 15) throw new Error(`addition config: digits must be at most 15, got ${cfg.digits}`);
   if (cfg.dModel % cfg.heads !== 0) throw new Error(`addition config: d-model ${cfg.dModel} is not divisible by heads ${cfg.heads}`);
   if (!(cfg.lr > 0)) throw new Error(`addition config: lr must be positive, got ${cfg.lr}`);
+  if (!(cfg.edgeMix >= 0 && cfg.edgeMix <= 1)) throw new Error(`addition config: edge mix must be between 0 and 1, got ${cfg.edgeMix}`);
   if (cfg.evalProblems > 10000) throw new Error('addition config: eval problems cannot exceed the 10,000 held-out problems');
 }
 
@@ -163,7 +166,7 @@ export function greedyAnswer(model: GPT, task: AdditionTask, prompt: Int32Array)
 export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions = {}): Promise<AdditionResult> {
   validateAdditionConfig(cfg);
   if (opts.threads !== undefined) setThreads(opts.threads);
-  const task = new AdditionTask({ digits: cfg.digits, answerOrder: cfg.answerOrder, firstDigit: cfg.firstDigit, seed: cfg.seed });
+  const task = new AdditionTask({ digits: cfg.digits, answerOrder: cfg.answerOrder, firstDigit: cfg.firstDigit, edgeMix: cfg.edgeMix, seed: cfg.seed });
   const mcfg = modelConfig(cfg);
   const model = new GPT(mcfg);
   const params = model.parameters();
@@ -264,6 +267,7 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
     digits: cfg.digits,
     answer_order: cfg.answerOrder,
     first_digit: cfg.firstDigit,
+    edge_mix: task.edgeMix,
     eval_loss: score.loss,
     loss_floor: floor,
     exact_match: score.exact,
@@ -281,7 +285,7 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
       area_under_loss_bits: final.cumBits,
       raw_bits: problemsSeen * (T + 1) * 8,
       uniform_bits: problemsSeen * T * LOG2_14,
-      floor_bits: problemsSeen * floorBitsPerProblem(cfg.digits, cfg.firstDigit),
+      floor_bits: problemsSeen * streamFloorBitsPerProblem(cfg.digits, cfg.firstDigit, task.edgeMix),
       problems_seen: problemsSeen,
     },
     config: { ...cfg, model: mcfg, stopped_early: final.stoppedEarly, aborted: final.aborted },
@@ -356,7 +360,7 @@ export function loadAdditionModel(path: string): { model: GPT; task: AdditionTas
   const model = new GPT(mcfg);
   model.loadStateDict(modelTensors(ck));
   model.eval();
-  const task = new AdditionTask({ digits: cfg.digits, answerOrder: cfg.answerOrder, firstDigit: cfg.firstDigit, seed: cfg.seed });
+  const task = new AdditionTask({ digits: cfg.digits, answerOrder: cfg.answerOrder, firstDigit: cfg.firstDigit, edgeMix: cfg.edgeMix, seed: cfg.seed });
   return { model, task, config: cfg };
 }
 

@@ -74,6 +74,7 @@ function header(r: AdditionResult): string {
     ['Digits (k)', k],
     ['Answer order', `${r.answer_order}: ${orderText(r.answer_order)}`],
     ['Operand digits', `${r.first_digit}: ${firstDigitText(r.first_digit)}`],
+    ['Training stream', r.edge_mix > 0 ? `${formatPercent(r.edge_mix)} edge problems (every digit from 0, 1, 4, 5, 9), the rest uniform; held-out problems are uniform` : 'uniform digits, as in the seed'],
     ['Loss floor', `${formatFixed(r.loss_floor, 4)} nats/token`],
     ['Held-out loss', `${formatFixed(r.eval_loss, 4)} nats/token`],
     ['Problems seen', groupThousands(String(r.bits.problems_seen))],

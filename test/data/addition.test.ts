@@ -5,6 +5,7 @@ import {
   lossFloor, floorBitsPerProblem, perPositionFloor, LN10, LN9, LOG2_10, LOG2_9, LOG2_14,
   AdditionTask, XorShift128, allCarryCases, parseProblem, encodeProblem, sequenceString,
   answerString, readAnswer, scoreAnswer, argmaxAnswers, exactMatches, exactMatchRate, answerTargetRange,
+  EDGE_DIGITS, streamFloorBitsPerProblem,
   type IntRng,
 } from '../../src/data/addition.js';
 
@@ -237,4 +238,60 @@ test('scoring: exact match from teacher-forced argmax equals the written answer'
   assert.ok(scoreAnswer('046', '046'));
   assert.ok(!scoreAnswer(encode('170'), '100'));
   assert.throws(() => argmaxAnswers(new Float32Array(3), 2, k), /logits have 3 values/);
+});
+
+// ------------------------------------------------------------- edge mix
+
+const isEdge = (n: number, k: number) => [...String(n).padStart(k, '0')].every((d) => EDGE_DIGITS.includes(Number(d)));
+
+test('edge mix 0 leaves the seed stream untouched; a mix draws edge problems at its rate and never a reserved one', () => {
+  const k = 3;
+  const plain = new AdditionTask({ digits: k, seed: 7 });
+  const zero = new AdditionTask({ digits: k, seed: 7, edgeMix: 0 });
+  assert.deepEqual(zero.trainProblems(500), plain.trainProblems(500));
+
+  const q = 0.25;
+  const mixed = new AdditionTask({ digits: k, seed: 7, edgeMix: q });
+  const n = 40_000;
+  const problems = mixed.trainProblems(n);
+  const edge = problems.filter((p) => isEdge(p.a, k) && isEdge(p.b, k)).length / n;
+  // Uniform problems are all-edge with probability (5/10)^(2k) = 1/64.
+  const expected = q + (1 - q) / 64;
+  assert.ok(Math.abs(edge - expected) < 0.01, `edge share ${edge} vs ${expected}`);
+  for (const p of problems) assert.equal(mixed.isReserved(p.a, p.b), false);
+  // Every carry case of k = 3 is made of edge digits except the 123+876 pattern: all are reserved, so all are redrawn.
+  const all = new AdditionTask({ digits: k, seed: 3, edgeMix: 1 });
+  const drawn = all.trainProblems(20_000);
+  assert.ok(all.rejected > 0, 'pure edge draws hit reserved problems and redraw them');
+  for (const p of drawn) {
+    assert.ok(isEdge(p.a, k) && isEdge(p.b, k));
+    assert.equal(all.isReserved(p.a, p.b), false);
+  }
+  assert.throws(() => new AdditionTask({ digits: k, edgeMix: 1.5 }), /edgeMix must be in \[0, 1\]/);
+});
+
+test('stream floor with an edge mix equals the entropy of the mixture, by brute force over every problem', () => {
+  for (const firstDigit of ['uniform', 'nonzero'] as const) {
+    for (const k of [1, 2]) {
+      for (const q of [0, 0.0625, 0.5, 1]) {
+        const lo = firstDigit === 'nonzero' ? 10 ** (k - 1) : 0;
+        const operands: number[] = [];
+        for (let a = lo; a < 10 ** k; a++) operands.push(a);
+        const edgeOps = operands.filter((a) => isEdge(a, k));
+        const N = operands.length ** 2;
+        const M = edgeOps.length ** 2;
+        let h = 0;
+        for (const a of operands) {
+          for (const b of operands) {
+            const p = (1 - q) / N + (isEdge(a, k) && isEdge(b, k) ? q / M : 0);
+            if (p > 0) h -= p * Math.log2(p);
+          }
+        }
+        const got = streamFloorBitsPerProblem(k, firstDigit, q);
+        assert.ok(Math.abs(got - h) < 1e-9, `${firstDigit} k=${k} q=${q}: ${got} vs ${h}`);
+      }
+    }
+  }
+  assert.equal(streamFloorBitsPerProblem(8, 'uniform', 0), floorBitsPerProblem(8, 'uniform'));
+  assert.ok(streamFloorBitsPerProblem(8, 'uniform', 0.0625) < floorBitsPerProblem(8, 'uniform'));
 });

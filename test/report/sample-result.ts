@@ -64,6 +64,7 @@ export function sampleResult(opts: { digits?: number; layers?: number; heads?: n
     digits: k,
     answer_order: 'msf',
     first_digit: 'uniform',
+    edge_mix: 0.0625,
     eval_loss: history.at(-1)!.eval_loss!,
     loss_floor: floor,
     exact_match: 0.9967,
