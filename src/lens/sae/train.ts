@@ -180,7 +180,8 @@ export function trainSae(stream: ActivationStream, cfg: SaeTrainConfig, opts: Tr
     opt.zeroGrad();
     if (cfg.arch !== 'relu') normalizeDecoderRows(sae.W_dec);
     if (cfg.arch === 'batchtopk') {
-      sae.threshold = thresholdSeen ? 0.99 * sae.threshold + 0.01 * sae.lastMinKept : sae.lastMinKept;
+      // A running mean of recent batches' smallest kept activation (decay 0.9: it must forget the early, larger ones).
+      sae.threshold = thresholdSeen ? 0.9 * sae.threshold + 0.1 * sae.lastMinKept : sae.lastMinKept;
       thresholdSeen = true;
     }
 
