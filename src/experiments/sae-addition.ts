@@ -44,14 +44,15 @@ export interface SaeAdditionConfig {
   /** Held-out problems the metrics, labels and dashboards use. */
   evalProblems: number;
   seed: number;
-  /** The addition model trained when `model` is null: small, to keep the whole run minutes long. */
+  /** The addition model trained when `model` is null: small, to keep the whole run minutes long (measured: this one reaches
+   *  100% held-out exact match at step 1,000, about 4.5 minutes on the shared 2-core machine). */
   base: AdditionConfig;
 }
 
 export const SAE_ADDITION_DEFAULT: SaeAdditionConfig = {
-  model: null, hook: null, expansion: 8, topkKs: [2, 4, 8, 16], reluL1s: [0.03, 0.1, 0.3, 1], primaryK: 8, batchTopK: true, auxkAblation: true,
+  model: null, hook: null, expansion: 8, topkKs: [2, 4, 8, 16], reluL1s: [0.3, 1, 3, 10], primaryK: 8, batchTopK: true, auxkAblation: true,
   tokens: 200_000, batch: 256, lr: 2e-3, deadWindow: 20_000, bufferRows: 16_384, evalProblems: 1000, seed: 1,
-  base: { ...PRESETS.default, digits: 2, layers: 2, dModel: 48, heads: 4, steps: 1500, batch: 64, lr: 3e-3, warmup: 50, evalEvery: 150, evalProblems: 500, stopExact: 0.995, stopGap: 0.02 },
+  base: { ...PRESETS.default, digits: 2, layers: 2, dModel: 64, heads: 4, steps: 2500, batch: 128, lr: 3e-3, warmup: 100, evalEvery: 250, evalProblems: 500, stopExact: 0.995, stopGap: 0.02 },
 };
 
 export interface SaeAdditionRunOptions {

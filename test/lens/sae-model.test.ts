@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { Tensor } from '../../src/engine/tensor.js';
 import { add } from '../../src/engine/ops-elementwise.js';
 import { Sae } from '../../src/lens/sae/model.js';
-import { auxKLoss, removeParallelGrad, normalizeDecoderRows } from '../../src/lens/sae/train.js';
+import { auxKLoss, removeParallelGrad, normalizeDecoderRows, foldInputScale } from '../../src/lens/sae/train.js';
 import { geometricMedian, sumOfDistances } from '../../src/lens/sae/geomedian.js';
 import type { SaeArch } from '../../src/lens/sae/config.js';
 import { TestRng } from '../engine/gradcheck.js';
@@ -102,6 +102,23 @@ test('decoder constraint: the gradient along each row is removed, then rows retu
     let s = 0;
     for (let c = 0; c < 7; c++) s += w[i * 7 + c] ** 2;
     assert.ok(Math.abs(s - 1) < 1e-6);
+  }
+});
+
+test('folding the input scale: the SAE on s·x, rewritten, gives the same codes on x and x̂/s', () => {
+  for (const arch of ['topk', 'relu'] as const) {
+    const { sae } = randomSae(arch, 6, 12, 3, 71);
+    const s = 0.25;
+    const x = randomRows(8, 6, 72);
+    const sx = x.map((v) => v * s);
+    const z = sae.encode(sx, 8);
+    const xh = sae.decode(z, 8);
+    foldInputScale(sae, s);
+    const z2 = sae.encode(x, 8);
+    const xh2 = sae.decode(z2, 8);
+    assert.ok(maxRelErr(z2, z) < 1e-5, `${arch} codes differ by ${maxRelErr(z2, z)}`);
+    assert.ok(maxRelErr(xh2, Float64Array.from(xh, (v) => v / s)) < 1e-5);
+    assert.equal(sae.meta.input_scale, '0.25');
   }
 });
 

@@ -95,12 +95,14 @@ test('TopK training on a known sparse dictionary: FVU falls well below its start
   const first = a.history[0], last = a.history[a.history.length - 1];
   assert.ok(last.fvu < 0.25 && last.fvu < first.fvu / 2, `FVU ${first.fvu} → ${last.fvu}`);
   assert.ok(Math.abs(last.l0 - 3) < 0.5, `L0 ${last.l0} for k = 3`);
-  // Decoder rows stay unit norm.
+  // Decoder rows stay unit norm in training units; folding the input scale s makes them 1/s.
+  const scale = Number(a.sae.meta.input_scale ?? '1');
+  assert.ok(scale > 0.2 && scale < 5 && scale !== 1, `input scale ${scale}`);
   const w = a.sae.W_dec.data;
   for (let i = 0; i < 48; i++) {
     let s = 0;
     for (let c = 0; c < 12; c++) s += w[i * 12 + c] ** 2;
-    assert.ok(Math.abs(s - 1) < 1e-5);
+    assert.ok(Math.abs(s * scale * scale - 1) < 1e-5, `row ${i}: norm² ${s} with scale ${scale}`);
   }
   const held = new SparseStream(6).next(2000);
   const m = reconstructionMetrics(a.sae, held, 2000);

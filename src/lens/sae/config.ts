@@ -34,12 +34,19 @@ export interface SaeTrainConfig {
   deadWindow: number;
   /** Activations sampled for the geometric median that initialises b_pre. */
   medianSample: number;
+  /**
+   * Train on activations scaled so that E||x||² = d (SAELens's normalisation),
+   * which makes L1 coefficients and learning rates comparable across hook
+   * points; the scale is folded into the weights afterwards, so the SAE reads
+   * and writes raw activations.
+   */
+  normalize: boolean;
   seed: number;
 }
 
 export const DEFAULT_TRAIN: SaeTrainConfig = {
   arch: 'topk', expansion: 8, k: 8, l1: 1e-2, lr: 1e-3, batch: 512, tokens: 500_000,
-  auxk: true, kAux: 0, auxCoef: 1 / 32, deadWindow: 50_000, medianSample: 2048, seed: 1,
+  auxk: true, kAux: 0, auxCoef: 1 / 32, deadWindow: 50_000, medianSample: 2048, normalize: true, seed: 1,
 };
 
 export function validateTrainConfig(c: SaeTrainConfig, d: number): void {

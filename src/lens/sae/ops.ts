@@ -25,21 +25,36 @@ export function gatherLatents(xc: Tensor, W_enc: Tensor, b_enc: Tensor, pre: Flo
     }
   }
   return result(out, [B, K], 'gatherLatents', [xc, W_enc, b_enc], (g) => {
-    const xd = xc.data, wd = W_enc.data;
-    const gw = W_enc.requiresGrad ? gradBuffer(W_enc) : null;
+    const xd = xc.data;
+    // Work on latent-major copies ([n, d]) so the inner loops are contiguous, then fold back.
+    const gwT = W_enc.requiresGrad ? new Float32Array(n * d) : null;
     const gb = b_enc.requiresGrad ? gradBuffer(b_enc) : null;
     const gx = xc.requiresGrad ? gradBuffer(xc) : null;
+    const wT = gx ? transposeRows(W_enc.data, d, n) : null;
     for (let b = 0; b < B; b++) {
+      const xo = b * d;
       for (let j = 0; j < K; j++) {
         const i = idx[b * K + j];
         const gv = g[b * K + j];
         if (i < 0 || gv === 0) continue;
         if (gb) gb[i] += gv;
-        if (gw) for (let c = 0; c < d; c++) gw[c * n + i] += xd[b * d + c] * gv;
-        if (gx) for (let c = 0; c < d; c++) gx[b * d + c] += gv * wd[c * n + i];
+        const wo = i * d;
+        if (gwT) for (let c = 0; c < d; c++) gwT[wo + c] += xd[xo + c] * gv;
+        if (gx) for (let c = 0; c < d; c++) gx[xo + c] += gv * wT![wo + c];
       }
     }
+    if (gwT) {
+      const gw = gradBuffer(W_enc);
+      for (let c = 0; c < d; c++) for (let i = 0; i < n; i++) gw[c * n + i] += gwT[i * d + c];
+    }
   });
+}
+
+/** [rows, cols] → [cols, rows]. */
+function transposeRows(a: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c];
+  return t;
 }
 
 /** out[b] = Σ_j values[b, j] · W_dec[idx[b, j]]: the decoder product over the active latents only, [B, d]. */

@@ -24,6 +24,7 @@ export interface ActivationStream {
 export interface SaeStepRecord {
   step: number;
   tokens: number;
+  /** Per-element MSE of the batch, in the (normalised) units the SAE trains on. */
   mse: number;
   /** Batch FVU: Σ||x − x̂||² / Σ||x − mean||². */
   fvu: number;
@@ -134,6 +135,18 @@ export function trainSae(stream: ActivationStream, cfg: SaeTrainConfig, opts: Tr
     sample.set(stream.next(m), got * d);
     got += m;
   }
+  let scale = 1;
+  if (cfg.normalize) {
+    let sq = 0;
+    for (let i = 0; i < sample.length; i++) sq += sample[i] * sample[i];
+    if (sq > 0) scale = Math.sqrt((d * cfg.medianSample) / sq);
+    for (let i = 0; i < sample.length; i++) sample[i] *= scale;
+  }
+  const nextBatch = (m: number): Float32Array => {
+    const x = stream.next(m);
+    if (scale !== 1) for (let i = 0; i < x.length; i++) x[i] *= scale;
+    return x;
+  };
   const median = geometricMedian(sample, cfg.medianSample, d);
   // Unit rows for TopK (its constraint); small rows for ReLU (Anthropic start at norm 0.1, unconstrained after).
   sae.initTied(cfg.seed, median, cfg.arch === 'relu' ? 0.1 : 1);
@@ -151,7 +164,7 @@ export function trainSae(stream: ActivationStream, cfg: SaeTrainConfig, opts: Tr
   let thresholdSeen = false;
   for (; step < steps; step++) {
     if (opts.signal?.aborted) break;
-    const xData = stream.next(B);
+    const xData = nextBatch(B);
     const x = new Tensor(xData, [B, d]);
     // ReLU: the L1 coefficient ramps up over the first 5% of steps (Anthropic's April 2024 recipe).
     const l1 = cfg.arch === 'relu' ? cfg.l1 * Math.min(1, (step + 1) / Math.max(1, Math.floor(steps * 0.05))) : 0;
@@ -212,5 +225,18 @@ export function trainSae(stream: ActivationStream, cfg: SaeTrainConfig, opts: Tr
       opts.onStep?.(rec);
     }
   }
+  if (scale !== 1) foldInputScale(sae, scale);
   return { sae, history, tokensSinceFire: sinceFire, seconds: (performance.now() - t0) / 1000, steps: step };
+}
+
+/**
+ * An SAE trained on s·x, rewritten to read and write x: W_enc ← s·W_enc,
+ * b_dec ← b_dec/s, W_dec ← W_dec/s (pre-activations, and so BatchTopK's
+ * threshold, are unchanged).
+ */
+export function foldInputScale(sae: Sae, s: number): void {
+  for (let i = 0; i < sae.W_enc.size; i++) sae.W_enc.data[i] *= s;
+  for (let i = 0; i < sae.W_dec.size; i++) sae.W_dec.data[i] /= s;
+  for (let i = 0; i < sae.b_dec.size; i++) sae.b_dec.data[i] /= s;
+  sae.meta.input_scale = String(s);
 }
