@@ -10,3 +10,4 @@ export * as addition from './data/addition.js';
 export { runAddition, loadAdditionModel, solveProblem, PRESETS as ADDITION_PRESETS, type AdditionConfig } from './experiments/addition.js';
 export type { AdditionResult } from './experiments/addition-result.js';
 export { VERSION } from './version.js';
+export * as sae from './lens/sae/index.js';

@@ -7,6 +7,7 @@ import { VERSION } from '../version.js';
 import { registerRunCommand } from './run.js';
 import { registerEvalCommand } from './eval.js';
 import { registerCompressCommands } from './compress.js';
+import { registerSaeCommands } from './sae.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerEvalCommand(program);
   registerCompressCommands(program);
+  registerSaeCommands(program);
   return program;
 }
 

@@ -6,6 +6,7 @@ import { progressBar, formatSeconds } from './progress.js';
 import { PRESETS, runAddition, type AdditionConfig } from '../experiments/addition.js';
 import { renderAdditionReport } from '../report/addition-report.js';
 import type { TrainEvent } from '../train/trainer.js';
+import { registerSaeAdditionRun } from './sae.js';
 
 interface AdditionFlags {
   preset: 'default' | 'seed';
@@ -109,4 +110,5 @@ export function registerRunCommand(program: Command): void {
         process.off('SIGINT', onSigint);
       }
     });
+  registerSaeAdditionRun(run);
 }

@@ -1,0 +1,202 @@
+// `glassbox run sae-addition`, `glassbox sae features RUN` and `glassbox sae
+// steer RUN`: flags → library → text or JSON. No numerics live here.
+
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { intArg, floatArg } from './args.js';
+import { progressBar, formatSeconds } from './progress.js';
+import { SAE_ADDITION_DEFAULT, runSaeAddition, saeSummaryLine, type SaeAdditionConfig } from '../experiments/sae-addition.js';
+import type { SaeAdditionResult, DashboardsFile } from '../experiments/sae-addition-result.js';
+import { loadAdditionModel } from '../experiments/addition.js';
+import { renderSaeReport } from '../report/sae-report.js';
+import { Sae } from '../lens/sae/model.js';
+import { hookActivations, checkHook } from '../lens/sae/buffer.js';
+import { checkFeature, steeringHooks, greedyContinue } from '../lens/sae/features.js';
+import { VOCAB, TOKEN_END, encode } from '../data/addition.js';
+
+const list = (parse: (v: string) => number) => (v: string): number[] => v.split(',').map((s) => parse(s.trim()));
+
+interface RunFlags {
+  model?: string; hook?: string; expansion?: number; ks?: number[]; l1s?: number[]; k?: number; tokens?: number; batch?: number; lr?: number;
+  evalProblems?: number; seed?: number; baseSteps?: number; batchtopk: boolean; auxkAblation: boolean; threads?: number; out: string; json?: boolean; quiet?: boolean;
+}
+
+export function saeAdditionConfigFromFlags(f: RunFlags): SaeAdditionConfig {
+  const c: SaeAdditionConfig = { ...SAE_ADDITION_DEFAULT, base: { ...SAE_ADDITION_DEFAULT.base } };
+  if (f.model) c.model = f.model;
+  if (f.hook) c.hook = f.hook;
+  if (f.expansion !== undefined) c.expansion = f.expansion;
+  if (f.ks) c.topkKs = f.ks;
+  if (f.l1s) c.reluL1s = f.l1s;
+  if (f.k !== undefined) c.primaryK = f.k;
+  if (f.tokens !== undefined) c.tokens = f.tokens;
+  if (f.batch !== undefined) c.batch = f.batch;
+  if (f.lr !== undefined) c.lr = f.lr;
+  if (f.evalProblems !== undefined) c.evalProblems = f.evalProblems;
+  if (f.seed !== undefined) c.seed = f.seed;
+  if (f.baseSteps !== undefined) c.base.steps = f.baseSteps;
+  c.base.warmup = Math.min(c.base.warmup, c.base.steps);
+  c.batchTopK = f.batchtopk;
+  c.auxkAblation = f.auxkAblation;
+  return c;
+}
+
+/** `glassbox run sae-addition` (registered on the `run` command). */
+export function registerSaeAdditionRun(run: Command): void {
+  run
+    .command('sae-addition')
+    .description('sparse autoencoders (TopK k sweep, ReLU L1 sweep, BatchTopK, AuxK ablation) on the addition GPT\'s last residual stream')
+    .option('--model <checkpoint>', 'an addition checkpoint (default: train a small 2-digit model first)')
+    .option('--hook <name>', 'hook point to read (default: the last block\'s hook_resid_post)')
+    .option('--expansion <x>', 'latents per activation dimension', floatArg(0.01, 1024))
+    .option('--ks <list>', 'TopK k values, comma-separated', list(intArg(1)))
+    .option('--l1s <list>', 'ReLU L1 coefficients, comma-separated', list(floatArg(0)))
+    .option('--k <n>', 'k of the primary TopK SAE (dashboards, AuxK ablation, BatchTopK)', intArg(1))
+    .option('--tokens <n>', 'training activations per SAE', intArg(1))
+    .option('--batch <n>', 'activations per step', intArg(1, 1 << 20))
+    .option('--lr <x>', 'learning rate (Adam)', floatArg(1e-8, 10))
+    .option('--eval-problems <n>', 'held-out problems for metrics, labels and dashboards', intArg(10, 10000))
+    .option('--seed <n>', 'seed', intArg(0, 2 ** 31 - 1))
+    .option('--base-steps <n>', 'training steps of the addition model when none is given', intArg(1))
+    .option('--no-batchtopk', 'skip the BatchTopK SAE')
+    .option('--no-auxk-ablation', 'skip the TopK SAE trained without AuxK')
+    .option('--threads <n>', 'matmul threads (results are identical for any count)', intArg(1, 64))
+    .option('--out <dir>', 'parent folder of run directories', 'runs')
+    .option('--json', 'print a JSON summary to stdout')
+    .option('--quiet', 'no progress')
+    .action(async (flags: RunFlags) => {
+      const cfg = saeAdditionConfigFromFlags(flags);
+      const quiet = flags.quiet || flags.json;
+      let bar: ReturnType<typeof progressBar> | null = null;
+      let current = '';
+      const result = await runSaeAddition(cfg, {
+        outRoot: flags.out,
+        threads: flags.threads,
+        onProgress: (m) => {
+          bar?.stop();
+          bar = null;
+          if (!quiet) process.stderr.write(`sae-addition: ${m}\n`);
+        },
+        onSaeStep: (name, r, total) => {
+          if (quiet) return;
+          if (name !== current || !bar) {
+            bar?.stop();
+            bar = progressBar(total, `{bar} ${name} step {value}/{total} | FVU {fvu} | L0 {l0} | dead {dead}`, {});
+            current = name;
+          }
+          bar.update(r.step, { fvu: r.fvu.toFixed(3), l0: r.l0.toFixed(1), dead: `${(r.dead * 100).toFixed(1)}%` });
+        },
+        render: (r, d) => renderSaeReport(r, d),
+      });
+      (bar as ReturnType<typeof progressBar> | null)?.stop();
+      if (flags.json) process.stdout.write(JSON.stringify(jsonSummary(result), null, 2) + '\n');
+      else process.stdout.write(textSummary(result));
+    });
+}
+
+function jsonSummary(r: SaeAdditionResult): unknown {
+  return {
+    experiment: r.experiment, run_dir: r.run_dir, report: r.report, hook: r.hook, d: r.d, model_checkpoint: r.model_checkpoint,
+    saes: r.saes.map(saeSummaryLine), primary: r.primary, auxk_comparison: r.auxk_comparison, interpretable: r.interpretable,
+    top_features: r.feature_labels.slice(0, 10), seconds: r.seconds,
+  };
+}
+
+function textSummary(r: SaeAdditionResult): string {
+  const lines = [`${'SAE'.padEnd(24)} ${'L0'.padStart(7)} ${'FVU'.padStart(8)} ${'CE score'.padStart(9)} ${'dead'.padStart(7)}`];
+  for (const s of r.saes) lines.push(`${s.name.padEnd(24)} ${s.l0.toFixed(2).padStart(7)} ${s.fvu.toFixed(4).padStart(8)} ${s.ce_score.toFixed(4).padStart(9)} ${(s.dead_fraction * 100).toFixed(1).padStart(6)}%`);
+  if (r.auxk_comparison) lines.push(`dead latents at k=${r.auxk_comparison.k}: ${(r.auxk_comparison.with_auxk.dead_fraction * 100).toFixed(1)}% with AuxK, ${(r.auxk_comparison.without_auxk.dead_fraction * 100).toFixed(1)}% without`);
+  lines.push(`${r.primary}: ${r.interpretable.f1_090} of ${r.interpretable.live} live latents match a label with F1 >= 0.9 (${r.interpretable.f1_070} with F1 >= 0.7)`);
+  for (const m of r.feature_labels.slice(0, 5)) lines.push(`  feature ${m.feature}: ${m.label} (F1 ${m.f1.toFixed(2)})`);
+  lines.push(`${formatSeconds(r.seconds)}; report: ${r.report}`);
+  return lines.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------- sae features / steer
+
+function readJson<T>(path: string, what: string): T {
+  if (!existsSync(path)) throw new Error(`${path} not found: is this a sae-addition run directory? (${what})`);
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+function highlight(s: string, pos: number): string {
+  return [...s].map((ch, i) => (i === pos ? `[${ch}]` : ch)).join('');
+}
+
+export function registerSaeCommands(program: Command): void {
+  const sae = program.command('sae').description('inspect and steer with the SAEs of a sae-addition run');
+  sae
+    .command('features')
+    .description('feature dashboards of the run\'s primary SAE: top activating examples, histogram, promoted/suppressed tokens')
+    .argument('<run>', 'a sae-addition run directory')
+    .option('--feature <i>', 'one feature in full', intArg(0))
+    .option('--top <n>', 'examples (or features) to show', intArg(1, 10000), 20)
+    .option('--json', 'print JSON')
+    .action((runDir: string, f: { feature?: number; top: number; json?: boolean }) => {
+      const dash = readJson<DashboardsFile>(join(runDir, 'dashboards.json'), 'dashboards.json');
+      if (f.feature !== undefined) {
+        if (f.feature >= dash.n) throw new Error(`feature index ${f.feature} is out of range: this SAE has features 0 to ${dash.n - 1}`);
+        const d = dash.features[f.feature];
+        const top = d.top.slice(0, f.top).map((t) => ({ ...t, context: dash.examples[t.seq], highlighted: highlight(dash.examples[t.seq], t.pos) }));
+        if (f.json) {
+          process.stdout.write(JSON.stringify({ ...d, top }, null, 2) + '\n');
+          return;
+        }
+        const out = [`feature ${d.index} of ${dash.sae} at ${dash.hook}${d.label ? `: ${d.label.label} (F1 ${d.label.f1.toFixed(3)}, precision ${d.label.precision.toFixed(3)}, recall ${d.label.recall.toFixed(3)})` : ''}`, `density ${(d.density * 100).toFixed(3)}%, max activation ${d.max_act.toFixed(4)}`, 'top activations (token in [brackets]):'];
+        for (const t of top) out.push(`  ${t.act.toFixed(4).padStart(9)}  ${t.highlighted}`);
+        const maxC = Math.max(1, ...d.histogram.counts);
+        out.push('activation histogram:');
+        d.histogram.counts.forEach((c, b) => out.push(`  ${d.histogram.edges[b].toFixed(3).padStart(8)} ${'#'.repeat(Math.round((c / maxC) * 40))} ${c}`));
+        out.push(`promotes:   ${d.promoted.map((p) => `${p.token} ${p.weight.toFixed(3)}`).join(', ')}`);
+        out.push(`suppresses: ${d.suppressed.map((p) => `${p.token} ${p.weight.toFixed(3)}`).join(', ')}`);
+        process.stdout.write(out.join('\n') + '\n');
+        return;
+      }
+      const ranked = [...dash.features].filter((d) => d.density > 0).sort((a, b) => (b.label?.f1 ?? 0) - (a.label?.f1 ?? 0) || b.density - a.density).slice(0, f.top);
+      if (f.json) {
+        process.stdout.write(JSON.stringify(ranked.map((d) => ({ index: d.index, density: d.density, max_act: d.max_act, label: d.label, promoted: d.promoted.slice(0, 3) })), null, 2) + '\n');
+        return;
+      }
+      const out = [`${dash.sae} at ${dash.hook}: ${dash.features.filter((d) => d.density > 0).length} of ${dash.n} features fire on the evaluation set; best-labelled first`];
+      for (const d of ranked) out.push(`  ${String(d.index).padStart(5)}  density ${(d.density * 100).toFixed(2).padStart(6)}%  ${d.label ? `${d.label.label} (F1 ${d.label.f1.toFixed(2)})` : '-'}`);
+      process.stdout.write(out.join('\n') + '\n');
+    });
+
+  sae
+    .command('steer')
+    .description('generate with scale · W_dec[feature] added at the SAE\'s hook, next to the unsteered output')
+    .argument('<run>', 'a sae-addition run directory')
+    .requiredOption('--feature <i>', 'feature index', intArg(0))
+    .requiredOption('--scale <s>', 'multiple of the decoder direction to add', floatArg(-1e6, 1e6))
+    .requiredOption('--prompt <text>', 'an addition prompt such as "12+34="')
+    .option('--sae <name>', 'which SAE of the run (default: the primary one)')
+    .option('--tokens <n>', 'tokens to generate at most', intArg(1, 64))
+    .option('--json', 'print JSON')
+    .action((runDir: string, f: { feature: number; scale: number; prompt: string; sae?: string; tokens?: number; json?: boolean }) => {
+      const result = readJson<SaeAdditionResult>(join(runDir, 'result.json'), 'result.json');
+      const name = f.sae ?? result.primary;
+      const file = join(runDir, 'saes', `${name}.safetensors`);
+      if (!existsSync(file)) throw new Error(`no SAE named ${name} in ${runDir} (have: ${result.saes.map((s) => s.name).join(', ')})`);
+      const sae = Sae.fromSafetensors(readFileSync(file), file);
+      checkFeature(sae, f.feature);
+      const { model, task } = loadAdditionModel(result.model_checkpoint);
+      const hook = sae.meta.hook ?? result.hook;
+      checkHook(model, hook);
+      const text = f.prompt.startsWith('s') ? f.prompt : `s${f.prompt}`;
+      for (const ch of text) if (!VOCAB.includes(ch)) throw new Error(`prompt character "${ch}" is not in the addition vocabulary (${VOCAB.join('')})`);
+      const prompt = encode(text);
+      if (prompt.length >= task.T) throw new Error(`prompt is ${prompt.length} tokens; the model's context is ${task.T}`);
+      const width = hookActivations(model, hook, { tokens: prompt, B: 1, T: prompt.length }).d;
+      if (width !== sae.shape.d) throw new Error(`the SAE reads width ${sae.shape.d}, but hook "${hook}" has width ${width}`);
+      const steps = Math.min(f.tokens ?? task.T + 1 - prompt.length, task.T + 1 - prompt.length);
+      const plain = greedyContinue(model, prompt, steps, { stop: TOKEN_END });
+      const steered = greedyContinue(model, prompt, steps, { stop: TOKEN_END, hooks: () => steeringHooks(model, sae, hook, f.feature, f.scale) });
+      const show = (ids: number[]) => ids.map((i) => VOCAB[i]).join('');
+      if (f.json) {
+        process.stdout.write(JSON.stringify({ sae: name, hook, feature: f.feature, scale: f.scale, prompt: text, unsteered: show(plain), steered: show(steered) }, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(`prompt     ${text}\nunsteered  ${text}${show(plain)}\nsteered    ${text}${show(steered)}   (feature ${f.feature} × ${f.scale} at ${hook})\n`);
+    });
+}

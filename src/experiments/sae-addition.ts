@@ -1,0 +1,231 @@
+// Sparse autoencoders on the addition GPT (issue 5). It composes: an addition
+// model (loaded, or trained first by runAddition), an activation buffer at one
+// hook point, a sweep of TopK k and ReLU L1 SAEs (plus BatchTopK and TopK
+// without AuxK), the field's metrics, latent-to-label matching and dashboards
+// for the primary SAE. Everything it writes goes through the run directory.
+
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { Rng } from '../engine/rng.js';
+import { setThreads } from '../engine/matmul-kernel.js';
+import { writeFileAtomic } from '../engine/atomic-file.js';
+import { GPT } from '../nn/gpt.js';
+import { RunDir } from '../train/run-dir.js';
+import { VOCAB } from '../data/addition.js';
+import { ActivationBuffer, checkHook, hookActivations } from '../lens/sae/buffer.js';
+import { trainSae, type SaeStepRecord } from '../lens/sae/train.js';
+import { DEFAULT_TRAIN, type SaeArch, type SaeTrainConfig } from '../lens/sae/config.js';
+import { reconstructionMetrics, spliceMetrics, densityHistogram, type ScoredBatch } from '../lens/sae/metrics.js';
+import { featureDashboards } from '../lens/sae/features.js';
+import type { Sae } from '../lens/sae/model.js';
+import { PRESETS, runAddition, loadAdditionModel, modelConfig, validateAdditionConfig, type AdditionConfig } from './addition.js';
+import { additionLabels, matchLatents } from './sae-addition-labels.js';
+import { VERSION } from '../version.js';
+import type { SaeAdditionResult, SaeSummary, DashboardsFile } from './sae-addition-result.js';
+
+export interface SaeAdditionConfig {
+  /** An addition checkpoint; null trains one first with `base`. */
+  model: string | null;
+  /** Hook point; null means the last block's hook_resid_post. */
+  hook: string | null;
+  expansion: number;
+  topkKs: number[];
+  reluL1s: number[];
+  /** k of the primary TopK SAE (dashboards, labels, the AuxK comparison, BatchTopK). */
+  primaryK: number;
+  batchTopK: boolean;
+  auxkAblation: boolean;
+  tokens: number;
+  batch: number;
+  lr: number;
+  deadWindow: number;
+  /** Rows the activation buffer holds at most. */
+  bufferRows: number;
+  /** Held-out problems the metrics, labels and dashboards use. */
+  evalProblems: number;
+  seed: number;
+  /** The addition model trained when `model` is null: small, to keep the whole run minutes long (measured: this one reaches
+   *  100% held-out exact match at step 1,000, about 4.5 minutes on the shared 2-core machine). */
+  base: AdditionConfig;
+}
+
+export const SAE_ADDITION_DEFAULT: SaeAdditionConfig = {
+  model: null, hook: null, expansion: 8, topkKs: [2, 4, 8, 16], reluL1s: [0.3, 1, 3, 10], primaryK: 8, batchTopK: true, auxkAblation: true,
+  tokens: 200_000, batch: 256, lr: 2e-3, deadWindow: 20_000, bufferRows: 16_384, evalProblems: 1000, seed: 1,
+  base: { ...PRESETS.default, digits: 2, layers: 2, dModel: 64, heads: 4, steps: 2500, batch: 128, lr: 3e-3, warmup: 100, evalEvery: 250, evalProblems: 500, stopExact: 0.995, stopGap: 0.02 },
+};
+
+export interface SaeAdditionRunOptions {
+  outRoot?: string;
+  runDir?: string;
+  threads?: number;
+  onProgress?: (msg: string) => void;
+  onSaeStep?: (name: string, r: SaeStepRecord, totalSteps: number) => void;
+  render?: (result: SaeAdditionResult, dashboards: DashboardsFile) => string;
+}
+
+export function validateSaeAdditionConfig(c: SaeAdditionConfig): void {
+  if (c.topkKs.length + c.reluL1s.length === 0) throw new Error('sae-addition: nothing to train (empty k and L1 lists)');
+  for (const k of [...c.topkKs, c.primaryK]) if (!Number.isInteger(k) || k < 1) throw new Error(`sae-addition: k must be a positive integer, got ${k}`);
+  for (const l of c.reluL1s) if (!(l >= 0)) throw new Error(`sae-addition: L1 coefficients must be >= 0, got ${l}`);
+  if (!Number.isInteger(c.evalProblems) || c.evalProblems < 10 || c.evalProblems > 10000) throw new Error(`sae-addition: eval problems must be in [10, 10000], got ${c.evalProblems}`);
+  if (!c.model) {
+    validateAdditionConfig(c.base);
+    if (c.base.warmup > c.base.steps) throw new Error(`sae-addition: the base model's warmup ${c.base.warmup} exceeds its ${c.base.steps} steps`);
+  }
+  if (!Number.isInteger(c.bufferRows) || c.bufferRows < 2 * c.batch) throw new Error(`sae-addition: buffer rows ${c.bufferRows} must be at least twice the batch ${c.batch}`);
+}
+
+interface Plan {
+  name: string;
+  cfg: SaeTrainConfig;
+}
+
+function plans(c: SaeAdditionConfig): Plan[] {
+  const base: SaeTrainConfig = { ...DEFAULT_TRAIN, expansion: c.expansion, lr: c.lr, batch: c.batch, tokens: c.tokens, deadWindow: c.deadWindow, seed: c.seed };
+  const out: Plan[] = [];
+  const ks = [...new Set([...c.topkKs, c.primaryK])].sort((a, b) => a - b);
+  for (const k of ks) out.push({ name: `topk-k${k}`, cfg: { ...base, arch: 'topk', k, auxk: true } });
+  if (c.auxkAblation) out.push({ name: `topk-k${c.primaryK}-noauxk`, cfg: { ...base, arch: 'topk', k: c.primaryK, auxk: false } });
+  if (c.batchTopK) out.push({ name: `batchtopk-k${c.primaryK}`, cfg: { ...base, arch: 'batchtopk', k: c.primaryK, auxk: true } });
+  for (const l1 of c.reluL1s) out.push({ name: `relu-l1-${l1}`, cfg: { ...base, arch: 'relu', l1, auxk: false } });
+  return out;
+}
+
+export async function runSaeAddition(cfg: SaeAdditionConfig, opts: SaeAdditionRunOptions = {}): Promise<SaeAdditionResult> {
+  validateSaeAdditionConfig(cfg);
+  if (opts.threads !== undefined) setThreads(opts.threads);
+  const t0 = performance.now();
+  const say = opts.onProgress ?? (() => {});
+  // Check the hook against the model before anything is written.
+  let loaded = cfg.model ? loadAdditionModel(cfg.model) : null;
+  const probeModel = loaded?.model ?? new GPT(modelConfig(cfg.base));
+  const hook = cfg.hook ?? `blocks.${probeModel.config.nLayers - 1}.hook_resid_post`;
+  checkHook(probeModel, hook);
+
+  const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'sae-addition');
+  run.writeJson('config.json', { experiment: 'sae-addition', glassbox_version: VERSION, config: { ...cfg, hook } });
+  let checkpoint = cfg.model ?? '';
+  let exact: number | null = null;
+  if (!loaded) {
+    say(`training the addition model first (${cfg.base.digits} digits, ${cfg.base.layers} layers × d${cfg.base.dModel}, up to ${cfg.base.steps} steps)`);
+    const r = await runAddition(cfg.base, { runDir: join(run.path, 'base-model') });
+    checkpoint = r.checkpoint;
+    exact = r.exact_match;
+    loaded = loadAdditionModel(checkpoint);
+  }
+  const { model, task } = loaded;
+  // Record where the model is, for `glassbox sae features/steer`.
+  run.writeJson('config.json', { experiment: 'sae-addition', glassbox_version: VERSION, config: { ...cfg, hook }, model_checkpoint: checkpoint });
+  const T = task.T;
+
+  // Evaluation set: the first held-out problems, and their activations at the hook.
+  const evalBatches: ScoredBatch[] = [];
+  const answerBatches: ScoredBatch[] = [];
+  const chunk = 250;
+  const answerFrom = 2 * task.digits + 2, answerTo = 3 * task.digits + 2;
+  for (let s = 0; s < cfg.evalProblems; s += chunk) {
+    const B = Math.min(chunk, cfg.evalProblems - s);
+    const b = task.heldOutBatch(s, B);
+    evalBatches.push({ tokens: b.inputs, targets: b.targets, B, T });
+    const masked = b.targets.map((v, i) => (i % T >= answerFrom && i % T <= answerTo ? v : -1));
+    answerBatches.push({ tokens: b.inputs, targets: masked, B, T });
+  }
+  const N = cfg.evalProblems * T;
+  let d = 0;
+  const parts: Float32Array[] = [];
+  for (const b of evalBatches) {
+    const h = hookActivations(model, hook, b);
+    d = h.d;
+    parts.push(h.rows);
+  }
+  const evalX = new Float32Array(N * d);
+  parts.reduce((off, p) => (evalX.set(p, off), off + p.length), 0);
+
+  const source = (i: number) => {
+    const b = task.trainBatch(64, Rng.derive(cfg.seed, `sae-addition/data/${i}`));
+    return { tokens: b.inputs, B: 64, T };
+  };
+  mkdirSync(run.file('saes'), { recursive: true });
+  const saes: SaeSummary[] = [];
+  const trained = new Map<string, Sae>();
+  let cleanRef = { ce_clean: 0, ce_zero_ablation: 0, answer_clean: 0, answer_zero: 0 };
+  for (const plan of plans(cfg)) {
+    say(`training ${plan.name}`);
+    const buffer = new ActivationBuffer(model, hook, source, cfg.bufferRows, cfg.seed);
+    const steps = Math.ceil(plan.cfg.tokens / plan.cfg.batch);
+    const r = trainSae(buffer, plan.cfg, {
+      meta: { hook, model_checkpoint: checkpoint, name: plan.name },
+      onStep: (rec) => {
+        run.appendMetric({ kind: 'sae', sae: plan.name, ...rec });
+        opts.onSaeStep?.(plan.name, rec, steps);
+      },
+    });
+    const m = reconstructionMetrics(r.sae, evalX, N);
+    const sp = spliceMetrics(model, hook, r.sae, evalBatches);
+    const spa = spliceMetrics(model, hook, r.sae, answerBatches, -1);
+    cleanRef = { ce_clean: sp.ce_clean, ce_zero_ablation: sp.ce_zero_ablation, answer_clean: spa.ce_clean, answer_zero: spa.ce_zero_ablation };
+    const file = run.file(`saes/${plan.name}.safetensors`);
+    writeFileAtomic(file, r.sae.toSafetensors());
+    let deadTrain = 0;
+    for (const v of r.tokensSinceFire) if (v >= plan.cfg.deadWindow) deadTrain++;
+    const summary: SaeSummary = {
+      name: plan.name, arch: plan.cfg.arch as SaeArch, k_or_l1: plan.cfg.arch === 'relu' ? plan.cfg.l1 : plan.cfg.k, auxk: plan.cfg.arch !== 'relu' && plan.cfg.auxk, n: r.sae.shape.n,
+      l0: m.l0, fvu: m.fvu, mse: m.mse, cosine: m.cosine, ce_score: sp.ce_score, ce_score_answer: spa.ce_score, kl_score: sp.kl_score, ce_spliced: sp.ce_spliced,
+      dead_fraction: m.dead_fraction, dead_fraction_train: deadTrain / r.sae.shape.n, density_histogram: densityHistogram(m.density),
+      history: r.history, seconds: r.seconds, file,
+    };
+    run.appendMetric({ kind: 'sae_eval', sae: plan.name, l0: m.l0, fvu: m.fvu, ce_score: sp.ce_score, dead_fraction: m.dead_fraction });
+    saes.push(summary);
+    trained.set(plan.name, r.sae);
+  }
+
+  // The primary SAE: labels and dashboards.
+  const primary = trained.has(`topk-k${cfg.primaryK}`) ? `topk-k${cfg.primaryK}` : saes[0].name;
+  const psae = trained.get(primary)!;
+  const z = psae.encode(evalX, N);
+  const problems = task.heldOut.slice(0, cfg.evalProblems);
+  const inputs = new Int32Array(N);
+  evalBatches.reduce((off, b) => (inputs.set(b.tokens, off), off + b.tokens.length), 0);
+  const labels = additionLabels(problems, inputs, task.digits, task.answerOrder);
+  const matches = matchLatents(z, N, psae.shape.n, labels);
+  const W_U = model.W_U ? model.W_U.data : transposeEmbedding(model.W_E.data, VOCAB.length, d);
+  const dashboards = featureDashboards(psae, z, N, T, { W_U, vocab: VOCAB });
+  const byFeature = new Map(matches.map((m) => [m.feature, m]));
+  const examples = Array.from({ length: cfg.evalProblems }, (_, s) => Array.from(inputs.subarray(s * T, (s + 1) * T), (t) => VOCAB[t]).join(''));
+  const dash: DashboardsFile = { sae: primary, hook, n: psae.shape.n, examples, features: dashboards.map((f) => ({ ...f, label: byFeature.get(f.index) ?? null })) };
+  const dashboardsFile = run.writeJson('dashboards.json', dash);
+
+  const withA = saes.find((s) => s.name === `topk-k${cfg.primaryK}`);
+  const withoutA = saes.find((s) => s.name === `topk-k${cfg.primaryK}-noauxk`);
+  const pick = (s: SaeSummary) => ({ dead_fraction: s.dead_fraction, dead_fraction_train: s.dead_fraction_train, fvu: s.fvu });
+  const result: SaeAdditionResult = {
+    experiment: 'sae-addition', glassbox_version: VERSION, model_checkpoint: checkpoint, model_trained_here: !cfg.model, model_exact_match: exact,
+    hook, d, digits: task.digits, eval_problems: cfg.evalProblems, eval_tokens: N,
+    ce_clean: cleanRef.ce_clean, ce_zero_ablation: cleanRef.ce_zero_ablation, ce_clean_answer: cleanRef.answer_clean, ce_zero_ablation_answer: cleanRef.answer_zero,
+    saes, primary,
+    auxk_comparison: withA && withoutA ? { k: cfg.primaryK, with_auxk: pick(withA), without_auxk: pick(withoutA) } : null,
+    feature_labels: matches,
+    interpretable: { f1_090: matches.filter((m) => m.f1 >= 0.9).length, f1_070: matches.filter((m) => m.f1 >= 0.7).length, live: matches.length },
+    dashboards_file: dashboardsFile,
+    config: { ...cfg, hook },
+    seconds: (performance.now() - t0) / 1000,
+    run_dir: run.path,
+    report: run.file('report.html'),
+  };
+  run.writeJson('result.json', result);
+  if (opts.render) writeFileAtomic(result.report, opts.render(result, dash));
+  return result;
+}
+
+/** W_Eᵀ [d, V] for a model with tied embeddings. */
+function transposeEmbedding(W_E: Float32Array, V: number, d: number): Float32Array {
+  const out = new Float32Array(d * V);
+  for (let v = 0; v < V; v++) for (let c = 0; c < d; c++) out[c * V + v] = W_E[v * d + c];
+  return out;
+}
+
+/** The per-SAE summary line `--json` prints, as the issue names it. */
+export function saeSummaryLine(s: SaeSummary): { arch: SaeArch; k_or_l1: number; auxk: boolean; l0: number; fvu: number; ce_score: number; dead_fraction: number } {
+  return { arch: s.arch, k_or_l1: s.k_or_l1, auxk: s.auxk, l0: s.l0, fvu: s.fvu, ce_score: s.ce_score, dead_fraction: s.dead_fraction };
+}

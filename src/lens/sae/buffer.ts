@@ -1,0 +1,110 @@
+// Activations from one hook point of a model, streamed through a bounded,
+// shuffled buffer. A forward pass yields B·T activations from neighbouring
+// tokens of the same sequences; training on them in order would correlate
+// every batch. The buffer holds at most `capacity` rows, refills from the
+// model when it falls to half, and shuffles (seeded) after every refill.
+
+import { Tensor, noGrad } from '../../engine/tensor.js';
+import { Rng } from '../../engine/rng.js';
+import { Hooks } from '../../nn/hooks.js';
+
+/** What a lens needs of a model: its hook names and a forward pass that honours hooks. */
+export interface HookedModel {
+  hookNames(): string[];
+  forward(tokens: Int32Array, B: number, T: number, opts?: { hooks?: Hooks }): Tensor;
+}
+
+/** A batch of token sequences [B, T] (row-major). */
+export interface TokenBatch {
+  tokens: Int32Array;
+  B: number;
+  T: number;
+}
+
+/** Throws the one-line error of issue 5 when `hook` is not a hook point of `model`, listing the valid ones. */
+export function checkHook(model: HookedModel, hook: string): void {
+  const names = model.hookNames();
+  if (!names.includes(hook)) throw new Error(`unknown hook point "${hook}"; valid: ${names.join(', ')}`);
+}
+
+/** The activations at `hook` for a batch as rows [B·T, d], where d is everything after the [B, T] axes. */
+export function hookActivations(model: HookedModel, hook: string, batch: TokenBatch): { rows: Float32Array; d: number } {
+  checkHook(model, hook);
+  const hooks = new Hooks({ cache: [hook] });
+  noGrad(() => model.forward(batch.tokens, batch.B, batch.T, { hooks }));
+  const v = hooks.cache.get(hook)!;
+  if (v.ndim < 3 || v.shape[0] !== batch.B || v.shape[1] !== batch.T) {
+    throw new Error(`hook point "${hook}" has shape [${v.shape.join(',')}], not [B, T, ...]: an SAE reads one vector per token`);
+  }
+  return { rows: v.data, d: v.size / (batch.B * batch.T) };
+}
+
+export class ActivationBuffer {
+  readonly d: number;
+  readonly capacity: number;
+  private readonly store: Float32Array;
+  private count = 0;
+  private batchIndex = 0;
+  private readonly rng: Rng;
+  /** Activations drawn from the model so far. */
+  tokensRead = 0;
+
+  /**
+   * @param source the i-th batch of token sequences (i = 0, 1, ...), deterministic in i
+   * @param capacity rows held at most (memory = capacity · d floats)
+   */
+  constructor(
+    private readonly model: HookedModel,
+    readonly hook: string,
+    private readonly source: (i: number) => TokenBatch,
+    capacity: number,
+    seed: number,
+  ) {
+    checkHook(model, hook);
+    const probe = source(0);
+    const { d } = hookActivations(model, hook, probe);
+    if (probe.B * probe.T * 2 > capacity) throw new Error(`activation buffer: capacity ${capacity} must hold at least two source batches of ${probe.B * probe.T} activations`);
+    this.d = d;
+    this.capacity = capacity;
+    this.store = new Float32Array(capacity * d);
+    this.rng = Rng.derive(seed, `sae/buffer/${hook}`);
+  }
+
+  /** Rows currently held (never more than capacity). */
+  get size(): number {
+    return this.count;
+  }
+
+  private refill(): void {
+    const d = this.d;
+    for (;;) {
+      const batch = this.source(this.batchIndex);
+      const rows = batch.B * batch.T;
+      if (this.count + rows > this.capacity) break;
+      this.batchIndex++;
+      const { rows: acts, d: got } = hookActivations(this.model, this.hook, batch);
+      if (got !== d) throw new Error(`activation buffer: hook "${this.hook}" changed width from ${d} to ${got}`);
+      this.store.set(acts, this.count * d);
+      this.count += rows;
+      this.tokensRead += rows;
+    }
+    // Fisher-Yates over rows, from the end down, with the buffer's own stream.
+    const tmp = new Float32Array(d);
+    for (let i = this.count - 1; i > 0; i--) {
+      const j = this.rng.int(i + 1);
+      if (i === j) continue;
+      tmp.set(this.store.subarray(i * d, (i + 1) * d));
+      this.store.copyWithin(i * d, j * d, (j + 1) * d);
+      this.store.set(tmp, j * d);
+    }
+  }
+
+  /** The next m activations [m, d], a fresh array. m may be at most half the capacity. */
+  next(m: number): Float32Array {
+    if (!Number.isInteger(m) || m < 1 || 2 * m > this.capacity) throw new Error(`activation buffer: batch ${m} must be in [1, ${this.capacity / 2}] (half the capacity)`);
+    if (this.count < this.capacity / 2 || this.count < m) this.refill();
+    const d = this.d;
+    this.count -= m;
+    return this.store.slice(this.count * d, (this.count + m) * d);
+  }
+}

@@ -1,0 +1,9 @@
+// Sparse autoencoders: models, training, the activation buffer, metrics, dashboards and steering.
+export * from './config.js';
+export { Sae, type SaeForward, type Selection } from './model.js';
+export { gatherLatents, sparseDecode, batchTopKIndices } from './ops.js';
+export { geometricMedian } from './geomedian.js';
+export { ActivationBuffer, checkHook, hookActivations, type HookedModel, type TokenBatch } from './buffer.js';
+export { trainSae, auxKLoss, removeParallelGrad, normalizeDecoderRows, type ActivationStream, type SaeStepRecord, type SaeTrainResult } from './train.js';
+export { reconstructionMetrics, spliceMetrics, densityHistogram, type ReconstructionMetrics, type SpliceMetrics, type ScoredBatch } from './metrics.js';
+export { featureDashboards, steeringHooks, greedyContinue, checkFeature, type FeatureDashboard } from './features.js';

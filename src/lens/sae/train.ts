@@ -1,0 +1,242 @@
+// Training an SAE on a stream of activations. The TopK recipe is OpenAI's:
+// tied init, unit-norm decoder rows renormalised after every step with the
+// gradient component along each row removed first, b_pre at the geometric
+// median, and AuxK: the dead latents' top-k_aux pre-activations must explain
+// the residual x − x̂ (coefficient 1/32 on the normalised MSE).
+
+import { Tensor } from '../../engine/tensor.js';
+import { add, sub, square, mulScalar } from '../../engine/ops-elementwise.js';
+import { sum } from '../../engine/ops-reduce.js';
+import { relu } from '../../engine/ops-elementwise.js';
+import { topkIndices } from '../../engine/ops-nn.js';
+import { AdamW } from '../../engine/optim.js';
+import { Sae } from './model.js';
+import { gatherLatents, sparseDecode } from './ops.js';
+import { geometricMedian } from './geomedian.js';
+import { validateTrainConfig, type SaeTrainConfig } from './config.js';
+
+/** Anything that hands out shuffled activation batches [m, d]. */
+export interface ActivationStream {
+  readonly d: number;
+  next(m: number): Float32Array;
+}
+
+export interface SaeStepRecord {
+  step: number;
+  tokens: number;
+  /** Per-element MSE of the batch, in the (normalised) units the SAE trains on. */
+  mse: number;
+  /** Batch FVU: Σ||x − x̂||² / Σ||x − mean||². */
+  fvu: number;
+  l0: number;
+  aux: number;
+  /** Fraction of latents with no fire in the last deadWindow tokens. */
+  dead: number;
+}
+
+export interface SaeTrainResult {
+  sae: Sae;
+  history: SaeStepRecord[];
+  /** Training tokens since each latent last fired. */
+  tokensSinceFire: Float64Array;
+  seconds: number;
+  steps: number;
+}
+
+/** Remove from each decoder row's gradient its component along the row (the row has unit norm after renormalisation). */
+export function removeParallelGrad(W_dec: Tensor): void {
+  const g = W_dec.grad;
+  if (!g) return;
+  const [n, d] = W_dec.shape;
+  const w = W_dec.data;
+  for (let i = 0; i < n; i++) {
+    let dot = 0, nn = 0;
+    for (let c = 0; c < d; c++) {
+      dot += g[i * d + c] * w[i * d + c];
+      nn += w[i * d + c] * w[i * d + c];
+    }
+    if (nn === 0) continue;
+    const s = dot / nn;
+    for (let c = 0; c < d; c++) g[i * d + c] -= s * w[i * d + c];
+  }
+}
+
+/** Scale every decoder row to unit norm. */
+export function normalizeDecoderRows(W_dec: Tensor): void {
+  const [n, d] = W_dec.shape;
+  const w = W_dec.data;
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let c = 0; c < d; c++) s += w[i * d + c] * w[i * d + c];
+    if (s === 0) continue;
+    const inv = 1 / Math.sqrt(s);
+    for (let c = 0; c < d; c++) w[i * d + c] *= inv;
+  }
+}
+
+/** Σ_b ||e_b − mean(e)||² in f64: the normaliser of AuxK's MSE and of FVU. */
+export function sumSqAboutMean(e: Float32Array, B: number, d: number): number {
+  const mean = new Float64Array(d);
+  for (let b = 0; b < B; b++) for (let c = 0; c < d; c++) mean[c] += e[b * d + c];
+  for (let c = 0; c < d; c++) mean[c] /= B;
+  let s = 0;
+  for (let b = 0; b < B; b++) {
+    for (let c = 0; c < d; c++) {
+      const v = e[b * d + c] - mean[c];
+      s += v * v;
+    }
+  }
+  return s;
+}
+
+/**
+ * The AuxK loss for one batch: coef · ||ê − e||² / ||e − mean e||², where
+ * e = x − x̂ (no gradient) and ê decodes (without bias) the top-kAux
+ * pre-activations among dead latents. Null when nothing is dead.
+ */
+export function auxKLoss(sae: Sae, xc: Tensor, pre: Float32Array, residual: Float32Array, dead: Uint8Array, kAux: number, coef: number): Tensor | null {
+  const B = xc.dim(0);
+  const { n, d } = sae.shape;
+  let nDead = 0;
+  for (let i = 0; i < n; i++) nDead += dead[i];
+  const kk = Math.min(kAux, nDead);
+  if (kk === 0) return null;
+  const masked = new Float32Array(pre.length);
+  for (let b = 0; b < B; b++) for (let i = 0; i < n; i++) masked[b * n + i] = dead[i] ? pre[b * n + i] : -Infinity;
+  const idx = topkIndices(new Tensor(masked, [B, n]), kk);
+  const acts = relu(gatherLatents(xc, sae.W_enc, sae.b_enc, pre, idx, kk));
+  const eHat = sparseDecode(acts, idx, sae.W_dec);
+  const denom = sumSqAboutMean(residual, B, d);
+  if (!(denom > 0)) return null;
+  return mulScalar(sum(square(sub(eHat, new Tensor(residual, [B, d])))), coef / denom);
+}
+
+export interface TrainSaeOptions {
+  onStep?: (r: SaeStepRecord) => void;
+  /** Record history every this many steps (and at the last). */
+  logEvery?: number;
+  signal?: AbortSignal;
+  /** Metadata saved with the weights. */
+  meta?: Record<string, string>;
+}
+
+export function trainSae(stream: ActivationStream, cfg: SaeTrainConfig, opts: TrainSaeOptions = {}): SaeTrainResult {
+  const d = stream.d;
+  validateTrainConfig(cfg, d);
+  const n = Math.round(cfg.expansion * d);
+  const sae = new Sae({ arch: cfg.arch, d, n, k: cfg.arch === 'relu' ? 0 : cfg.k });
+  if (opts.meta) Object.assign(sae.meta, opts.meta);
+  const t0 = performance.now();
+
+  // b_pre at the geometric median of a sample, drawn from the stream in chunks.
+  const sample = new Float32Array(cfg.medianSample * d);
+  for (let got = 0; got < cfg.medianSample; ) {
+    const m = Math.min(cfg.batch, cfg.medianSample - got);
+    sample.set(stream.next(m), got * d);
+    got += m;
+  }
+  let scale = 1;
+  if (cfg.normalize) {
+    let sq = 0;
+    for (let i = 0; i < sample.length; i++) sq += sample[i] * sample[i];
+    if (sq > 0) scale = Math.sqrt((d * cfg.medianSample) / sq);
+    for (let i = 0; i < sample.length; i++) sample[i] *= scale;
+  }
+  const nextBatch = (m: number): Float32Array => {
+    const x = stream.next(m);
+    if (scale !== 1) for (let i = 0; i < x.length; i++) x[i] *= scale;
+    return x;
+  };
+  const median = geometricMedian(sample, cfg.medianSample, d);
+  // Unit rows for TopK (its constraint); small rows for ReLU (Anthropic start at norm 0.1, unconstrained after).
+  sae.initTied(cfg.seed, median, cfg.arch === 'relu' ? 0.1 : 1);
+
+  const opt = new AdamW(sae.params(), { lr: cfg.lr, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 });
+  const steps = Math.ceil(cfg.tokens / cfg.batch);
+  const kAux = cfg.kAux > 0 ? cfg.kAux : Math.max(1, Math.floor(d / 2));
+  const sinceFire = new Float64Array(n);
+  const dead = new Uint8Array(n);
+  const history: SaeStepRecord[] = [];
+  const logEvery = opts.logEvery ?? Math.max(1, Math.floor(steps / 100));
+  const B = cfg.batch;
+  let tokens = 0;
+  let step = 0;
+  let thresholdSeen = false;
+  for (; step < steps; step++) {
+    if (opts.signal?.aborted) break;
+    const xData = nextBatch(B);
+    const x = new Tensor(xData, [B, d]);
+    // ReLU: the L1 coefficient ramps up over the first 5% of steps (Anthropic's April 2024 recipe).
+    const l1 = cfg.arch === 'relu' ? cfg.l1 * Math.min(1, (step + 1) / Math.max(1, Math.floor(steps * 0.05))) : 0;
+    const fw = sae.forward(x, l1);
+    let loss = fw.mse;
+    if (fw.sparsity) loss = add(loss, fw.sparsity);
+    let auxValue = 0;
+    let nDead = 0;
+    for (let i = 0; i < n; i++) {
+      dead[i] = sinceFire[i] >= cfg.deadWindow ? 1 : 0;
+      nDead += dead[i];
+    }
+    if (fw.sel && cfg.auxk && nDead > 0) {
+      const resid = new Float32Array(B * d);
+      const xh = fw.xHat.data;
+      for (let i = 0; i < resid.length; i++) resid[i] = xData[i] - xh[i];
+      const aux = auxKLoss(sae, fw.xc, fw.sel.pre, resid, dead, kAux, cfg.auxCoef);
+      if (aux) {
+        auxValue = aux.item();
+        loss = add(loss, aux);
+      }
+    }
+    loss.backward();
+    if (cfg.arch !== 'relu') removeParallelGrad(sae.W_dec);
+    opt.step();
+    opt.zeroGrad();
+    if (cfg.arch !== 'relu') normalizeDecoderRows(sae.W_dec);
+    if (cfg.arch === 'batchtopk') {
+      // A running mean of recent batches' smallest kept activation (decay 0.9: it must forget the early, larger ones).
+      sae.threshold = thresholdSeen ? 0.9 * sae.threshold + 0.1 * sae.lastMinKept : sae.lastMinKept;
+      thresholdSeen = true;
+    }
+
+    // Dead-latent bookkeeping: tokens since each latent last fired.
+    tokens += B;
+    for (let i = 0; i < n; i++) sinceFire[i] += B;
+    let active = 0;
+    if (fw.sel) {
+      const { idx, acts } = fw.sel;
+      for (let j = 0; j < idx.length; j++) if (idx[j] >= 0 && acts.data[j] > 0) {
+        sinceFire[idx[j]] = 0;
+        active++;
+      }
+    } else {
+      const f = fw.dense!.data;
+      for (let b = 0; b < B; b++) for (let i = 0; i < n; i++) if (f[b * n + i] > 0) {
+        sinceFire[i] = 0;
+        active++;
+      }
+    }
+    if ((step + 1) % logEvery === 0 || step === steps - 1) {
+      const mseV = fw.mse.item();
+      const ssm = sumSqAboutMean(xData, B, d);
+      let deadNow = 0;
+      for (let i = 0; i < n; i++) if (sinceFire[i] >= cfg.deadWindow) deadNow++;
+      const rec: SaeStepRecord = { step: step + 1, tokens, mse: mseV / d, fvu: (mseV * B) / ssm, l0: active / B, aux: auxValue, dead: deadNow / n };
+      history.push(rec);
+      opts.onStep?.(rec);
+    }
+  }
+  if (scale !== 1) foldInputScale(sae, scale);
+  return { sae, history, tokensSinceFire: sinceFire, seconds: (performance.now() - t0) / 1000, steps: step };
+}
+
+/**
+ * An SAE trained on s·x, rewritten to read and write x: W_enc ← s·W_enc,
+ * b_dec ← b_dec/s, W_dec ← W_dec/s (pre-activations, and so BatchTopK's
+ * threshold, are unchanged).
+ */
+export function foldInputScale(sae: Sae, s: number): void {
+  for (let i = 0; i < sae.W_enc.size; i++) sae.W_enc.data[i] *= s;
+  for (let i = 0; i < sae.W_dec.size; i++) sae.W_dec.data[i] /= s;
+  for (let i = 0; i < sae.b_dec.size; i++) sae.b_dec.data[i] /= s;
+  sae.meta.input_scale = String(s);
+}
