@@ -7,6 +7,7 @@ import { VERSION } from '../version.js';
 import { registerRunCommand } from './run.js';
 import { registerEvalCommand } from './eval.js';
 import { registerCompressCommands } from './compress.js';
+import { registerInteractionsCommand } from './interactions.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) });
   registerRunCommand(program);
+  registerInteractionsCommand(program);
   registerEvalCommand(program);
   registerCompressCommands(program);
   return program;
