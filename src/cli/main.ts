@@ -8,6 +8,7 @@ import { registerRunCommand } from './run.js';
 import { registerEvalCommand } from './eval.js';
 import { registerCompressCommands } from './compress.js';
 import { registerSaeCommands } from './sae.js';
+import { registerInteractionsCommand } from './interactions.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) });
   registerRunCommand(program);
+  registerInteractionsCommand(program);
   registerEvalCommand(program);
   registerCompressCommands(program);
   registerSaeCommands(program);

@@ -107,6 +107,11 @@ export function scoreCarryCases(model: GPT, task: AdditionTask): number {
   return scoreBatches(model, task, task.carryCases.length, () => batch).exact;
 }
 
+/** The same scoring on any list of problems (e.g. a finite training set). */
+export function scoreProblemList(model: GPT, task: AdditionTask, problems: readonly Problem[]): { loss: number; exact: number; perPosition: number[] } {
+  return scoreBatches(model, task, problems.length, (s, B) => encodeBatch(problems.slice(s, s + B), task.digits, task.answerOrder));
+}
+
 function scoreBatches(model: GPT, task: AdditionTask, n: number, batchAt: (start: number, count: number) => { inputs: Int32Array; targets: Int32Array }): { loss: number; exact: number; perPosition: number[] } {
   const T = task.T;
   const answer = targetPositions(task.digits).map((p) => p.kind === 'answer');
