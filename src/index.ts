@@ -9,4 +9,5 @@ export { RunDir } from './train/run-dir.js';
 export * as addition from './data/addition.js';
 export { runAddition, loadAdditionModel, solveProblem, PRESETS as ADDITION_PRESETS, type AdditionConfig } from './experiments/addition.js';
 export type { AdditionResult } from './experiments/addition-result.js';
+export { Crate, type CrateConfig } from './nn/crate.js';
 export { VERSION } from './version.js';

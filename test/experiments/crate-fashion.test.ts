@@ -80,3 +80,12 @@ test('glassbox run crate-fashion --json prints the promised keys; bad patch size
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test('oneCycle follows PyTorch OneCycleLR: lr/25 at the start, the peak at 30% of the steps, lr/25e4 at the end', async () => {
+  const { oneCycle } = await import('../../src/experiments/image-training.js');
+  const f = oneCycle(1e-3, 100);
+  assert.ok(Math.abs(f(0) - 4e-5) < 1e-12);
+  assert.ok(Math.abs(f(29) - 1e-3) < 1e-12);
+  assert.ok(Math.abs(f(99) - 4e-9) < 1e-15);
+  for (let s = 1; s < 100; s++) assert.ok(s <= 29 ? f(s) > f(s - 1) : f(s) < f(s - 1), `monotone pieces at step ${s}`);
+});
