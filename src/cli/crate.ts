@@ -70,7 +70,7 @@ export function registerCrateRuns(run: Command): void {
     run
       .command('crate-fashion')
       .description("seed 000's white-box transformer: train CRATE and a same-size ViT on Fashion-MNIST; coding rate, sparsity and attention maps per layer")
-      .addOption(new Option('--preset <name>', 'default (about 10 min on 2 cores), reference (the issue\'s 15-epoch set-up) or tiny (smoke test)').choices(Object.keys(CRATE_FASHION_PRESETS)).default('default'))
+      .addOption(new Option('--preset <name>', 'default (about 8 min on 2 cores), reference (the issue\'s 15-epoch set-up, hours on 2 cores) or tiny (smoke test)').choices(Object.keys(CRATE_FASHION_PRESETS)).default('default'))
       .option('--lambda <x>', 'ISTA sparsity penalty λ', floatArg(0, 100))
       .option('--eps <x>', 'coding-rate distortion ε', floatArg(1e-12, 100))
       .addOption(new Option('--models <which>', 'train both models or one').choices(['both', 'crate', 'vit'])),
@@ -114,7 +114,7 @@ function registerCrateMAE(run: Command): void {
     run
       .command('crate-mae')
       .description('CRATE-MAE: a CRATE encoder (λ = 0.5) and a mirrored decoder reconstruct Fashion-MNIST images from 25% of their patches')
-      .addOption(new Option('--preset <name>', 'default (a few minutes on 2 cores) or tiny (smoke test)').choices(Object.keys(CRATE_MAE_PRESETS)).default('default'))
+      .addOption(new Option('--preset <name>', 'default (about 8-12 min on 2 cores) or tiny (smoke test)').choices(Object.keys(CRATE_MAE_PRESETS)).default('default'))
       .option('--mask-ratio <x>', 'share of patches hidden from the encoder', floatArg(0, 0.99))
       .option('--lambda <x>', 'encoder ISTA sparsity penalty λ', floatArg(0, 100)),
   ).action(async (flags: CrateFlags & { preset: keyof typeof CRATE_MAE_PRESETS; maskRatio?: number }) => {

@@ -23,7 +23,8 @@ export function renderCrateReport(r: CrateFashionResult): string {
 
 const CSS = `
 .cards { display: flex; gap: 12px; flex-wrap: wrap; }
-.attn-row { display: flex; gap: 10px; align-items: flex-start; flex-wrap: wrap; margin: 10px 0 18px; }
+.attn-row { display: flex; gap: 10px; align-items: flex-start; flex-wrap: wrap; margin: 4px 0; }
+.attn-image { margin: 12px 0 20px; }
 .attn-row figure { margin: 0; text-align: center; font-size: 12px; }
 .attn-row svg { display: block; border: 1px solid #ddd; }
 `;
@@ -103,11 +104,11 @@ const grey = (v: number) => {
 
 function attentionRow(ex: AttentionExample, r: CrateFashionResult, layer: number): string {
   const [gh, gw] = r.image.grid;
-  const img = figure(heat(ex.pixels, r.image.rows, r.image.cols, 3, grey), `${ex.label} (pred. ${ex.crate_pred})`);
+  const img = layer === 0 ? figure(heat(ex.pixels, r.image.rows, r.image.cols, 3, grey), `${ex.label} (pred. ${ex.crate_pred})`) : `<figure><div style="width:${r.image.cols * 3}px"></div></figure>`;
   const heads = ex.maps[layer].map((m, h) => {
     const mx = Math.max(...m, 1e-9);
     const col = (v: number) => `rgb(255,${Math.round(255 - 200 * (v / mx))},${Math.round(255 - 255 * (v / mx))})`;
-    return figure(heat(m, gh, gw, Math.floor(84 / gw), col), `head ${h}`);
+    return figure(heat(m, gh, gw, Math.floor(84 / gw), col), `layer ${layer + 1} · head ${h}`);
   });
   return `<div class="attn-row">${img}${heads.join('')}</div>`;
 }
@@ -119,11 +120,11 @@ function attentionSection(r: CrateFashionResult): string {
   const liftRows = lift.map((hs, l) => [l + 1, ...hs.map((v) => formatFixed(v, 2))]);
   return [
     prose(
-      `Each row: a test image, then the class token's attention over the ${r.image.grid[0]}×${r.image.grid[1]} patch grid for every head of the last layer (darker = more). ` +
+      `For each test image, one row per layer: the class token's attention over the ${r.image.grid[0]}×${r.image.grid[1]} patch grid for every head (darker = more; each map scaled to its own maximum). ` +
         'Object-shaped means the attention sits on the garment rather than the background: the table gives, per layer and head, the share of the attention landing on patches that contain any garment pixel, divided by the share of such patches (1 = no preference, above 1 = prefers the object).',
     ),
     table(['layer', ...lift[0].map((_, h) => `head ${h}`)], liftRows, { numeric: lift[0].map((_, h) => h + 1) }),
-    ...r.attention.map((ex) => attentionRow(ex, r, L - 1)),
+    ...r.attention.map((ex) => `<div class="attn-image">${Array.from({ length: L }, (_, l) => attentionRow(ex, r, l)).join('')}</div>`),
   ].join('\n');
 }
 
