@@ -10,5 +10,6 @@ export * as addition from './data/addition.js';
 export { runAddition, loadAdditionModel, solveProblem, PRESETS as ADDITION_PRESETS, type AdditionConfig } from './experiments/addition.js';
 export type { AdditionResult } from './experiments/addition-result.js';
 export * as interactions from './lens/interactions/index.js';
+export { Crate, type CrateConfig } from './nn/crate.js';
 export { VERSION } from './version.js';
 export * as sae from './lens/sae/index.js';

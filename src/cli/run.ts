@@ -7,6 +7,7 @@ import { PRESETS, runAddition, type AdditionConfig } from '../experiments/additi
 import { renderAdditionReport } from '../report/addition-report.js';
 import type { TrainEvent } from '../train/trainer.js';
 import { registerSaeAdditionRun } from './sae.js';
+import { registerCrateRuns } from './crate.js';
 
 interface AdditionFlags {
   preset: 'default' | 'seed';
@@ -53,6 +54,7 @@ export function additionConfigFromFlags(f: AdditionFlags): AdditionConfig {
 
 export function registerRunCommand(program: Command): void {
   const run = program.command('run').description('run an experiment and write its run directory (config, metrics, checkpoints, result, report)');
+  registerCrateRuns(run);
   run
     .command('addition')
     .description("seed 001's addition lab: train a GPT on k-digit addition and watch training loss become compressed size")

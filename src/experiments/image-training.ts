@@ -1,0 +1,119 @@
+// Training and scoring an image classifier on an ImageSet, shared by the CRATE
+// experiments: epochs over a seeded shuffle, AdamW with a one-cycle learning
+// rate (as PyTorch's OneCycleLR: cosine warm-up over 30% of the steps from
+// lr/25 to lr, then cosine annealing to lr/25e4), test accuracy per epoch.
+
+import { noGrad, type Tensor } from '../engine/tensor.js';
+import { argmax } from '../engine/ops-reduce.js';
+import { Rng } from '../engine/rng.js';
+import { AdamW } from '../engine/optim.js';
+import * as dm from '../engine/detmath.js';
+import { imageBatch, type ImageSet } from '../data/fashion-mnist.js';
+import { trainLoop, type Batch, type TrainEvent } from '../train/trainer.js';
+import type { Module } from '../nn/module.js';
+
+export interface ImageClassifier extends Module {
+  forward(pixels: Float32Array, B: number): Tensor;
+  loss(pixels: Float32Array, labels: Int32Array, B: number): Tensor;
+}
+
+export interface ClassifierTraining {
+  epochs: number;
+  batch: number;
+  lr: number;
+  weightDecay: number;
+  seed: number;
+}
+
+/** PyTorch's OneCycleLR (cos anneal, pct_start 0.3, div 25, final div 1e4) as a step → lr function. */
+export function oneCycle(maxLr: number, total: number, pctStart = 0.3): (step: number) => number {
+  const initial = maxLr / 25;
+  const final = initial / 1e4;
+  const up = Math.max(1, Math.floor(pctStart * total) - 1);
+  const down = Math.max(1, total - 1 - up);
+  const cosAnneal = (from: number, to: number, p: number) => to + ((from - to) * (1 + dm.cosPi(p))) / 2;
+  return (step) => (step <= up ? cosAnneal(initial, maxLr, step / up) : cosAnneal(maxLr, final, Math.min(1, (step - up) / down)));
+}
+
+/** Accuracy on the first `limit` images of a set, in chunks. */
+export function accuracy(model: ImageClassifier, set: ImageSet, limit = set.count, chunk = 500): number {
+  const n = Math.min(limit, set.count);
+  let correct = 0;
+  const was = model.training;
+  model.eval();
+  noGrad(() => {
+    for (let s = 0; s < n; s += chunk) {
+      const B = Math.min(chunk, n - s);
+      const { pixels, labels } = imageBatch(set, Array.from({ length: B }, (_, i) => s + i));
+      const pred = argmax(model.forward(pixels, B), -1).data;
+      for (let i = 0; i < B; i++) if (pred[i] === labels[i]) correct++;
+    }
+  });
+  model.train(was);
+  return n > 0 ? correct / n : 0;
+}
+
+export interface TrainedClassifier {
+  steps: number;
+  seconds: number;
+  aborted: boolean;
+  history: Array<{ step: number; seconds: number; train_loss?: number; lr?: number; test_acc?: number }>;
+}
+
+/**
+ * Train on `train` for cfg.epochs. Each epoch visits the images in a fresh
+ * permutation derived from (seed, epoch); a ragged last batch is dropped.
+ * Batches carry image indices in `inputs` and labels in `targets`.
+ */
+export function trainClassifier(
+  model: ImageClassifier,
+  train: ImageSet,
+  test: ImageSet,
+  cfg: ClassifierTraining,
+  opts: { evalImages: number; onEvent?: (e: TrainEvent) => void; onMetric?: (r: Record<string, unknown>) => void; signal?: AbortSignal; saveCheckpoint?: () => string },
+): TrainedClassifier {
+  const perEpoch = Math.floor(train.count / cfg.batch);
+  if (perEpoch < 1) throw new Error(`training set of ${train.count} images is smaller than one batch of ${cfg.batch}`);
+  const steps = perEpoch * cfg.epochs;
+  const params = model.parameters();
+  const optimizer = new AdamW(params, { lr: cfg.lr, betas: [0.9, 0.999], eps: 1e-8, weightDecay: cfg.weightDecay });
+  const orders = new Map<number, Int32Array>();
+  const orderOf = (epoch: number) => {
+    let o = orders.get(epoch);
+    if (!o) {
+      orders.clear();
+      o = Rng.derive(cfg.seed, `data/epoch/${epoch}`).permutation(train.count);
+      orders.set(epoch, o);
+    }
+    return o;
+  };
+  const history: TrainedClassifier['history'] = [];
+  const state = trainLoop({
+    steps,
+    params,
+    optimizer,
+    lrAt: oneCycle(cfg.lr, steps),
+    batchAt: (step): Batch => {
+      const order = orderOf(Math.floor(step / perEpoch));
+      const s = (step % perEpoch) * cfg.batch;
+      const inputs = order.slice(s, s + cfg.batch);
+      const targets = new Int32Array(cfg.batch);
+      for (let i = 0; i < cfg.batch; i++) targets[i] = train.labels[inputs[i]];
+      return { inputs, targets, B: cfg.batch, T: 1 };
+    },
+    lossOf: (b) => model.loss(imageBatch(train, b.inputs).pixels, b.targets, b.B),
+    evalEvery: perEpoch,
+    evaluate: () => ({ test_acc: accuracy(model, test, opts.evalImages) }),
+    saveCheckpoint: opts.saveCheckpoint ? () => opts.saveCheckpoint!() : undefined,
+    onEvent: opts.onEvent,
+    onMetric: (r) => {
+      opts.onMetric?.(r);
+      if (r.kind === 'train' && ((r.step as number) % 10 === 0 || r.step === steps)) history.push({ step: r.step as number, train_loss: r.train_loss as number, lr: r.lr as number, seconds: r.seconds as number });
+      if (r.kind === 'eval') history.push({ step: r.step as number, seconds: r.seconds as number, test_acc: r.test_acc as number });
+    },
+    signal: opts.signal,
+    reportEvery: 1,
+  });
+  model.eval();
+  return { steps: state.step, seconds: state.seconds, aborted: state.aborted, history };
+}

@@ -1,0 +1,127 @@
+// Images as token sequences, shared by CRATE, the ViT baseline and CRATE-MAE:
+// cut each image into p×p patches, embed them (LayerNorm, linear map,
+// LayerNorm, as in the CRATE reference), put a class token in front and add
+// learned positions.
+
+import { Tensor, ShapeError, type Shape } from '../engine/tensor.js';
+import { add } from '../engine/ops-elementwise.js';
+import { concat } from '../engine/ops-shape.js';
+import { Module } from './module.js';
+import { LayerNorm, Linear, ParamGroup, type Init } from './layers.js';
+import type { Hooks } from './hooks.js';
+
+export interface ImageShape {
+  channels: number;
+  height: number;
+  width: number;
+  patch: number;
+}
+
+/** Throw a clear error unless the patch size tiles the image exactly. */
+export function checkPatchGrid(s: ImageShape, where: string): void {
+  for (const k of ['channels', 'height', 'width', 'patch'] as const) {
+    const v = s[k];
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${k} must be a positive integer, got ${v}`);
+  }
+  if (s.height % s.patch !== 0 || s.width % s.patch !== 0) {
+    throw new Error(`${where}: image size ${s.height}×${s.width} is not divisible by the patch size ${s.patch}; pick a patch size that divides both (for 28×28: 1, 2, 4, 7, 14 or 28)`);
+  }
+}
+
+export function patchCount(s: ImageShape): number {
+  return (s.height / s.patch) * (s.width / s.patch);
+}
+
+export function patchDim(s: ImageShape): number {
+  return s.channels * s.patch * s.patch;
+}
+
+/**
+ * Pixels [B, C, H, W] (row-major) as patch vectors [B, nPatches, p·p·C]:
+ * patches in raster order, each flattened as (row in patch, column in patch,
+ * channel). Input data, so no gradient.
+ */
+export function patchify(pixels: Float32Array, B: number, s: ImageShape): Tensor {
+  checkPatchGrid(s, 'patchify');
+  const { channels: C, height: H, width: W, patch: p } = s;
+  if (pixels.length !== B * C * H * W) throw new ShapeError('patchify', `${pixels.length} pixels do not make ${B} images of ${C}×${H}×${W}`);
+  const gh = H / p;
+  const gw = W / p;
+  const pd = C * p * p;
+  const out = new Float32Array(B * gh * gw * pd);
+  let o = 0;
+  for (let b = 0; b < B; b++) {
+    for (let py = 0; py < gh; py++) {
+      for (let px = 0; px < gw; px++) {
+        for (let r = 0; r < p; r++) {
+          for (let q = 0; q < p; q++) {
+            for (let c = 0; c < C; c++) out[o++] = pixels[((b * C + c) * H + py * p + r) * W + px * p + q];
+          }
+        }
+      }
+    }
+  }
+  return new Tensor(out, [B, gh * gw, pd], { op: 'patchify' });
+}
+
+/** The inverse of patchify for one channel-last patch tensor [B, nPatches, p·p·C] → pixels [B, C, H, W]. */
+export function unpatchify(patches: Float32Array, B: number, s: ImageShape): Float32Array {
+  const { channels: C, height: H, width: W, patch: p } = s;
+  const gw = W / p;
+  const n = patchCount(s);
+  const pd = patchDim(s);
+  if (patches.length !== B * n * pd) throw new ShapeError('unpatchify', `${patches.length} values do not make ${B}×${n} patches of ${pd}`);
+  const out = new Float32Array(B * C * H * W);
+  for (let b = 0; b < B; b++) {
+    for (let k = 0; k < n; k++) {
+      const py = Math.floor(k / gw);
+      const px = k % gw;
+      for (let r = 0; r < p; r++) {
+        for (let q = 0; q < p; q++) {
+          for (let c = 0; c < C; c++) out[((b * C + c) * H + py * p + r) * W + px * p + q] = patches[(b * n + k) * pd + (r * p + q) * C + c];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Patch vectors → LN → linear → LN: tokens of width d. */
+export class PatchEmbed extends Module {
+  readonly lnPatch: LayerNorm;
+  readonly proj: Linear;
+  readonly lnEmbed: LayerNorm;
+  constructor(readonly image: ImageShape, readonly dModel: number, init: Init) {
+    super();
+    checkPatchGrid(image, 'patch embedding');
+    const pd = patchDim(image);
+    this.lnPatch = this.child('ln_patch', new LayerNorm(pd));
+    this.proj = this.child('proj', new Linear(pd, dModel, init, 'embed.proj', { std: 1 / Math.sqrt(pd) }));
+    this.lnEmbed = this.child('ln_embed', new LayerNorm(dModel));
+  }
+  /** patches [B, n, p·p·C] → [B, n, d] */
+  forward(patches: Tensor): Tensor {
+    return this.lnEmbed.forward(this.proj.forward(this.lnPatch.forward(patches)));
+  }
+}
+
+/** The class token and the position table, as one module ('cls_token', 'pos_embed'). */
+export class ClsAndPositions extends Module {
+  readonly cls: Tensor;
+  readonly pos: Tensor;
+  constructor(readonly tokens: number, readonly dModel: number, init: Init) {
+    super();
+    this.cls = this.child('cls_token', new ParamGroup()).add('W_cls', new Tensor(init('cls_token.W_cls', dModel, 0.02), [1, 1, dModel]));
+    this.pos = this.child('pos_embed', new ParamGroup()).add('W_pos', new Tensor(init('pos_embed.W_pos', tokens * dModel, 0.02), [1, tokens, dModel]));
+  }
+  /** [B, n, d] patch tokens → [B, n+1, d] with the class token first and positions added. */
+  forward(x: Tensor, hooks: Hooks): Tensor {
+    const [B, n, d] = x.shape;
+    if (n + 1 !== this.tokens) throw new ShapeError('ClsAndPositions', `${n} patch tokens, but the position table holds ${this.tokens - 1}`);
+    const cls = add(Tensor.zeros([B, 1, d]), this.cls);
+    const seq = concat([cls, x], 1);
+    return add(seq, hooks.point('hook_pos_embed', this.pos));
+  }
+}
+
+export type { Shape };
