@@ -45,9 +45,12 @@ export function additionLabels(problems: readonly Problem[], inputs: Int32Array,
       const j = Number(pos[t].target.slice(1)); // written answer digit j = 1..k+1
       const col = order === 'msf' ? k + 1 - j : j - 1; // its column, 0 = least significant
       add(`answer digit ${c[col]} next`, r);
-      add(`carry into column ${col} (predicting ${pos[t].target})`, carry[col] ? r : -1);
-      add(`no carry into column ${col} (predicting ${pos[t].target})`, carry[col] ? -1 : r);
-      add(`any carry into the predicted column`, carry[col] ? r : -1);
+      // Column 0 never receives a carry: a label for it would only restate the position.
+      if (col > 0) {
+        add(`carry into column ${col} (predicting ${pos[t].target})`, carry[col] ? r : -1);
+        add(`no carry into column ${col} (predicting ${pos[t].target})`, carry[col] ? -1 : r);
+        add(`any carry into the predicted column`, carry[col] ? r : -1);
+      }
       if (col < k) {
         add(`a[col]+b[col] >= 10 at predicted column`, a[col] + b[col] >= 10 ? r : -1);
         add(`a[col]+b[col] = 9 at predicted column`, a[col] + b[col] === 9 ? r : -1);

@@ -18,6 +18,7 @@ test('carry labels sit on the answer position of the right column', () => {
   assert.deepEqual(rows('a[col]+b[col] >= 10 at predicted column'), [8]);
   assert.deepEqual(rows('answer digit 2 next'), [7, T + 7, T + 8]);
   assert.deepEqual(rows("input token '='"), [6, T + 6]);
+  assert.ok(!L.names.some((n) => n.includes('into column 0')), 'column 0 never has a carry: no label restating the position');
 });
 
 test('a latent that fires exactly on a label matches it with F1 1', () => {
