@@ -81,7 +81,7 @@ def step(x):
         W_dec.grad -= (W_dec.grad * W_dec).sum(1, keepdim=True) * W_dec
     opt.step()
     with torch.no_grad():
-        W_dec /= W_dec.norm(dim=1, keepdim=True)
+        W_dec.div_(W_dec.norm(dim=1, keepdim=True))
 for i in range(3): step(xs[i % 8])
 reps = []
 for r in range(3):

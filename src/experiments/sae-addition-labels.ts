@@ -2,7 +2,7 @@
 // each latent matches them. A label is a yes/no property of one token
 // position of one problem (the token it reads, its position, the answer digit
 // it must predict, whether a carry runs into that digit's column, an operand
-// digit). A latent "is" a label to the degree its firing predicts it: F1 of
+// digit held once all operands are read). A latent "is" a label to the degree its firing predicts it: F1 of
 // (latent > 0) against (label true) over the evaluation tokens.
 
 import { targetPositions, type AnswerOrder, type Problem, VOCAB } from '../data/addition.js';
@@ -41,13 +41,23 @@ export function additionLabels(problems: readonly Problem[], inputs: Int32Array,
       const r = s * T + t;
       add(`input token '${VOCAB[inputs[r]]}'`, r);
       add(`position ${t} (predicts ${pos[t].target})`, r);
+      // Operand digits, from the last operand token on (the model must hold them to write the answer).
+      if (t >= 2 * k + 1) {
+        for (let i = 0; i < k; i++) {
+          add(`operand a digit ${k - i} (10^${i}) = ${a[i]}, once all operands are read`, r);
+          add(`operand b digit ${k - i} (10^${i}) = ${b[i]}, once all operands are read`, r);
+        }
+      }
       if (pos[t].kind !== 'answer') continue;
       const j = Number(pos[t].target.slice(1)); // written answer digit j = 1..k+1
       const col = order === 'msf' ? k + 1 - j : j - 1; // its column, 0 = least significant
       add(`answer digit ${c[col]} next`, r);
-      add(`carry into column ${col} (predicting ${pos[t].target})`, carry[col] ? r : -1);
-      add(`no carry into column ${col} (predicting ${pos[t].target})`, carry[col] ? -1 : r);
-      add(`any carry into the predicted column`, carry[col] ? r : -1);
+      // Column 0 never receives a carry: a label for it would only restate the position.
+      if (col > 0) {
+        add(`carry into column ${col} (predicting ${pos[t].target})`, carry[col] ? r : -1);
+        add(`no carry into column ${col} (predicting ${pos[t].target})`, carry[col] ? -1 : r);
+        add(`any carry into the predicted column`, carry[col] ? r : -1);
+      }
       if (col < k) {
         add(`a[col]+b[col] >= 10 at predicted column`, a[col] + b[col] >= 10 ? r : -1);
         add(`a[col]+b[col] = 9 at predicted column`, a[col] + b[col] === 9 ? r : -1);

@@ -86,7 +86,7 @@ function deadSection(r: SaeAdditionResult): string {
 function labelsSection(r: SaeAdditionResult): string {
   const top = r.feature_labels.slice(0, 40);
   return [
-    prose(`Each live latent of ${r.primary} is compared with yes/no properties of its token: the input token, the position, the answer digit to predict, whether a carry runs into the predicted column, whether that column's operand digits sum to ≥ 10 or to exactly 9. Its best label is the one with the highest F1 of (latent fires) against (property holds). ${r.interpretable.f1_090} of ${r.interpretable.live} live latents match a label with F1 ≥ 0.9, ${r.interpretable.f1_070} with F1 ≥ 0.7. The rest fire on mixtures that none of these labels captures alone.`),
+    prose(`Each live latent of ${r.primary} is compared with yes/no properties of its token: the input token, the position, the answer digit to predict, whether a carry runs into the predicted column, whether that column's operand digits sum to ≥ 10 or to exactly 9, and the value of each operand digit once all operands are read. Its best label is the one with the highest F1 of (latent fires) against (property holds). ${r.interpretable.f1_090} of ${r.interpretable.live} live latents match a label with F1 ≥ 0.9, ${r.interpretable.f1_070} with F1 ≥ 0.7. The rest fire on mixtures that none of these labels captures alone.`),
     table(['feature', 'best label', 'F1', 'precision', 'recall', 'density'], top.map((m) => [m.feature, m.label, formatNumber(m.f1, 3), formatNumber(m.precision, 3), formatNumber(m.recall, 3), formatPercent(m.density, 2)]), { numeric: [0, 2, 3, 4, 5] }),
   ].join('\n');
 }

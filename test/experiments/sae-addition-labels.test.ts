@@ -18,6 +18,11 @@ test('carry labels sit on the answer position of the right column', () => {
   assert.deepEqual(rows('a[col]+b[col] >= 10 at predicted column'), [8]);
   assert.deepEqual(rows('answer digit 2 next'), [7, T + 7, T + 8]);
   assert.deepEqual(rows("input token '='"), [6, T + 6]);
+  // a = 19: its first (10^1) digit is 1, held on positions 5..9 of problem 0; problem 1 (a = 11) too.
+  assert.deepEqual(rows("operand a digit 1 (10^1) = 1, once all operands are read"), [5, 6, 7, 8, 9, T + 5, T + 6, T + 7, T + 8, T + 9]);
+  assert.deepEqual(rows("operand b digit 2 (10^0) = 1, once all operands are read"), [5, 6, 7, 8, 9, T + 5, T + 6, T + 7, T + 8, T + 9]);
+  assert.deepEqual(rows("operand a digit 2 (10^0) = 9, once all operands are read"), [5, 6, 7, 8, 9]);
+  assert.ok(!L.names.some((n) => n.includes('into column 0')), 'column 0 never has a carry: no label restating the position');
 });
 
 test('a latent that fires exactly on a label matches it with F1 1', () => {
