@@ -7,7 +7,9 @@ import { Tensor, ShapeError, result, shapeStr, accumulateGrad, gradBuffer, isGra
 import { matmulF32 } from './matmul-kernel.js';
 import * as dm from './detmath.js';
 import { expFast } from './fastmath.js';
-import { columnSumsWasm, layerNormBackwardWasm, layerNormForwardWasm, useElementwiseWasm } from './elementwise-kernel.js';
+import {
+  causalSoftmaxBackwardWasm, causalSoftmaxWasm, columnSumsWasm, layerNormBackwardWasm, layerNormForwardWasm, useElementwiseWasm,
+} from './elementwise-kernel.js';
 import type { Rng } from './rng.js';
 
 // ---------------------------------------------------------------- matmul
@@ -196,7 +198,9 @@ export function causalSoftmax(scores: Tensor, scale: number): Tensor {
   const R = scores.size / T;
   const xd = scores.data;
   const out = new Float32Array(scores.size);
-  for (let r = 0; r < R; r++) {
+  const wasm = useElementwiseWasm(scores.size); // the same bits, faster (and split across threads) for large tensors
+  if (wasm) causalSoftmaxWasm(xd, out, T, scale);
+  else for (let r = 0; r < R; r++) {
     const o = r * T;
     const q = r % T; // keys 0..q are visible
     let mx = -Infinity;
@@ -215,7 +219,8 @@ export function causalSoftmax(scores: Tensor, scale: number): Tensor {
   }
   return result(out, scores.shape, 'causalSoftmax', [scores], (g) => {
     const gx = new Float32Array(scores.size);
-    for (let r = 0; r < R; r++) {
+    if (wasm) causalSoftmaxBackwardWasm(g, out, gx, T, scale);
+    else for (let r = 0; r < R; r++) {
       const o = r * T;
       const q = r % T;
       let dot = 0;
