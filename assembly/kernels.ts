@@ -239,22 +239,59 @@ function gemm1(a: usize, b: usize, c: usize, n: i32, k: i32,
       for (let ic = r0; ic < r1; ic += MC) {
         const mc = min(MC, r1 - ic);
         packA(a, ars, acs, ic, mc, kb, kc, ap);
-        // jr outside, ir inside (the BLIS order): one B micro-panel (8 KiB)
-        // stays in L1 while the A micro-panels stream from L2. Measured a few
-        // percent faster than the other order on every benchmark shape.
-        for (let jr = 0; jr < nc; jr += NR) {
-          const nr = min(NR, nc - jr);
-          const bpanel = bp + <usize>(jr * kc) * 4;
-          for (let ir = 0; ir < mc; ir += MR) {
-            const mr = min(MR, mc - ir);
-            const apanel = ap + <usize>(ir * kc) * 4;
-            const cp = c + (<usize>(ic + ir) * <usize>n + <usize>(jc + jr)) * 4;
-            if (mr == MR && nr == NR) {
-              kernel4x8(apanel, bpanel, cp, ldc, kc, cont);
-            } else {
-              edgeTile(apanel, bpanel, cp, ldc, kc, cont, mr, nr, tmp);
-            }
-          }
+        macroTile(ap, bp, c + (<usize>ic * <usize>n + <usize>jc) * 4, ldc, mc, nc, kc, cont, tmp);
+      }
+    }
+  }
+}
+
+// C[0:mc, 0:nc] (row stride ldc bytes) = (cont ? C : 0) + packed A block @
+// packed B block, one register tile at a time.
+function macroTile(ap: usize, bp: usize, c: usize, ldc: usize, mc: i32, nc: i32, kc: i32, cont: bool, tmp: usize): void {
+  // jr outside, ir inside (the BLIS order): one B micro-panel (8 KiB) stays
+  // in L1 while the A micro-panels stream from L2. Measured a few percent
+  // faster than the other order on every benchmark shape.
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nr = min(NR, nc - jr);
+    const bpanel = bp + <usize>(jr * kc) * 4;
+    for (let ir = 0; ir < mc; ir += MR) {
+      const mr = min(MR, mc - ir);
+      const apanel = ap + <usize>(ir * kc) * 4;
+      const cp = c + <usize>ir * ldc + <usize>jr * 4;
+      if (mr == MR && nr == NR) {
+        kernel4x8(apanel, bpanel, cp, ldc, kc, cont);
+      } else {
+        edgeTile(apanel, bpanel, cp, ldc, kc, cont, mr, nr, tmp);
+      }
+    }
+  }
+}
+
+// A batch of products that share one A (aBS = 0: one input times a weight
+// per head), rows [r0, r1) of every product: each packed block of A serves
+// every batch item before the next is packed, where gemm1 per item would
+// pack the same A once per item. Only the order of the work differs.
+function gemmSharedA1(a: usize, b: usize, c: usize, batch: i32, m: i32, n: i32, k: i32,
+  ars: usize, acs: usize, brs: usize, bcs: usize, bBS: usize,
+  r0: i32, r1: i32, c0: i32, c1: i32, ws: usize): void {
+  const ap = ws;
+  const bp = ws + <usize>(MC * KC) * 4;
+  const tmp = bp + <usize>(KC * NC) * 4;
+  const ldc = <usize>n * 4;
+  const mn = <usize>m * <usize>n;
+  for (let ic = r0; ic < r1; ic += MC) {
+    const mc = min(MC, r1 - ic);
+    for (let kb = 0; kb < k; kb += KC) {
+      const kc = min(KC, k - kb);
+      const cont = kb > 0;
+      packA(a, ars, acs, ic, mc, kb, kc, ap);
+      for (let bi = 0; bi < batch; bi++) {
+        const bb = b + <usize>bi * bBS * 4;
+        const cb = c + <usize>bi * mn * 4;
+        for (let jc = c0; jc < c1; jc += NC) {
+          const nc = min(NC, c1 - jc);
+          packB(bb, brs, bcs, kb, kc, jc, nc, bp);
+          macroTile(ap, bp, cb + (<usize>ic * <usize>n + <usize>jc) * 4, ldc, mc, nc, kc, cont, tmp);
         }
       }
     }
@@ -342,6 +379,27 @@ export function gemm(a: usize, b: usize, c: usize, d: usize, e: usize, eBS: i32,
       <usize>ars, <usize>acs, <usize>brs, <usize>bcs, lr0, lr1, col0, col1, ws);
     if (d != 0) addRows(cb, d + <usize>bi * mn * 4, n, lr0, lr1, col0, col1);
     if (e != 0) addBiasRows(cb, e + <usize>bi * <usize>eBS * 4, n, lr0, lr1, col0, col1);
+  }
+}
+
+/**
+ * gemm for a batch that shares A (aBS = 0), over rows [row0, row1) and
+ * columns [col0, col1) of every product (rows of one product, not of the
+ * batch). The same bits as gemm; the same epilogues.
+ */
+export function gemmSharedA(a: usize, b: usize, c: usize, d: usize, e: usize, eBS: i32, batch: i32,
+  m: i32, n: i32, k: i32,
+  ars: i32, acs: i32, brs: i32, bcs: i32, bBS: i32,
+  row0: i32, row1: i32, col0: i32, col1: i32, ws: usize): void {
+  packedBValid = false;
+  if (m <= 0 || batch <= 0 || row0 >= row1 || col0 >= col1) return;
+  gemmSharedA1(a, b, c, batch, m, n, k, <usize>ars, <usize>acs, <usize>brs, <usize>bcs, <usize>bBS,
+    row0, row1, col0, col1, ws);
+  const mn = <usize>m * <usize>n;
+  for (let bi = 0; bi < batch; bi++) {
+    const cb = c + <usize>bi * mn * 4;
+    if (d != 0) addRows(cb, d + <usize>bi * mn * 4, n, row0, row1, col0, col1);
+    if (e != 0) addBiasRows(cb, e + <usize>bi * <usize>eBS * 4, n, row0, row1, col0, col1);
   }
 }
 

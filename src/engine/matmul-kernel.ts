@@ -117,7 +117,10 @@ export function matmulF32(a: Float32Array, b: Float32Array, out: Float32Array, s
 
   const wk = wasmKernels();
   const threads = flops < parallelMinFlops ? 1 : Math.min(getThreads(), 64);
-  const chunks = plan(sumBatch ? { ...spec, batch: 1 } : spec, threads);
+  // A batch sharing one A (one input times a weight per head) packs each
+  // block of A once for all items; chunks are then rows of one product.
+  const sharedA = !sumBatch && batch > 1 && spec.aBatchStride === 0;
+  const chunks = plan(sumBatch || sharedA ? { ...spec, batch: 1 } : spec, threads);
   const T = Math.min(threads, chunks.length);
   const biasLen = bias ? (batch - 1) * (spec.biasBatchStride ?? 0) + n : 0;
   // Memory: [per-thread scratch][A][B][C][D = old out, when accumulating]
@@ -140,9 +143,12 @@ export function matmulF32(a: Float32Array, b: Float32Array, out: Float32Array, s
   const ars = transA ? 1 : k, acs = transA ? m : 1;
   const brs = transB ? 1 : n, bcs = transB ? k : 1;
   const strides = [m, n, k, ars, acs, brs, bcs, spec.aBatchStride, spec.bBatchStride];
+  const eBS = spec.biasBatchStride ?? 0;
   runParallel({
-    kernel: sumBatch ? 'gemmSum' : 'gemm',
-    args: sumBatch ? [aOff, bOff, cOff, dOff, pOff, batch, ...strides] : [aOff, bOff, cOff, dOff, eOff, spec.biasBatchStride ?? 0, ...strides],
+    kernel: sumBatch ? 'gemmSum' : sharedA ? 'gemmSharedA' : 'gemm',
+    args: sumBatch ? [aOff, bOff, cOff, dOff, pOff, batch, ...strides]
+      : sharedA ? [aOff, bOff, cOff, dOff, eOff, eBS, batch, m, n, k, ars, acs, brs, bcs, spec.bBatchStride]
+      : [aOff, bOff, cOff, dOff, eOff, eBS, ...strides],
     chunks,
     scratchBase: wk.heapBase,
     scratchStride: wk.scratchBytes,

@@ -44,22 +44,23 @@ export function matmulBias(a: Tensor, b: Tensor, bias: Tensor | null, opts: Matm
   const ka = transA ? a.dim(-2) : a.dim(-1);
   const kb = transB ? b.dim(-1) : b.dim(-2);
   const n = transB ? b.dim(-2) : b.dim(-1);
-  const desc = `${shapeStr(a.shape)}${transA ? 'ᵀ' : ''} @ ${shapeStr(b.shape)}${transB ? 'ᵀ' : ''}`;
-  if (ka !== kb) throw new ShapeError('matmul', `inner sizes differ (${ka} vs ${kb}) in ${desc}`);
+  // Built only for an error message: matmul runs dozens of times a training step.
+  const desc = (): string => `${shapeStr(a.shape)}${transA ? 'ᵀ' : ''} @ ${shapeStr(b.shape)}${transB ? 'ᵀ' : ''}`;
+  if (ka !== kb) throw new ShapeError('matmul', `inner sizes differ (${ka} vs ${kb}) in ${desc()}`);
   const k = ka;
   const sharedB = b.ndim === 2 && a.ndim > 2;
   const sharedA = a.ndim === 2 && b.ndim > 2;
   const batchShape = sharedA ? b.shape.slice(0, -2) : a.shape.slice(0, -2);
   if (!sharedA && !sharedB) {
     const bb = b.shape.slice(0, -2);
-    if (bb.length !== batchShape.length || bb.some((d, i) => d !== batchShape[i])) throw new ShapeError('matmul', `batch axes differ in ${desc}`);
+    if (bb.length !== batchShape.length || bb.some((d, i) => d !== batchShape[i])) throw new ShapeError('matmul', `batch axes differ in ${desc()}`);
   }
   const nBatch = batchShape.reduce((s, d) => s * d, 1);
   let biasStride = 0;
   if (bias) {
     if (bias.size === n) biasStride = 0;
     else if (bias.size === nBatch * n) biasStride = n;
-    else throw new ShapeError('matmul', `bias ${shapeStr(bias.shape)} fits neither [${n}] nor one row per batch entry of ${desc}`);
+    else throw new ShapeError('matmul', `bias ${shapeStr(bias.shape)} fits neither [${n}] nor one row per batch entry of ${desc()}`);
   }
   // A shared right matrix and an untransposed left one fold into one tall 2-D product.
   const fold = sharedB && !transA;

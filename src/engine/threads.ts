@@ -29,7 +29,7 @@ import { wasmKernels } from './wasm.js';
 
 /** Kernels a worker may be asked to run (index = id in the control block). */
 export const KERNEL_NAMES = [
-  'gemm', 'gemmSum', 'geluRange', 'mulRange', 'layerNormForwardRows', 'layerNormBackwardRows', 'columnSumsCols',
+  'gemm', 'gemmSum', 'gemmSharedA', 'geluRange', 'mulRange', 'layerNormForwardRows', 'layerNormBackwardRows', 'columnSumsCols',
   'causalSoftmaxRows', 'causalSoftmaxBackwardRows',
 ] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];

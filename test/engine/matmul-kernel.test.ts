@@ -161,6 +161,7 @@ test('matmul: bias rows and summed batches give the bits of the separate additio
     const cases: Case[] = [
       { batch: 3, m: 7, n: 9, k: 11 }, { batch: 4, m: 33, n: 31, k: 257 }, { batch: 2, m: 133, n: 19, k: 17 },
       { batch: 4, m: 64, n: 32, k: 128 }, { batch: 1, m: 10, n: 261, k: 12 }, { batch: 2, m: 2, n: 3, k: 2 },
+      { batch: 2, m: 9, n: 261, k: 300 }, // column and depth blocks in every product of a batch
     ];
     for (const c of cases) {
       for (const base of specsFor(c)) {
