@@ -229,11 +229,18 @@ export function layerNormBackward(g: usize, w: usize, xhat: usize, rstd: usize, 
  * (8-aligned). Either output may be 0 (not wanted).
  */
 export function columnSums(g: usize, x: usize, sumG: usize, sumGX: usize, R: i32, C: i32, acc: usize): void {
+  columnSumsStrided(g, x, sumG, sumGX, R, C, C, acc);
+}
+
+// columnSums over `width` columns of rows `stride` elements apart (a column
+// range of a wider matrix, for threads that split the columns).
+function columnSumsStrided(g: usize, x: usize, sumG: usize, sumGX: usize, R: i32, width: i32, stride: i32, acc: usize): void {
+  const C = width;
   const accG = acc, accX = acc + (<usize>C << 3);
   const c2 = <usize>(C & ~1);
   const withX = x != 0 && sumGX != 0;
   memory.fill(acc, 0, <usize>C << 4);
-  const rowBytes = <usize>C << 2;
+  const rowBytes = <usize>stride << 2;
   for (let r = 0; r < R; r++) {
     const gr = g + <usize>r * rowBytes, xr = x + <usize>r * rowBytes;
     let j: usize = 0;
@@ -263,4 +270,45 @@ export function columnSums(g: usize, x: usize, sumG: usize, sumGX: usize, R: i32
     if (sumG != 0) store<f32>(sumG + (j << 2), <f32>load<f64>(accG + (j << 3)));
     if (withX) store<f32>(sumGX + (j << 2), <f32>load<f64>(accX + (j << 3)));
   }
+}
+
+// ---------------------------------------------------------------- ranges for threads
+//
+// The kernels above over one piece of their output, with the signature the
+// thread pool calls (shared arguments, then the chunk, then this thread's
+// scratch `ws`). Elements and rows are independent, and each column's sum
+// runs down all rows, so any split gives the bits of one call over everything.
+// Element ranges start on multiples of 4, so no piece writes into another's.
+
+/** geluForward over elements [i0, i1); tmp is the thread's scratch. */
+export function geluRange(x: usize, out: usize, deriv: usize, i0: i32, i1: i32, ws: usize): void {
+  const o = <usize>i0 << 2;
+  geluForward(x + o, out + o, deriv != 0 ? deriv + o : 0, i1 - i0, ws);
+}
+
+/** mulF32 over elements [i0, i1). */
+export function mulRange(a: usize, b: usize, out: usize, i0: i32, i1: i32, ws: usize): void {
+  const o = <usize>i0 << 2;
+  mulF32(a + o, b + o, out + o, i1 - i0);
+}
+
+/** layerNormForward over rows [r0, r1); eps is read as an f64 at epsAt. */
+export function layerNormForwardRows(x: usize, w: usize, b: usize, xhat: usize, out: usize, rstd: usize,
+  C: i32, epsAt: usize, r0: i32, r1: i32, ws: usize): void {
+  const o = <usize>r0 * <usize>C * 4;
+  layerNormForward(x + o, w, b, xhat + o, out + o, rstd + (<usize>r0 << 2), r1 - r0, C, load<f64>(epsAt));
+}
+
+/** layerNormBackward over rows [r0, r1). */
+export function layerNormBackwardRows(g: usize, w: usize, xhat: usize, rstd: usize, gx: usize,
+  C: i32, r0: i32, r1: i32, ws: usize): void {
+  const o = <usize>r0 * <usize>C * 4;
+  layerNormBackward(g + o, w, xhat + o, rstd + (<usize>r0 << 2), gx + o, r1 - r0, C);
+}
+
+/** columnSums over columns [c0, c1) of [R, C]; the f64 accumulators live in ws. */
+export function columnSumsCols(g: usize, x: usize, sumG: usize, sumGX: usize, R: i32, C: i32,
+  c0: i32, c1: i32, ws: usize): void {
+  const o = <usize>c0 << 2;
+  columnSumsStrided(g + o, x != 0 ? x + o : 0, sumG != 0 ? sumG + o : 0, sumGX != 0 ? sumGX + o : 0, R, c1 - c0, C, ws);
 }

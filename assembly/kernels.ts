@@ -239,22 +239,59 @@ function gemm1(a: usize, b: usize, c: usize, n: i32, k: i32,
       for (let ic = r0; ic < r1; ic += MC) {
         const mc = min(MC, r1 - ic);
         packA(a, ars, acs, ic, mc, kb, kc, ap);
-        // jr outside, ir inside (the BLIS order): one B micro-panel (8 KiB)
-        // stays in L1 while the A micro-panels stream from L2. Measured a few
-        // percent faster than the other order on every benchmark shape.
-        for (let jr = 0; jr < nc; jr += NR) {
-          const nr = min(NR, nc - jr);
-          const bpanel = bp + <usize>(jr * kc) * 4;
-          for (let ir = 0; ir < mc; ir += MR) {
-            const mr = min(MR, mc - ir);
-            const apanel = ap + <usize>(ir * kc) * 4;
-            const cp = c + (<usize>(ic + ir) * <usize>n + <usize>(jc + jr)) * 4;
-            if (mr == MR && nr == NR) {
-              kernel4x8(apanel, bpanel, cp, ldc, kc, cont);
-            } else {
-              edgeTile(apanel, bpanel, cp, ldc, kc, cont, mr, nr, tmp);
-            }
-          }
+        macroTile(ap, bp, c + (<usize>ic * <usize>n + <usize>jc) * 4, ldc, mc, nc, kc, cont, tmp);
+      }
+    }
+  }
+}
+
+// C[0:mc, 0:nc] (row stride ldc bytes) = (cont ? C : 0) + packed A block @
+// packed B block, one register tile at a time.
+function macroTile(ap: usize, bp: usize, c: usize, ldc: usize, mc: i32, nc: i32, kc: i32, cont: bool, tmp: usize): void {
+  // jr outside, ir inside (the BLIS order): one B micro-panel (8 KiB) stays
+  // in L1 while the A micro-panels stream from L2. Measured a few percent
+  // faster than the other order on every benchmark shape.
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nr = min(NR, nc - jr);
+    const bpanel = bp + <usize>(jr * kc) * 4;
+    for (let ir = 0; ir < mc; ir += MR) {
+      const mr = min(MR, mc - ir);
+      const apanel = ap + <usize>(ir * kc) * 4;
+      const cp = c + <usize>ir * ldc + <usize>jr * 4;
+      if (mr == MR && nr == NR) {
+        kernel4x8(apanel, bpanel, cp, ldc, kc, cont);
+      } else {
+        edgeTile(apanel, bpanel, cp, ldc, kc, cont, mr, nr, tmp);
+      }
+    }
+  }
+}
+
+// A batch of products that share one A (aBS = 0: one input times a weight
+// per head), rows [r0, r1) of every product: each packed block of A serves
+// every batch item before the next is packed, where gemm1 per item would
+// pack the same A once per item. Only the order of the work differs.
+function gemmSharedA1(a: usize, b: usize, c: usize, batch: i32, m: i32, n: i32, k: i32,
+  ars: usize, acs: usize, brs: usize, bcs: usize, bBS: usize,
+  r0: i32, r1: i32, c0: i32, c1: i32, ws: usize): void {
+  const ap = ws;
+  const bp = ws + <usize>(MC * KC) * 4;
+  const tmp = bp + <usize>(KC * NC) * 4;
+  const ldc = <usize>n * 4;
+  const mn = <usize>m * <usize>n;
+  for (let ic = r0; ic < r1; ic += MC) {
+    const mc = min(MC, r1 - ic);
+    for (let kb = 0; kb < k; kb += KC) {
+      const kc = min(KC, k - kb);
+      const cont = kb > 0;
+      packA(a, ars, acs, ic, mc, kb, kc, ap);
+      for (let bi = 0; bi < batch; bi++) {
+        const bb = b + <usize>bi * bBS * 4;
+        const cb = c + <usize>bi * mn * 4;
+        for (let jc = c0; jc < c1; jc += NC) {
+          const nc = min(NC, c1 - jc);
+          packB(bb, brs, bcs, kb, kc, jc, nc, bp);
+          macroTile(ap, bp, cb + (<usize>ic * <usize>n + <usize>jc) * 4, ldc, mc, nc, kc, cont, tmp);
         }
       }
     }
@@ -298,6 +335,23 @@ function addRows(c: usize, d: usize, n: i32, r0: i32, r1: i32, c0: i32, c1: i32)
   }
 }
 
+// C[r][c0:c1] = f32(C[r][c0:c1] + e[c0:c1]) for rows [r0, r1): the bias
+// epilogue (one bias row added to every row of the product).
+function addBiasRows(c: usize, e: usize, n: i32, r0: i32, r1: i32, c0: i32, c1: i32): void {
+  const len = <usize>(c1 - c0) * 4;
+  const er = e + <usize>c0 * 4;
+  for (let r = r0; r < r1; r++) {
+    const cr = c + (<usize>r * <usize>n + <usize>c0) * 4;
+    let q: usize = 0;
+    for (; q + 16 <= len; q += 16) {
+      v128.store(cr + q, f32x4.add(v128.load(cr + q), v128.load(er + q)));
+    }
+    for (; q < len; q += 4) {
+      store<f32>(cr + q, load<f32>(cr + q) + load<f32>(er + q));
+    }
+  }
+}
+
 /**
  * Batched product over a rectangle of the output, for one thread.
  * Rows are global over the whole batch: row g is row g % m of product g / m,
@@ -305,9 +359,11 @@ function addRows(c: usize, d: usize, n: i32, r0: i32, r1: i32, c0: i32, c1: i32)
  * split across threads). Columns [col0, col1) apply to every item.
  * op(A_b)[i][p] = A[b*aBS + i*ars + p*acs], op(B_b)[p][j] = B[b*bBS + p*brs + j*bcs]
  * (element strides; pointers in bytes). C is [batch, m, n] contiguous.
- * d != 0: afterwards add D (same layout as C) into this rectangle of C.
+ * Epilogues, applied once the product is complete (one f32 rounding each):
+ * d != 0: add D (same layout as C) into this rectangle of C;
+ * e != 0: add the bias row E[b*eBS : b*eBS + n] to every row of item b.
  */
-export function gemm(a: usize, b: usize, c: usize, d: usize,
+export function gemm(a: usize, b: usize, c: usize, d: usize, e: usize, eBS: i32,
   m: i32, n: i32, k: i32,
   ars: i32, acs: i32, brs: i32, bcs: i32, aBS: i32, bBS: i32,
   row0: i32, row1: i32, col0: i32, col1: i32, ws: usize): void {
@@ -322,6 +378,52 @@ export function gemm(a: usize, b: usize, c: usize, d: usize,
     gemm1(a + <usize>bi * <usize>aBS * 4, bb, cb, n, k,
       <usize>ars, <usize>acs, <usize>brs, <usize>bcs, lr0, lr1, col0, col1, ws);
     if (d != 0) addRows(cb, d + <usize>bi * mn * 4, n, lr0, lr1, col0, col1);
+    if (e != 0) addBiasRows(cb, e + <usize>bi * <usize>eBS * 4, n, lr0, lr1, col0, col1);
+  }
+}
+
+/**
+ * gemm for a batch that shares A (aBS = 0), over rows [row0, row1) and
+ * columns [col0, col1) of every product (rows of one product, not of the
+ * batch). The same bits as gemm; the same epilogues.
+ */
+export function gemmSharedA(a: usize, b: usize, c: usize, d: usize, e: usize, eBS: i32, batch: i32,
+  m: i32, n: i32, k: i32,
+  ars: i32, acs: i32, brs: i32, bcs: i32, bBS: i32,
+  row0: i32, row1: i32, col0: i32, col1: i32, ws: usize): void {
+  packedBValid = false;
+  if (m <= 0 || batch <= 0 || row0 >= row1 || col0 >= col1) return;
+  gemmSharedA1(a, b, c, batch, m, n, k, <usize>ars, <usize>acs, <usize>brs, <usize>bcs, <usize>bBS,
+    row0, row1, col0, col1, ws);
+  const mn = <usize>m * <usize>n;
+  for (let bi = 0; bi < batch; bi++) {
+    const cb = c + <usize>bi * mn * 4;
+    if (d != 0) addRows(cb, d + <usize>bi * mn * 4, n, row0, row1, col0, col1);
+    if (e != 0) addBiasRows(cb, e + <usize>bi * <usize>eBS * 4, n, row0, row1, col0, col1);
+  }
+}
+
+/**
+ * The sum of a batch of products, in batch order, over a rectangle of the
+ * [m, n] output C: C = (((D + P_0) + P_1) + ...) with each P_b = op(A_b) @ op(B_b)
+ * complete before it is added (f32 rounding after each addition), exactly
+ * what adding the products one call at a time gives. d == 0: no D (C = P_0 + P_1 ...).
+ * tmp: an [m, n] f32 region that holds P_b (b >= 1) for this rectangle.
+ * Rows [row0, row1) are rows of C (not of the batch).
+ */
+export function gemmSum(a: usize, b: usize, c: usize, d: usize, tmp: usize, batch: i32,
+  m: i32, n: i32, k: i32,
+  ars: i32, acs: i32, brs: i32, bcs: i32, aBS: i32, bBS: i32,
+  row0: i32, row1: i32, col0: i32, col1: i32, ws: usize): void {
+  packedBValid = false;
+  if (m <= 0 || batch <= 0 || row0 >= row1 || col0 >= col1) return;
+  gemm1(a, b, c, n, k, <usize>ars, <usize>acs, <usize>brs, <usize>bcs, row0, row1, col0, col1, ws);
+  if (d != 0) addRows(c, d, n, row0, row1, col0, col1);
+  for (let bi = 1; bi < batch; bi++) {
+    gemm1(a + <usize>bi * <usize>aBS * 4, b + <usize>bi * <usize>bBS * 4, tmp, n, k,
+      <usize>ars, <usize>acs, <usize>brs, <usize>bcs, row0, row1, col0, col1, ws);
+    addRows(c, tmp, n, row0, row1, col0, col1);
   }
 }
 export * from './elementwise';
+export * from './softmax';

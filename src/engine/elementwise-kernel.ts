@@ -9,12 +9,17 @@
 // into wasm memory costs more than it saves, and the reference for tests.
 //
 // Data path per call: copy the operands into the shared wasm memory, run the
-// kernel on the main thread, copy the results out. The region starts at the
-// kernels' heap base, which the matmul also uses; that is safe because both
-// are synchronous and never overlap in time (workers only touch the memory
-// inside a matmul call).
+// kernel, copy the results out. Large tensors are cut into pieces (elements,
+// rows or columns) that the main thread and the worker pool (threads.ts)
+// share, exactly like a matmul; every piece does the same operations per
+// element as one call over everything would, so the bits do not depend on the
+// split or the thread count. The regions start after the per-thread scratch
+// at the kernels' heap base, which the matmul also uses; that is safe because
+// both are synchronous and never overlap in time (workers only touch the
+// memory inside a parallel call).
 
 import { align64, ensureMemory, heapF32, wasmKernels } from './wasm.js';
+import { getThreads, runParallel, type KernelName } from './threads.js';
 
 interface ElementwiseExports {
   geluForward(x: number, out: number, deriv: number, n: number, tmp: number): void;
@@ -45,14 +50,40 @@ export function setElementwiseWasmMin(n: number): number {
   return prev;
 }
 
-function kernels(): { ex: ElementwiseExports; base: number } {
+// Per-thread scratch (GELU's blocks, column sums' f64 accumulators) is the
+// matmul's per-thread scratch at the heap base; data regions start after the
+// scratch of every thread that may run.
+function kernels(): { ex: ElementwiseExports; base: number; scratchBase: number; scratchStride: number } {
   const wk = wasmKernels();
-  return { ex: wk.exports as unknown as ElementwiseExports, base: wk.heapBase };
+  return {
+    ex: wk.exports as unknown as ElementwiseExports,
+    base: wk.heapBase + Math.max(1, getThreads()) * wk.scratchBytes,
+    scratchBase: wk.heapBase,
+    scratchStride: wk.scratchBytes,
+  };
 }
 
-/** Bytes for n f32 values, padded so kernels may run to a multiple of 4 and regions stay 64-aligned. */
-/** f32 slots of geluForward's scratch (assembly/elementwise.ts geluScratchBytes). */
-const GELU_SCRATCH_F32 = 64 * 3 * 2;
+// Pieces smaller than this many elements are not worth waking a worker for
+// (~25-50 µs; GELU does ~4096 elements in that time).
+const PARALLEL_MIN_ELEMENTS = 32768;
+
+/**
+ * Run a range kernel over [0, total) units (elements, rows or columns) of
+ * `elements` values in all: one piece per thread and a few more, cut on
+ * multiples of `align` units, on the main thread alone when small.
+ */
+function runRanges(kernel: KernelName, args: number[], total: number, align: number, elements: number): void {
+  const { scratchBase, scratchStride } = kernels();
+  const threads = elements >= PARALLEL_MIN_ELEMENTS ? getThreads() : 1;
+  const pieces = threads <= 1 ? 1 : Math.min(4 * threads, Math.ceil(total / align));
+  const chunks: number[][] = [];
+  for (let i = 0; i < pieces; i++) {
+    const u0 = Math.min(total, Math.ceil((i * total) / pieces / align) * align);
+    const u1 = i === pieces - 1 ? total : Math.min(total, Math.ceil(((i + 1) * total) / pieces / align) * align);
+    if (u1 > u0) chunks.push([u0, u1]);
+  }
+  runParallel({ kernel, args, chunks, scratchBase, scratchStride, threads });
+}
 
 const region = (n: number): number => align64(n * 4);
 
@@ -72,12 +103,12 @@ export function geluWasm(x: Float32Array, out: Float32Array, deriv: Float32Array
   const n = x.length;
   if (out.length !== n || (deriv && deriv.length !== n)) throw new Error('geluWasm: lengths differ');
   if (n === 0) return;
-  const { ex, base } = kernels();
-  const { offs: [tmp, xo, oo, dO], end } = layout(base, [GELU_SCRATCH_F32, n, n, deriv ? n : 0]);
+  const { base } = kernels();
+  const { offs: [xo, oo, dO], end } = layout(base, [n, n, deriv ? n : 0]);
   ensureMemory(end);
   const heap = heapF32();
   heap.set(x, xo! >> 2);
-  ex.geluForward(xo!, oo!, deriv ? dO! : 0, n, tmp!);
+  runRanges('geluRange', [xo!, oo!, deriv ? dO! : 0], n, 64, n);
   out.set(heap.subarray(oo! >> 2, (oo! >> 2) + n));
   if (deriv) deriv.set(heap.subarray(dO! >> 2, (dO! >> 2) + n));
 }
@@ -87,13 +118,13 @@ export function mulWasm(a: Float32Array, b: Float32Array, out: Float32Array): vo
   const n = out.length;
   if (a.length !== n || b.length !== n) throw new Error('mulWasm: lengths differ');
   if (n === 0) return;
-  const { ex, base } = kernels();
+  const { base } = kernels();
   const { offs: [ao, bo, oo], end } = layout(base, [n, n, n]);
   ensureMemory(end);
   const heap = heapF32();
   heap.set(a, ao! >> 2);
   heap.set(b, bo! >> 2);
-  ex.mulF32(ao!, bo!, oo!, n);
+  runRanges('mulRange', [ao!, bo!, oo!], n, 64, n);
   out.set(heap.subarray(oo! >> 2, (oo! >> 2) + n));
 }
 
@@ -104,14 +135,15 @@ export function layerNormForwardWasm(x: Float32Array, w: Float32Array | null, b:
   if (x.length !== n || xhat.length !== n || out.length !== n || rstd.length !== R) throw new Error('layerNormForwardWasm: lengths differ');
   if ((w && w.length !== C) || (b && b.length !== C)) throw new Error('layerNormForwardWasm: weight or bias length differs from C');
   if (n === 0) return;
-  const { ex, base } = kernels();
-  const { offs: [xo, wo, bo, ho, oo, ro], end } = layout(base, [n, w ? C : 0, b ? C : 0, n, n, R]);
+  const { base } = kernels();
+  const { offs: [epsAt, xo, wo, bo, ho, oo, ro], end } = layout(base, [2, n, w ? C : 0, b ? C : 0, n, n, R]);
   ensureMemory(end);
   const heap = heapF32();
+  new Float64Array(heap.buffer, epsAt!, 1)[0] = eps;
   heap.set(x, xo! >> 2);
   if (w) heap.set(w, wo! >> 2);
   if (b) heap.set(b, bo! >> 2);
-  ex.layerNormForward(xo!, w ? wo! : 0, b ? bo! : 0, ho!, oo!, ro!, R, C, eps);
+  runRanges('layerNormForwardRows', [xo!, w ? wo! : 0, b ? bo! : 0, ho!, oo!, ro!, C, epsAt!], R, 1, n);
   xhat.set(heap.subarray(ho! >> 2, (ho! >> 2) + n));
   out.set(heap.subarray(oo! >> 2, (oo! >> 2) + n));
   rstd.set(heap.subarray(ro! >> 2, (ro! >> 2) + R));
@@ -124,7 +156,7 @@ export function layerNormBackwardWasm(g: Float32Array, w: Float32Array | null, x
   if (g.length !== n || xhat.length !== n || gx.length !== n || rstd.length !== R) throw new Error('layerNormBackwardWasm: lengths differ');
   if (w && w.length !== C) throw new Error('layerNormBackwardWasm: weight length differs from C');
   if (n === 0) return;
-  const { ex, base } = kernels();
+  const { base } = kernels();
   const { offs: [go, wo, ho, ro, xo], end } = layout(base, [n, w ? C : 0, n, R, n]);
   ensureMemory(end);
   const heap = heapF32();
@@ -132,7 +164,7 @@ export function layerNormBackwardWasm(g: Float32Array, w: Float32Array | null, x
   if (w) heap.set(w, wo! >> 2);
   heap.set(xhat, ho! >> 2);
   heap.set(rstd, ro! >> 2);
-  ex.layerNormBackward(go!, w ? wo! : 0, ho!, ro!, xo!, R, C);
+  runRanges('layerNormBackwardRows', [go!, w ? wo! : 0, ho!, ro!, xo!, C], R, 1, n);
   gx.set(heap.subarray(xo! >> 2, (xo! >> 2) + n));
 }
 
@@ -147,13 +179,46 @@ export function columnSumsWasm(g: Float32Array, x: Float32Array | null, sumG: Fl
   if (g.length !== n || (x && x.length !== n)) throw new Error('columnSumsWasm: lengths differ');
   if ((sumG && sumG.length !== C) || (sumGX && sumGX.length !== C)) throw new Error('columnSumsWasm: output length differs from C');
   const withX = x !== null && sumGX !== null;
-  const { ex, base } = kernels();
+  const { ex, base, scratchStride } = kernels();
   const { offs: [acc, go, xo, so, sxo], end } = layout(base, [4 * C, n, withX ? n : 0, C, C]);
   ensureMemory(end);
   const heap = heapF32();
   heap.set(g, go! >> 2);
   if (withX) heap.set(x!, xo! >> 2);
-  ex.columnSums(go!, withX ? xo! : 0, so!, withX ? sxo! : 0, R, C, acc!);
+  // Each thread's f64 accumulators (16 bytes a column) must fit its scratch.
+  if (16 * C <= scratchStride) runRanges('columnSumsCols', [go!, withX ? xo! : 0, so!, withX ? sxo! : 0, R, C], C, 2, n);
+  else ex.columnSums(go!, withX ? xo! : 0, so!, withX ? sxo! : 0, R, C, acc!);
   if (sumG) sumG.set(heap.subarray(so! >> 2, (so! >> 2) + C));
   if (withX) sumGX!.set(heap.subarray(sxo! >> 2, (sxo! >> 2) + C));
+}
+
+/** causalSoftmax forward (ops-nn.ts's bits) of x [R, T] rows into out; keys past the query get 0. */
+export function causalSoftmaxWasm(x: Float32Array, out: Float32Array, T: number, scale: number): void {
+  const n = x.length;
+  if (out.length !== n || T <= 0 || n % T !== 0) throw new Error('causalSoftmaxWasm: lengths differ or are not rows of T');
+  if (n === 0) return;
+  const { base } = kernels();
+  const { offs: [scaleAt, xo, oo], end } = layout(base, [2, n, n]);
+  ensureMemory(end);
+  const heap = heapF32();
+  new Float64Array(heap.buffer, scaleAt!, 1)[0] = scale;
+  heap.set(x, xo! >> 2);
+  runRanges('causalSoftmaxRows', [xo!, oo!, T, scaleAt!], n / T, 1, n);
+  out.set(heap.subarray(oo! >> 2, (oo! >> 2) + n));
+}
+
+/** causalSoftmax backward (ops-nn.ts's bits): gx from the output gradient g and the output y. */
+export function causalSoftmaxBackwardWasm(g: Float32Array, y: Float32Array, gx: Float32Array, T: number, scale: number): void {
+  const n = g.length;
+  if (y.length !== n || gx.length !== n || T <= 0 || n % T !== 0) throw new Error('causalSoftmaxBackwardWasm: lengths differ or are not rows of T');
+  if (n === 0) return;
+  const { base } = kernels();
+  const { offs: [scaleAt, go, yo, xo], end } = layout(base, [2, n, n, n]);
+  ensureMemory(end);
+  const heap = heapF32();
+  new Float64Array(heap.buffer, scaleAt!, 1)[0] = scale;
+  heap.set(g, go! >> 2);
+  heap.set(y, yo! >> 2);
+  runRanges('causalSoftmaxBackwardRows', [go!, yo!, xo!, T, scaleAt!], n / T, 1, n);
+  gx.set(heap.subarray(xo! >> 2, (xo! >> 2) + n));
 }

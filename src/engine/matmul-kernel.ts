@@ -9,9 +9,10 @@
 // exception: wasm does not specify which NaN an operation returns, so a NaN
 // result is a NaN but its bits may differ from the reference.)
 //
-// Data path per call: copy A and B (and `out` when accumulating) into the
-// shared wasm memory, run, copy C back out. Tensors live in ordinary
-// Float32Arrays; the copies are memcpy speed and small next to the product.
+// Data path per call: copy A and B (and `out` when accumulating, the bias row
+// when given) into the shared wasm memory, run, copy C back out. Tensors live
+// in ordinary Float32Arrays; the copies are memcpy speed and small next to the
+// product.
 
 import { align64, ensureMemory, heapF32, wasmKernels } from './wasm.js';
 import { getThreads, runParallel } from './threads.js';
@@ -26,6 +27,18 @@ export interface MatmulSpec {
   aBatchStride: number; // elements between consecutive A matrices (0 = broadcast)
   bBatchStride: number; // likewise for B
   accumulate?: boolean; // true: out[i] = f32(out[i] + prod[i]) after the product is complete
+  /**
+   * A bias row added to every row of each product once it is complete:
+   * out[b][i][j] = f32(prod + bias[b*biasBatchStride + j]). Not with accumulate or sumBatch.
+   */
+  bias?: Float32Array;
+  biasBatchStride?: number; // elements between the bias rows of consecutive products (0 = one row for all)
+  /**
+   * Sum the batch's products into one [m, n] output, in batch order:
+   * out = ((([out +] P_0) + P_1) + ...), each product complete and each sum
+   * rounded to f32: the bits of one accumulating call per product, in one call.
+   */
+  sumBatch?: boolean;
 }
 
 // Products below this many flops run on the main thread only: waking workers
@@ -53,6 +66,9 @@ function checkSpec(a: Float32Array, b: Float32Array, out: Float32Array, s: Matmu
     throw new Error(`matmul: transA and transB must be booleans (${describe(s)})`);
   }
   const { batch, m, n, k } = s;
+  if (s.bias !== undefined && (s.accumulate === true || s.sumBatch === true)) {
+    throw new Error(`matmul: bias cannot be combined with accumulate or sumBatch (${describe(s)})`);
+  }
   const needA = batch === 0 || m * k === 0 ? 0 : (batch - 1) * s.aBatchStride + m * k;
   const needB = batch === 0 || k * n === 0 ? 0 : (batch - 1) * s.bBatchStride + k * n;
   const shapeA = s.transA ? `[${k},${m}]` : `[${m},${k}]`;
@@ -63,8 +79,15 @@ function checkSpec(a: Float32Array, b: Float32Array, out: Float32Array, s: Matmu
   if (b.length < needB) {
     throw new Error(`matmul: B has ${b.length} elements, needs ${needB} for ${batch} x ${shapeB} (${describe(s)})`);
   }
-  if (out.length !== batch * m * n) {
-    throw new Error(`matmul: out has ${out.length} elements, expected ${batch * m * n} = [${batch},${m},${n}] (${describe(s)})`);
+  const outItems = s.sumBatch === true ? 1 : batch;
+  if (out.length !== outItems * m * n) {
+    throw new Error(`matmul: out has ${out.length} elements, expected ${outItems * m * n} = [${outItems},${m},${n}] (${describe(s)})`);
+  }
+  if (s.bias !== undefined) {
+    const bs = s.biasBatchStride ?? 0;
+    if (!Number.isInteger(bs) || bs < 0) throw new Error(`matmul: biasBatchStride must be a non-negative integer (${describe(s)})`);
+    const needBias = n === 0 ? 0 : (batch - 1) * bs + n;
+    if (s.bias.length < needBias) throw new Error(`matmul: bias has ${s.bias.length} elements, needs ${needBias} (${describe(s)})`);
   }
   if (needA + needB + 2 * out.length > 2 ** 30) {
     throw new Error(`matmul: operands too large for the 4 GiB wasm memory (${describe(s)})`);
@@ -80,41 +103,52 @@ export function matmulF32(a: Float32Array, b: Float32Array, out: Float32Array, s
   const { needA, needB } = checkSpec(a, b, out, spec);
   const { batch, m, n, k, transA, transB } = spec;
   const acc = spec.accumulate === true;
+  const sumBatch = spec.sumBatch === true && batch > 1;
+  const bias = spec.bias;
   const len = out.length;
   if (len === 0) return;
-  if (k === 0) {
-    // The empty sum is +0; accumulating adds it (turning -0 into +0, like the reference).
-    if (acc) for (let i = 0; i < len; i++) out[i] = out[i]! + 0;
-    else out.fill(0);
-    return;
-  }
   const flops = 2 * batch * m * n * k;
-  if (flops <= JS_MAX_FLOPS) {
+  if (k === 0 || flops <= JS_MAX_FLOPS) {
+    // Tiny products, and the empty sum (+0; accumulating adds it, turning -0
+    // into +0, like the kernel).
     matmulReference(a, b, out, spec);
     return;
   }
 
   const wk = wasmKernels();
   const threads = flops < parallelMinFlops ? 1 : Math.min(getThreads(), 64);
-  const chunks = plan(spec, threads);
+  // A batch sharing one A (one input times a weight per head) packs each
+  // block of A once for all items; chunks are then rows of one product.
+  const sharedA = !sumBatch && batch > 1 && spec.aBatchStride === 0;
+  const chunks = plan(sumBatch || sharedA ? { ...spec, batch: 1 } : spec, threads);
   const T = Math.min(threads, chunks.length);
-  // Memory: [per-thread scratch][A][B][C][D = old out, when accumulating].
+  const biasLen = bias ? (batch - 1) * (spec.biasBatchStride ?? 0) + n : 0;
+  // Memory: [per-thread scratch][A][B][C][D = old out, when accumulating]
+  // [E = bias rows][P = one product of a summed batch].
   const aOff = wk.heapBase + T * wk.scratchBytes;
   const bOff = aOff + align64(needA * 4);
   const cOff = bOff + align64(needB * 4);
   const dOff = acc ? cOff + align64(len * 4) : 0;
-  ensureMemory((acc ? dOff : cOff) + len * 4);
+  const eOff = bias ? (acc ? dOff : cOff) + align64(len * 4) : 0;
+  const pOff = sumBatch ? (bias ? eOff + align64(biasLen * 4) : (acc ? dOff : cOff) + align64(len * 4)) : 0;
+  const end = sumBatch ? pOff + len * 4 : bias ? eOff + biasLen * 4 : (acc ? dOff : cOff) + len * 4;
+  ensureMemory(end);
   const heap = heapF32();
   heap.set(needA === a.length ? a : a.subarray(0, needA), aOff >> 2);
   heap.set(needB === b.length ? b : b.subarray(0, needB), bOff >> 2);
   if (acc) heap.set(out, dOff >> 2);
+  if (bias) heap.set(biasLen === bias.length ? bias : bias.subarray(0, biasLen), eOff >> 2);
 
   // op(A)[i][p] = A[i*ars + p*acs]; op(B)[p][j] = B[p*brs + j*bcs] (elements).
   const ars = transA ? 1 : k, acs = transA ? m : 1;
   const brs = transB ? 1 : n, bcs = transB ? k : 1;
+  const strides = [m, n, k, ars, acs, brs, bcs, spec.aBatchStride, spec.bBatchStride];
+  const eBS = spec.biasBatchStride ?? 0;
   runParallel({
-    kernel: 'gemm',
-    args: [aOff, bOff, cOff, dOff, m, n, k, ars, acs, brs, bcs, spec.aBatchStride, spec.bBatchStride],
+    kernel: sumBatch ? 'gemmSum' : sharedA ? 'gemmSharedA' : 'gemm',
+    args: sumBatch ? [aOff, bOff, cOff, dOff, pOff, batch, ...strides]
+      : sharedA ? [aOff, bOff, cOff, dOff, eOff, eBS, batch, m, n, k, ars, acs, brs, bcs, spec.bBatchStride]
+      : [aOff, bOff, cOff, dOff, eOff, eBS, ...strides],
     chunks,
     scratchBase: wk.heapBase,
     scratchStride: wk.scratchBytes,
@@ -186,18 +220,25 @@ export function matmulReference(a: Float32Array, b: Float32Array, out: Float32Ar
   checkSpec(a, b, out, spec);
   const { batch, m, n, k, transA, transB, aBatchStride, bBatchStride } = spec;
   const acc = spec.accumulate === true;
+  const sumBatch = spec.sumBatch === true;
+  const bias = spec.bias;
+  const biasStride = spec.biasBatchStride ?? 0;
   const ars = transA ? 1 : k, acs = transA ? m : 1;
   const brs = transB ? 1 : n, bcs = transB ? k : 1;
   const fr = Math.fround;
+  if (sumBatch && batch === 0 && !acc) out.fill(0);
   for (let bi = 0; bi < batch; bi++) {
-    const a0 = bi * aBatchStride, b0 = bi * bBatchStride, o0 = bi * m * n;
+    const a0 = bi * aBatchStride, b0 = bi * bBatchStride, o0 = sumBatch ? 0 : bi * m * n;
+    // In a summed batch, item 0 starts the sum (or adds to out when accumulating).
+    const add = acc || (sumBatch && bi > 0);
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         let s = 0;
         let ai = a0 + i * ars, bj = b0 + j * bcs;
         for (let p = 0; p < k; p++, ai += acs, bj += brs) s = fr(s + fr(a[ai]! * b[bj]!));
         const o = o0 + i * n + j;
-        out[o] = acc ? fr(out[o]! + s) : s;
+        if (bias) s = fr(s + bias[bi * biasStride + j]!);
+        out[o] = add ? fr(out[o]! + s) : s;
       }
     }
   }

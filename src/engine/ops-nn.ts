@@ -7,7 +7,9 @@ import { Tensor, ShapeError, result, shapeStr, accumulateGrad, gradBuffer, isGra
 import { matmulF32 } from './matmul-kernel.js';
 import * as dm from './detmath.js';
 import { expFast } from './fastmath.js';
-import { columnSumsWasm, layerNormBackwardWasm, layerNormForwardWasm, useElementwiseWasm } from './elementwise-kernel.js';
+import {
+  causalSoftmaxBackwardWasm, causalSoftmaxWasm, columnSumsWasm, layerNormBackwardWasm, layerNormForwardWasm, useElementwiseWasm,
+} from './elementwise-kernel.js';
 import type { Rng } from './rng.js';
 
 // ---------------------------------------------------------------- matmul
@@ -42,17 +44,24 @@ export function matmulBias(a: Tensor, b: Tensor, bias: Tensor | null, opts: Matm
   const ka = transA ? a.dim(-2) : a.dim(-1);
   const kb = transB ? b.dim(-1) : b.dim(-2);
   const n = transB ? b.dim(-2) : b.dim(-1);
-  const desc = `${shapeStr(a.shape)}${transA ? 'ᵀ' : ''} @ ${shapeStr(b.shape)}${transB ? 'ᵀ' : ''}`;
-  if (ka !== kb) throw new ShapeError('matmul', `inner sizes differ (${ka} vs ${kb}) in ${desc}`);
+  // Built only for an error message: matmul runs dozens of times a training step.
+  const desc = (): string => `${shapeStr(a.shape)}${transA ? 'ᵀ' : ''} @ ${shapeStr(b.shape)}${transB ? 'ᵀ' : ''}`;
+  if (ka !== kb) throw new ShapeError('matmul', `inner sizes differ (${ka} vs ${kb}) in ${desc()}`);
   const k = ka;
   const sharedB = b.ndim === 2 && a.ndim > 2;
   const sharedA = a.ndim === 2 && b.ndim > 2;
   const batchShape = sharedA ? b.shape.slice(0, -2) : a.shape.slice(0, -2);
   if (!sharedA && !sharedB) {
     const bb = b.shape.slice(0, -2);
-    if (bb.length !== batchShape.length || bb.some((d, i) => d !== batchShape[i])) throw new ShapeError('matmul', `batch axes differ in ${desc}`);
+    if (bb.length !== batchShape.length || bb.some((d, i) => d !== batchShape[i])) throw new ShapeError('matmul', `batch axes differ in ${desc()}`);
   }
   const nBatch = batchShape.reduce((s, d) => s * d, 1);
+  let biasStride = 0;
+  if (bias) {
+    if (bias.size === n) biasStride = 0;
+    else if (bias.size === nBatch * n) biasStride = n;
+    else throw new ShapeError('matmul', `bias ${shapeStr(bias.shape)} fits neither [${n}] nor one row per batch entry of ${desc()}`);
+  }
   // A shared right matrix and an untransposed left one fold into one tall 2-D product.
   const fold = sharedB && !transA;
   const batch = fold ? 1 : nBatch;
@@ -61,26 +70,15 @@ export function matmulBias(a: Tensor, b: Tensor, bias: Tensor | null, opts: Matm
   const bStride = sharedB ? 0 : k * n;
   const gStride = fold ? 0 : m * n;
   const out = new Float32Array(nBatch * m * n);
-  let biasStride = 0;
-  if (bias) {
-    if (bias.size === n) biasStride = 0;
-    else if (bias.size === nBatch * n) biasStride = n;
-    else throw new ShapeError('matmul', `bias ${shapeStr(bias.shape)} fits neither [${n}] nor one row per batch entry of ${desc}`);
-  }
-  // Large outputs: fill `out` with the bias rows and let the kernel add the
-  // product into it, f32(bias + prod), the same bits as f32(prod + bias) below
-  // without a pass over the output in JS.
-  const biasFirst = bias !== null && m * n > 0 && useElementwiseWasm(out.length);
-  if (biasFirst) {
-    const bd = bias.data, mn = m * n;
-    for (let i = 0; i < nBatch; i++) {
-      const o = i * mn;
-      out.set(bd.subarray(i * biasStride, i * biasStride + n), o);
-      for (let filled = n; filled < mn; filled *= 2) out.copyWithin(o + filled, o, o + Math.min(filled, mn - filled));
-    }
-  }
-  matmulF32(a.data, b.data, out, { batch, m: rowsA, n, k, transA, transB, aBatchStride: aStride, bBatchStride: bStride, accumulate: biasFirst });
-  if (bias && !biasFirst) {
+  // The kernel adds the bias rows to the finished product, f32(prod + bias),
+  // the bits of the loop below, which remains only for one bias row per batch
+  // entry of a folded product (the kernel's bias rows follow its batch).
+  const kernelBias = bias !== null && !(fold && biasStride !== 0);
+  matmulF32(a.data, b.data, out, {
+    batch, m: rowsA, n, k, transA, transB, aBatchStride: aStride, bBatchStride: bStride,
+    ...(kernelBias ? { bias: bias.data, biasBatchStride: biasStride } : {}),
+  });
+  if (bias && !kernelBias) {
     const bd = bias.data;
     for (let i = 0; i < nBatch; i++) {
       const bo = i * biasStride;
@@ -109,41 +107,43 @@ export function matmulBias(a: Tensor, b: Tensor, bias: Tensor | null, opts: Matm
       }
       accumulateGrad(bias, Float32Array.from(gb), true);
     }
+    // A parameter without a gradient buffer yet gets the product written
+    // straight into a fresh one: the kernel's sums are never -0, so that is
+    // the same bits as adding it to zeros, without copying the zeros in.
+    // One operand shared by every batch entry: the per-entry gradients are
+    // added in batch order (sumBatch), the bits of one accumulation per entry.
     if (a.requiresGrad) {
-      const ga = gradBuffer(a);
-      if (sharedA) {
-        // One A for every batch entry: add the per-entry gradients in batch order.
-        for (let i = 0; i < batch; i++) gradOfA(g.subarray(i * gStride, (i + 1) * gStride), b.data.subarray(i * bStride, (i + 1) * bStride), ga, 1, rowsA, n, k, transA, transB, 0, 0);
-      } else gradOfA(g, b.data, ga, batch, rowsA, n, k, transA, transB, gStride, bStride);
+      const acc = a.grad !== null;
+      gradOfA(g, b.data, gradBuffer(a), batch, rowsA, n, k, transA, transB, gStride, bStride, acc, sharedA);
     }
     if (b.requiresGrad) {
-      const gb = gradBuffer(b);
-      if (sharedB && !fold) {
-        for (let i = 0; i < batch; i++) gradOfB(a.data.subarray(i * aStride, (i + 1) * aStride), g.subarray(i * gStride, (i + 1) * gStride), gb, 1, rowsA, n, k, transA, transB, 0, 0);
-      } else gradOfB(a.data, g, gb, batch, rowsA, n, k, transA, transB, aStride, gStride);
+      const acc = b.grad !== null;
+      gradOfB(a.data, g, gradBuffer(b), batch, rowsA, n, k, transA, transB, aStride, gStride, acc, sharedB && !fold);
     }
   });
 }
 
 /** dA for C = A'B' (A' = op(A)), accumulated into `ga` in A's stored layout. */
-function gradOfA(g: Float32Array, b: Float32Array, ga: Float32Array, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, gStride: number, bStride: number): void {
+function gradOfA(g: Float32Array, b: Float32Array, ga: Float32Array, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, gStride: number, bStride: number,
+  accumulate: boolean, sumBatch: boolean): void {
   if (!transA) {
     // A stored [m, k]: dA = dC B'ᵀ.
-    matmulF32(g, b, ga, { batch, m, n: k, k: n, transA: false, transB: !transB, aBatchStride: gStride, bBatchStride: bStride, accumulate: true });
+    matmulF32(g, b, ga, { batch, m, n: k, k: n, transA: false, transB: !transB, aBatchStride: gStride, bBatchStride: bStride, accumulate, sumBatch });
   } else {
     // A stored [k, m]: dA = B' dCᵀ.
-    matmulF32(b, g, ga, { batch, m: k, n: m, k: n, transA: transB, transB: true, aBatchStride: bStride, bBatchStride: gStride, accumulate: true });
+    matmulF32(b, g, ga, { batch, m: k, n: m, k: n, transA: transB, transB: true, aBatchStride: bStride, bBatchStride: gStride, accumulate, sumBatch });
   }
 }
 
 /** dB for C = A'B', accumulated into `gb` in B's stored layout. */
-function gradOfB(a: Float32Array, g: Float32Array, gb: Float32Array, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, aStride: number, gStride: number): void {
+function gradOfB(a: Float32Array, g: Float32Array, gb: Float32Array, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, aStride: number, gStride: number,
+  accumulate: boolean, sumBatch: boolean): void {
   if (!transB) {
     // B stored [k, n]: dB = A'ᵀ dC.
-    matmulF32(a, g, gb, { batch, m: k, n, k: m, transA: !transA, transB: false, aBatchStride: aStride, bBatchStride: gStride, accumulate: true });
+    matmulF32(a, g, gb, { batch, m: k, n, k: m, transA: !transA, transB: false, aBatchStride: aStride, bBatchStride: gStride, accumulate, sumBatch });
   } else {
     // B stored [n, k]: dB = dCᵀ A'.
-    matmulF32(g, a, gb, { batch, m: n, n: k, k: m, transA: true, transB: transA, aBatchStride: gStride, bBatchStride: aStride, accumulate: true });
+    matmulF32(g, a, gb, { batch, m: n, n: k, k: m, transA: true, transB: transA, aBatchStride: gStride, bBatchStride: aStride, accumulate, sumBatch });
   }
 }
 
@@ -199,7 +199,9 @@ export function causalSoftmax(scores: Tensor, scale: number): Tensor {
   const R = scores.size / T;
   const xd = scores.data;
   const out = new Float32Array(scores.size);
-  for (let r = 0; r < R; r++) {
+  const wasm = useElementwiseWasm(scores.size); // the same bits, faster (and split across threads) for large tensors
+  if (wasm) causalSoftmaxWasm(xd, out, T, scale);
+  else for (let r = 0; r < R; r++) {
     const o = r * T;
     const q = r % T; // keys 0..q are visible
     let mx = -Infinity;
@@ -218,7 +220,8 @@ export function causalSoftmax(scores: Tensor, scale: number): Tensor {
   }
   return result(out, scores.shape, 'causalSoftmax', [scores], (g) => {
     const gx = new Float32Array(scores.size);
-    for (let r = 0; r < R; r++) {
+    if (wasm) causalSoftmaxBackwardWasm(g, out, gx, T, scale);
+    else for (let r = 0; r < R; r++) {
       const o = r * T;
       const q = r % T;
       let dot = 0;

@@ -29,14 +29,26 @@ export function permute(x: Tensor, perm: number[]): Tensor {
   const outShape = perm.map((p) => x.shape[p]);
   const inStrides = stridesOf(x.shape);
   const src = perm.map((p) => inStrides[p]);
-  const index = stridedIndex(outShape, src);
-  const n = x.size;
-  const out = new Float32Array(n);
+  // Trailing axes that stay in place are contiguous runs in both layouts
+  // (attention's [H,B,T,dh] -> [B,T,H,dh] moves rows of dh): index the runs,
+  // not every element.
+  let lead = nd;
+  while (lead > 0 && perm[lead - 1] === lead - 1) lead--;
+  const run = shapeSize(x.shape.slice(lead));
+  const starts = stridedIndex(outShape.slice(0, lead), src.slice(0, lead));
+  const runs = starts.length;
+  const out = new Float32Array(x.size);
   const xd = x.data;
-  for (let i = 0; i < n; i++) out[i] = xd[index[i]];
+  for (let r = 0, o = 0; r < runs; r++, o += run) {
+    const i0 = starts[r];
+    for (let j = 0; j < run; j++) out[o + j] = xd[i0 + j];
+  }
   return result(out, outShape, 'permute', [x], (g) => {
     const gx = gradBuffer(x);
-    for (let i = 0; i < n; i++) gx[index[i]] += g[i];
+    for (let r = 0, o = 0; r < runs; r++, o += run) {
+      const i0 = starts[r];
+      for (let j = 0; j < run; j++) gx[i0 + j] += g[o + j];
+    }
   });
 }
 

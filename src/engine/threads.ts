@@ -28,7 +28,10 @@ import { availableParallelism } from 'node:os';
 import { wasmKernels } from './wasm.js';
 
 /** Kernels a worker may be asked to run (index = id in the control block). */
-export const KERNEL_NAMES = ['gemm'] as const;
+export const KERNEL_NAMES = [
+  'gemm', 'gemmSum', 'gemmSharedA', 'geluRange', 'mulRange', 'layerNormForwardRows', 'layerNormBackwardRows', 'columnSumsCols',
+  'causalSoftmaxRows', 'causalSoftmaxBackwardRows',
+] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
 /** Control block layout, in Int32 words. */

@@ -27,7 +27,13 @@ const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 export interface KernelExports {
   scratchBytes(): number;
   heapBase(): number;
-  gemm(a: number, b: number, c: number, d: number, m: number, n: number, k: number,
+  gemm(a: number, b: number, c: number, d: number, e: number, eBS: number, m: number, n: number, k: number,
+    ars: number, acs: number, brs: number, bcs: number, aBS: number, bBS: number,
+    row0: number, row1: number, col0: number, col1: number, ws: number): void;
+  gemmSharedA(a: number, b: number, c: number, d: number, e: number, eBS: number, batch: number, m: number, n: number, k: number,
+    ars: number, acs: number, brs: number, bcs: number, bBS: number,
+    row0: number, row1: number, col0: number, col1: number, ws: number): void;
+  gemmSum(a: number, b: number, c: number, d: number, tmp: number, batch: number, m: number, n: number, k: number,
     ars: number, acs: number, brs: number, bcs: number, aBS: number, bBS: number,
     row0: number, row1: number, col0: number, col1: number, ws: number): void;
 }

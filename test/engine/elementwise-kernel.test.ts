@@ -15,6 +15,8 @@ import { Tensor } from '../../src/engine/tensor.js';
 import { gelu } from '../../src/engine/ops-elementwise.js';
 import { layerNorm, matmulBias } from '../../src/engine/ops-nn.js';
 import { Rng } from '../../src/engine/rng.js';
+import { getThreads, setThreads, shutdownThreads } from '../../src/engine/matmul-kernel.js';
+import { setMainThreadWorks } from '../../src/engine/threads.js';
 
 function assertSameBits(got: Float32Array, want: Float32Array, what: string): void {
   assert.equal(got.length, want.length, `${what}: length`);
@@ -214,4 +216,53 @@ test('gelu and matmulBias ops: wasm and TypeScript paths give the same bits forw
     return [y.data.slice(), bias.grad!.slice()];
   });
   wasm.forEach((v, i) => assertSameBits(v, js[i]!, `batched bias #${i}`));
+});
+
+test('elementwise kernels split across threads: the bits of the TypeScript references for 1, 2 and 4 threads', () => {
+  const saved = getThreads();
+  try {
+    const n = 70001; // large enough to be split; not a multiple of 4
+    const x = values(n, 3), y = values(n, 4);
+    const { out: geluOut, deriv: geluDeriv } = geluReference(x);
+    const mulWant = new Float32Array(n);
+    for (let i = 0; i < n; i++) mulWant[i] = x[i]! * y[i]!;
+    const R = 300, C = 130; // 39000 elements
+    const lx = values(R * C, 5), lw = values(C, 6, 1), lb = values(C, 7, 1), lg = values(R * C, 8, 1);
+    const lnRef = (): Float32Array[] => {
+      const prev = setElementwiseWasmMin(Infinity);
+      try {
+        const xt = new Tensor(lx.slice(), [R, C], { requiresGrad: true });
+        const wt = new Tensor(lw.slice(), [C], { requiresGrad: true }), bt = new Tensor(lb.slice(), [C], { requiresGrad: true });
+        const out = layerNorm(xt, wt, bt);
+        out.backward(lg.slice());
+        return [out.data, xt.grad!, wt.grad!, bt.grad!];
+      } finally {
+        setElementwiseWasmMin(prev);
+      }
+    };
+    const lnWant = lnRef();
+    for (const [t, mainWorks] of [[1, true], [2, true], [2, false], [4, true]] as const) {
+      setThreads(t);
+      setMainThreadWorks(mainWorks);
+      const what = `threads=${t}${mainWorks ? '' : ' (workers only)'}`;
+      const out = new Float32Array(n), deriv = new Float32Array(n), prod = new Float32Array(n);
+      geluWasm(x, out, deriv);
+      assertSameBits(out, geluOut, `gelu ${what}`);
+      assertSameBits(deriv, geluDeriv, `gelu' ${what}`);
+      mulWasm(x, y, prod);
+      assertSameBits(prod, mulWant, `mul ${what}`);
+      const xt = new Tensor(lx.slice(), [R, C], { requiresGrad: true });
+      const wt = new Tensor(lw.slice(), [C], { requiresGrad: true }), bt = new Tensor(lb.slice(), [C], { requiresGrad: true });
+      const lo = layerNorm(xt, wt, bt);
+      lo.backward(lg.slice());
+      [lo.data, xt.grad!, wt.grad!, bt.grad!].forEach((v, i) => assertSameBits(v, lnWant[i]!, `layerNorm #${i} ${what}`));
+    }
+  } finally {
+    setMainThreadWorks(true);
+    setThreads(saved);
+  }
+});
+
+test.after(async () => {
+  await shutdownThreads();
 });

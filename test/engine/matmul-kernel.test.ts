@@ -149,6 +149,72 @@ test('matmul: GPT-sized products, same bits for 1, 2 and 4 threads and the refer
   }
 });
 
+// The bias and sumBatch epilogues, checked two ways: the reference against
+// its definition (a product without them, then one f32 addition per element
+// in the stated order), and the kernel against the reference for 1/2/4 threads.
+test('matmul: bias rows and summed batches give the bits of the separate additions, any thread count', () => {
+  const savedThreads = getThreads();
+  const savedMin = setParallelMinFlops(0);
+  const fr = Math.fround;
+  try {
+    let seed = 5000;
+    const cases: Case[] = [
+      { batch: 3, m: 7, n: 9, k: 11 }, { batch: 4, m: 33, n: 31, k: 257 }, { batch: 2, m: 133, n: 19, k: 17 },
+      { batch: 4, m: 64, n: 32, k: 128 }, { batch: 1, m: 10, n: 261, k: 12 }, { batch: 2, m: 2, n: 3, k: 2 },
+      { batch: 2, m: 9, n: 261, k: 300 }, // column and depth blocks in every product of a batch
+    ];
+    for (const c of cases) {
+      for (const base of specsFor(c)) {
+        const { a, b, out0 } = operands(base, seed++);
+        // Bias: one row for all products, and one row per product.
+        for (const biasBatchStride of c.batch > 1 ? [0, c.n + 1] : [0]) {
+          const bias = randomF32((c.batch - 1) * biasBatchStride + c.n, seed++);
+          const s: MatmulSpec = { ...base, bias, biasBatchStride };
+          const plain = new Float32Array(c.batch * c.m * c.n);
+          matmulReference(a, b, plain, base);
+          const want = plain.map((v, i) => fr(v + bias[Math.floor(i / (c.m * c.n)) * biasBatchStride + (i % c.n)]!));
+          const ref = new Float32Array(plain.length);
+          matmulReference(a, b, ref, s);
+          assertSameBits(ref, want, `reference ${label(s)} bias stride ${biasBatchStride}`);
+          for (const t of [1, 2, 4]) {
+            setThreads(t);
+            const got = out0.slice();
+            matmulF32(a, b, got, s);
+            assertSameBits(got, want, `${label(s)} bias stride ${biasBatchStride} threads=${t}`);
+          }
+        }
+        // Summed batch, into a fresh output and accumulating onto one.
+        for (const accumulate of BOOLS) {
+          const s: MatmulSpec = { ...base, accumulate, sumBatch: true };
+          const start = randomF32(c.m * c.n, seed++);
+          const want = accumulate ? start.slice() : new Float32Array(c.m * c.n);
+          for (let bi = 0; bi < c.batch; bi++) {
+            const one: MatmulSpec = { ...base, batch: 1, accumulate: true };
+            matmulReference(a.subarray(bi * base.aBatchStride), b.subarray(bi * base.bBatchStride), want, one);
+          }
+          const ref = start.slice();
+          matmulReference(a, b, ref, s);
+          assertSameBits(ref, want, `reference ${label(s)} sumBatch`);
+          for (const t of [1, 2, 4]) {
+            setThreads(t);
+            const got = start.slice();
+            matmulF32(a, b, got, s);
+            assertSameBits(got, want, `${label(s)} sumBatch threads=${t}`);
+          }
+        }
+      }
+    }
+    const spec: MatmulSpec = { batch: 2, m: 3, n: 4, k: 5, transA: false, transB: false, aBatchStride: 15, bBatchStride: 20 };
+    const a = new Float32Array(30), b = new Float32Array(40);
+    assert.throws(() => matmulF32(a, b, new Float32Array(24), { ...spec, bias: new Float32Array(4), accumulate: true }), /matmul: bias cannot be combined/);
+    assert.throws(() => matmulF32(a, b, new Float32Array(24), { ...spec, bias: new Float32Array(7), biasBatchStride: 4 }), /matmul: bias has 7 elements, needs 8/);
+    assert.throws(() => matmulF32(a, b, new Float32Array(24), { ...spec, sumBatch: true }), /matmul: out has 24 elements, expected 12 = \[1,3,4\]/);
+  } finally {
+    setParallelMinFlops(savedMin);
+    setThreads(savedThreads);
+  }
+});
+
 test('matmul: workers write into memory grown after they started', () => {
   const saved = getThreads();
   const savedMin = setParallelMinFlops(0);

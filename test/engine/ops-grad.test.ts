@@ -350,6 +350,8 @@ test('permute and transpose', () => {
     [[2, 3, 4], [2, 0, 1]],
     [[2, 3, 4], [1, 0, 2]],
     [[2, 3, 4, 5], [0, 2, 1, 3]], // the attention head split
+    [[3, 2, 4, 5], [1, 2, 0, 3]], // attention's heads-first layout back to [B, T, H, dh]
+    [[2, 3, 4], [0, 1, 2]], // identity: one run
     [[3, 5], [1, 0]],
   ] as Array<[number[], number[]]>) {
     gradcheck(`permute ${JSON.stringify(shape)} ${JSON.stringify(perm)}`, {
