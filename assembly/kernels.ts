@@ -325,3 +325,4 @@ export function gemm(a: usize, b: usize, c: usize, d: usize,
   }
 }
 export * from './elementwise';
+export * from './interactions';
