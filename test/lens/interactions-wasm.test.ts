@@ -2,6 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { sparsifyAndOr, sparsifyAndOrJs, type SparsifyOptions } from '../../src/lens/interactions/index.js';
 import { Rng } from '../../src/engine/rng.js';
+import { setSparsifyBlockBits } from '../../src/lens/interactions/sparsify-wasm.js';
 
 // The wasm split must be the TypeScript reference bit for bit: compare the raw
 // bytes (so -0 vs +0 counts as a difference), not the values.
@@ -43,6 +44,24 @@ test('the wasm AND-OR split gives the same bits as the TypeScript reference (n =
   const v = Float64Array.from({ length: 64 }, () => rng.uniform(-1, 1));
   check(v, { iterations: 1 }, 'n=6 one iteration');
   check(v, { iterations: 2 }, 'n=6 two iterations');
+});
+
+test('cache blocking changes no bits: blocks of 4 and 16 values, even and odd n', () => {
+  const rng = Rng.derive(12, 'interactions-wasm-blocks');
+  for (const bits of [2, 4]) {
+    const prev = setSparsifyBlockBits(bits);
+    try {
+      for (const n of [3, 4, 5, 6, 7, 9, 10]) {
+        const v = Float64Array.from({ length: 1 << n }, () => rng.normal(0, 2));
+        check(v, { iterations: 40, lr: 0.05 }, `blocks 2^${bits} n=${n}`);
+        const vi = Float64Array.from({ length: 1 << n }, (_, s) => ((s & 5) === 5 ? 1 : 0) + (s % 3 === 0 ? 1 : 0));
+        check(vi, { iterations: 40, lr: 0.01 }, `blocks 2^${bits} n=${n} integer v`);
+      }
+    } finally {
+      setSparsifyBlockBits(prev);
+    }
+  }
+  assert.throws(() => setSparsifyBlockBits(3), /even integer/);
 });
 
 test('the wasm split rejects what the reference rejects', () => {

@@ -10,9 +10,24 @@
 
 import { align64, ensureMemory, wasmKernels } from '../../engine/wasm.js';
 
+// Blocks of 2^BLOCK_BITS values (even: a power of 4) for the butterflies'
+// low passes; GLASSBOX_SPARSIFY_BLOCK_BITS overrides it for tuning only (the
+// bits do not depend on it).
+const validBits = (b: number): boolean => Number.isInteger(b) && b >= 2 && b <= 24 && b % 2 === 0;
+const envBits = Number(process.env.GLASSBOX_SPARSIFY_BLOCK_BITS);
+let blockBits = validBits(envBits) ? envBits : 12;
+
+/** Tests and tuning only: the block size's log2 (even, 2..24); returns the previous one. */
+export function setSparsifyBlockBits(bits: number): number {
+  if (!validBits(bits)) throw new Error(`setSparsifyBlockBits: expected an even integer in [2, 24], got ${bits}`);
+  const prev = blockBits;
+  blockBits = bits;
+  return prev;
+}
+
 interface SparsifyExports {
   sparsifyAndOrF64(v: number, p: number, q: number, bufP: number, bufQ: number,
-    a: number, r: number, lrs: number, out: number, size: number, iters: number, mu: number, bound: number): void;
+    a: number, r: number, lrs: number, out: number, size: number, iters: number, mu: number, bound: number, blockBits: number): void;
 }
 
 export interface SparsifyState {
@@ -46,7 +61,7 @@ export function sparsifyLoopWasm(v: Float64Array, lrs: Float64Array, iters: numb
   heap.set(v, vo / 8);
   heap.fill(0, po / 8, ro / 8); // p, q, bufP, bufQ, a
   heap.set(lrs, lo / 8);
-  ex.sparsifyAndOrF64(vo, po, qo, bpo, bqo, ao, ro, lo, oo, size, iters, mu, bound);
+  ex.sparsifyAndOrF64(vo, po, qo, bpo, bqo, ao, ro, lo, oo, size, iters, mu, bound, blockBits);
   heap = new Float64Array(wk.memory.buffer);
   const view = (o: number): Float64Array => heap.slice(o / 8, o / 8 + size);
   return { p: view(po), q: view(qo), a: view(ao), r: view(ro), l1Start: heap[oo / 8]!, orEmpty: heap[oo / 8 + 1]! };
