@@ -13,17 +13,22 @@
 // All arrays hold 2^n f64 values (n ≥ 1) at 16-byte-aligned addresses.
 
 // One radix-4 pass (bits `bit` and 2·bit) of each butterfly over the span
-// [a, a + 8·size), and the one-bit pass on the top bit (bit = size/2). bit = 1
-// works on four consecutive values, in scalar; wider bits in f64x2 pairs.
+// [a, a + 8·size), and the one-bit pass on the top bit (bit = size/2), in
+// f64x2 pairs (bit = 1: within four consecutive values, by lane shuffles).
 
 function subsetsPass(a: usize, size: i32, bit: i32): void {
   if (bit == 1) {
-    for (let m: i32 = 0; m < size; m += 4) {
-      const pm = a + (<usize>m << 3);
-      const x0 = load<f64>(pm), x1 = load<f64>(pm, 8), x2 = load<f64>(pm, 16);
-      store<f64>(pm, x1 - x0, 8);
-      store<f64>(pm, x2 - x0, 16);
-      store<f64>(pm, load<f64>(pm, 24) - x2 - x1 + x0, 24);
+    // (x0, x1, x2, x3) → (x0, x1 - x0, x2 - x0, x3 - x2 - x1 + x0) in two
+    // lanes; the idle lane subtracts +0 or adds -0, which leave every value
+    // (-0 included) unchanged.
+    const zero = f64x2.splat(0.0), negZero = f64x2.splat(-0.0);
+    const end = a + (<usize>size << 3);
+    for (let pm = a; pm < end; pm += 32) {
+      const lo = v128.load(pm), hi = v128.load(pm, 16);
+      v128.store(pm, f64x2.sub(lo, v128.shuffle<f64>(zero, lo, 0, 2)));
+      const h1 = f64x2.sub(hi, v128.shuffle<f64>(lo, hi, 0, 2)); // (x2 - x0, x3 - x2)
+      const h2 = f64x2.sub(h1, v128.shuffle<f64>(zero, lo, 0, 3)); // lane 1: - x1
+      v128.store(pm, f64x2.add(h2, v128.shuffle<f64>(negZero, lo, 0, 2)), 16); // lane 1: + x0
     }
     return;
   }
@@ -52,12 +57,16 @@ function subsetsTop(a: usize, size: i32): void {
 
 function supersetsPass(a: usize, size: i32, bit: i32): void {
   if (bit == 1) {
-    for (let m: i32 = 0; m < size; m += 4) {
-      const pm = a + (<usize>m << 3);
-      const x1 = load<f64>(pm, 8), x2 = load<f64>(pm, 16), x3 = load<f64>(pm, 24);
-      store<f64>(pm, load<f64>(pm) - x1 - x2 + x3);
-      store<f64>(pm, x1 - x3, 8);
-      store<f64>(pm, x2 - x3, 16);
+    // (x0, x1, x2, x3) → (x0 - x1 - x2 + x3, x1 - x3, x2 - x3, x3), grouped
+    // as (x0 - x2) - (x1 - x3): exact here, since the values are small
+    // integers (see sparsifyAndOrF64), so the grouping changes no bits.
+    const zero = f64x2.splat(0.0);
+    const end = a + (<usize>size << 3);
+    for (let pm = a; pm < end; pm += 32) {
+      const lo = v128.load(pm), hi = v128.load(pm, 16);
+      const d = f64x2.sub(lo, hi); // (x0 - x2, x1 - x3)
+      v128.store(pm, f64x2.sub(d, v128.shuffle<f64>(d, zero, 1, 2)));
+      v128.store(pm, f64x2.sub(hi, v128.shuffle<f64>(hi, zero, 1, 2)), 16);
     }
     return;
   }
