@@ -427,3 +427,4 @@ export function gemmSum(a: usize, b: usize, c: usize, d: usize, tmp: usize, batc
 }
 export * from './elementwise';
 export * from './softmax';
+export * from './interactions';

@@ -7,13 +7,14 @@
 // (floor), n = 16 under 60 s (direction). CPU seconds are printed next to
 // wall seconds: on a shared machine the wall time says more about the others. Reference in the same run: one
 // iteration of the reference's algorithm (dense 2^n × 2^n transform matrices,
-// autograd, SGD) in PyTorch at n = 12, against one of ours.
+// autograd, SGD) in PyTorch at n = 12, against one of ours; and one split
+// iteration in the wasm kernel against the TypeScript reference (n = 12, 16).
 
 import { spawnSync } from 'node:child_process';
 import { GPT } from '../src/nn/gpt.js';
 import { setThreads, shutdownThreads } from '../src/engine/matmul-kernel.js';
 import { AdditionTask, encodeBatch, VOCAB } from '../src/data/addition.js';
-import { computeInteractions, meanEmbedding, sparsifyAndOr } from '../src/lens/interactions/index.js';
+import { computeInteractions, meanEmbedding, sparsifyAndOr, sparsifyAndOrJs } from '../src/lens/interactions/index.js';
 import { operandVariables } from '../src/experiments/interactions-addition.js';
 import { findTorchPython } from './engine.js';
 
@@ -64,13 +65,24 @@ function benchOne(n: number, iterations: number, batchSize: number): Row {
   return { cpu_s: (cpu.user + cpu.system) / 1e6, n, digits: k, forwards: 2 ** n, forwards_s: r.seconds.forwards, sparsify_s: r.seconds.sparsify, total_s: total, iterations, ms_per_iteration: (r.seconds.sparsify * 1000) / iterations, matching_error: r.matchingError, target_s: target, met: total < target };
 }
 
-function ourMsPerIter(n: number, iters: number): number {
+function ourMsPerIter(n: number, iters: number, split = sparsifyAndOr): number {
   const v = Float64Array.from({ length: 2 ** n }, (_, i) => ((i * 7919) % 1000) / 100 - 5);
   v[0] = 0;
-  sparsifyAndOr(v, { iterations: 20 });
+  split(v, { iterations: 20 });
   const t = performance.now();
-  sparsifyAndOr(v, { iterations: iters });
+  split(v, { iterations: iters });
   return (performance.now() - t) / iters;
+}
+
+/** ms per split iteration, wasm kernel vs the TypeScript reference (same bits), best of 3 alternating runs. */
+function wasmVsJs(n: number, iters: number): { n: number; wasm_ms: number; js_ms: number; speedup: number } {
+  let wasm = Infinity;
+  let js = Infinity;
+  for (let rep = 0; rep < 3; rep++) {
+    wasm = Math.min(wasm, ourMsPerIter(n, iters));
+    js = Math.min(js, ourMsPerIter(n, iters, sparsifyAndOrJs));
+  }
+  return { n, wasm_ms: wasm, js_ms: js, speedup: js / wasm };
 }
 
 function torchDense(n: number, iters: number, threads: number): { ms_per_iter: number; threads: number } | null {
@@ -106,8 +118,10 @@ async function main(): Promise<void> {
   const dense = torchDense(12, 20, threads);
   if (dense) log(`  one split iteration at n=12: glassbox butterflies ${ours12.toFixed(3)} ms vs reference dense matrices in PyTorch (${dense.threads} threads) ${dense.ms_per_iter.toFixed(2)} ms: ${(dense.ms_per_iter / ours12).toFixed(1)}x faster`);
   else log('  PyTorch reference: no python with torch found (set GLASSBOX_PYTHON)');
+  const kernel = [12, 16].map((n) => wasmVsJs(n, n === 16 ? 100 : 400));
+  for (const k of kernel) log(`  one split iteration at n=${k.n}: wasm kernel ${k.wasm_ms.toFixed(3)} ms vs TypeScript reference ${k.js_ms.toFixed(3)} ms (same bits): ${k.speedup.toFixed(1)}x faster`);
   await shutdownThreads();
-  if (json) process.stdout.write(JSON.stringify({ threads, iterations, rows, split_iteration_n12: { glassbox_ms: ours12, pytorch_dense_ms: dense?.ms_per_iter ?? null, ratio: dense ? dense.ms_per_iter / ours12 : null } }, null, 2) + '\n');
+  if (json) process.stdout.write(JSON.stringify({ threads, iterations, rows, split_kernel: kernel, split_iteration_n12: { glassbox_ms: ours12, pytorch_dense_ms: dense?.ms_per_iter ?? null, ratio: dense ? dense.ms_per_iter / ours12 : null } }, null, 2) + '\n');
 }
 
 await main();

@@ -11,6 +11,7 @@
 
 import { exp } from '../../engine/detmath.js';
 import { mobiusSubsets, mobiusSupersets, variablesOf } from './transforms.js';
+import { sparsifyLoopWasm } from './sparsify-wasm.js';
 
 export interface SparsifyOptions {
   /** Initial learning rate (decays to lr/10). Default 1e-5. */
@@ -52,8 +53,46 @@ function l1(x: Float64Array): number {
   return s;
 }
 
+/** Validated options and the q box |q| ≤ bound for v; throws on bad input. */
+function prepare(v: Float64Array, opts: SparsifyOptions): { o: Required<SparsifyOptions>; bound: number } {
+  const o: Required<SparsifyOptions> = { ...SPARSIFY_DEFAULTS, ...opts };
+  validateSparsifyOptions(o);
+  const size = v.length;
+  variablesOf(size, 'v');
+  for (let i = 0; i < size; i++) if (!Number.isFinite(v[i]!)) throw new Error(`sparsify: v(S) is not finite at subset mask ${i} (${v[i]})`);
+  return { o, bound: o.qBound * Math.abs(v[size - 1]! - v[0]!) };
+}
+
+/** Learning rate of iteration it: log-linear decay from lr to lr/10. */
+function lrAt(o: Required<SparsifyOptions>, it: number): number {
+  const iters = o.iterations;
+  return iters > 1 ? o.lr * exp((-it / (iters - 1)) * LN10) : o.lr;
+}
+
+/** The result from the loop's final state (a = I_and, r = un-negated OR transform). */
+function finish(a: Float64Array, r: Float64Array, orEmpty: number, p: Float64Array, q: Float64Array, l1Start: number, o: Required<SparsifyOptions>): SparsifyResult {
+  const l1End = l1(a) + (l1(r) - Math.abs(r[0]!)) + Math.abs(orEmpty);
+  const iOr = Float64Array.from(r, (x) => -x);
+  iOr[0] = orEmpty;
+  return { iAnd: Float64Array.from(a), iOr, p, q, l1Start, l1End, options: o };
+}
+
 /**
- * The sparse AND-OR split of the set function v (2^n values, bitmask-indexed, f64).
+ * The sparse AND-OR split of the set function v (2^n values, bitmask-indexed,
+ * f64): the loop of sparsifyAndOrJs run in the wasm kernel, with the same
+ * bits (test/lens/interactions-wasm.test.ts checks p, q, I_and, I_or).
+ */
+export function sparsifyAndOr(v: Float64Array, opts: SparsifyOptions = {}): SparsifyResult {
+  const { o, bound } = prepare(v, opts);
+  if (v.length < 2) return sparsifyAndOrJs(v, opts);
+  const lrs = new Float64Array(Math.max(0, o.iterations - 1));
+  for (let it = 0; it < lrs.length; it++) lrs[it] = lrAt(o, it);
+  const s = sparsifyLoopWasm(v, lrs, o.iterations, o.momentum, bound);
+  return finish(s.a, s.r, s.orEmpty, s.p, s.q, s.l1Start, o);
+}
+
+/**
+ * The reference implementation in TypeScript (the same split as sparsifyAndOr).
  *
  * One iteration, fused to touch each array as few times as possible:
  *   a = ½(v+q) + p                       → a = Möb(a) = I_and
@@ -62,14 +101,10 @@ function l1(x: Float64Array): number {
  *   ∂L/∂v_and = a,  ∂L/∂v_or(S) = -r(N\S) (+ sign I_or(∅) at S = ∅)
  * which is the gradient orInteractionsTranspose computes, without its copies.
  */
-export function sparsifyAndOr(v: Float64Array, opts: SparsifyOptions = {}): SparsifyResult {
-  const o: Required<SparsifyOptions> = { ...SPARSIFY_DEFAULTS, ...opts };
-  validateSparsifyOptions(o);
+export function sparsifyAndOrJs(v: Float64Array, opts: SparsifyOptions = {}): SparsifyResult {
+  const { o, bound } = prepare(v, opts);
   const size = v.length;
-  variablesOf(size, 'v');
-  for (let i = 0; i < size; i++) if (!Number.isFinite(v[i]!)) throw new Error(`sparsify: v(S) is not finite at subset mask ${i} (${v[i]})`);
   const full = size - 1;
-  const bound = o.qBound * Math.abs(v[full]! - v[0]!);
   const p = new Float64Array(size);
   const q = new Float64Array(size);
   const bufP = new Float64Array(size);
@@ -105,7 +140,7 @@ export function sparsifyAndOr(v: Float64Array, opts: SparsifyOptions = {}): Spar
     const g0 = orEmpty > 0 ? 1 : orEmpty < 0 ? -1 : 0;
     mobiusSupersets(a);
     mobiusSupersets(r);
-    const lr = iters > 1 ? o.lr * exp((-it / (iters - 1)) * LN10) : o.lr;
+    const lr = lrAt(o, it);
     for (let i = 0; i < size; i++) {
       const ga = a[i]!;
       const go = -r[full ^ i]! + (i === 0 ? g0 : 0);
@@ -117,8 +152,5 @@ export function sparsifyAndOr(v: Float64Array, opts: SparsifyOptions = {}): Spar
       q[i] = q[i]! - lr * bq;
     }
   }
-  const l1End = l1Now();
-  const iOr = Float64Array.from(r, (x) => -x);
-  iOr[0] = orEmpty;
-  return { iAnd: Float64Array.from(a), iOr, p, q, l1Start, l1End, options: o };
+  return finish(a, r, orEmpty, p, q, l1Start, o);
 }
