@@ -3,8 +3,7 @@
 // reference tiny GPT; (c) the same step in PyTorch when a Python with torch is
 // found, and the ratio. Figures are medians; compare ratios, not absolutes.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { runTorchJson } from './pytorch.js';
 import { benchMatmul } from './matmul.js';
 import { GPT } from '../src/nn/gpt.js';
 import { AdamW } from '../src/engine/optim.js';
@@ -88,31 +87,8 @@ blas = 'OpenBLAS' if 'openblas' in maps else ('MKL' if 'libmkl' in maps else ('r
 print(json.dumps({"steps_per_s": 1.0 / ts[len(ts) // 2], "threads": torch.get_num_threads(), "blas": blas, "torch": torch.__version__}))
 `;
 
-/** Find a Python with torch: GLASSBOX_PYTHON, then Debian's /usr/bin/python3, then python3 on PATH. */
-export function findTorchPython(): string | null {
-  const candidates = [process.env.GLASSBOX_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => !!p);
-  for (const py of candidates) {
-    if (py.startsWith('/') && !existsSync(py)) continue;
-    const r = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
-    if (r.status === 0) return py;
-  }
-  return null;
-}
-
 export function benchPytorch(threads: number, steps = 8): { steps_per_s: number; blas: string; threads: number; python: string } | null {
-  const py = findTorchPython();
-  if (!py) return null;
-  // OpenBLAS reads these at load time; unset them for this subprocess only.
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync(py, ['-c', PY_SCRIPT, String(steps)], { encoding: 'utf8', env });
-  if (r.status !== 0) {
-    process.stderr.write(`pytorch bench failed: ${r.stderr.slice(-500)}\n`);
-    return null;
-  }
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
-  return { ...out, python: py };
+  return runTorchJson<{ steps_per_s: number; blas: string; threads: number }>('pytorch bench', PY_SCRIPT, [steps], threads);
 }
 
 async function main(): Promise<void> {

@@ -10,13 +10,12 @@
 // autograd, SGD) in PyTorch at n = 12, against one of ours; and one split
 // iteration in the wasm kernel against the TypeScript reference (n = 12, 16).
 
-import { spawnSync } from 'node:child_process';
 import { GPT } from '../src/nn/gpt.js';
 import { setThreads, shutdownThreads } from '../src/engine/matmul-kernel.js';
 import { AdditionTask, encodeBatch, VOCAB } from '../src/data/addition.js';
 import { computeInteractions, meanEmbedding, sparsifyAndOr, sparsifyAndOrJs } from '../src/lens/interactions/index.js';
 import { operandVariables } from '../src/experiments/interactions-addition.js';
-import { findTorchPython } from './engine.js';
+import { runTorchJson } from './pytorch.js';
 
 const PY_DENSE = `
 import sys, time, json, torch
@@ -86,17 +85,7 @@ function wasmVsJs(n: number, iters: number): { n: number; wasm_ms: number; js_ms
 }
 
 function torchDense(n: number, iters: number, threads: number): { ms_per_iter: number; threads: number } | null {
-  const py = findTorchPython();
-  if (!py) return null;
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync(py, ['-c', PY_DENSE, String(n), String(iters)], { encoding: 'utf8', env });
-  if (r.status !== 0) {
-    process.stderr.write(`pytorch dense reference failed: ${r.stderr.slice(-400)}\n`);
-    return null;
-  }
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  return runTorchJson<{ ms_per_iter: number; threads: number }>('pytorch dense reference', PY_DENSE, [n, iters], threads);
 }
 
 async function main(): Promise<void> {

@@ -7,12 +7,11 @@
 // decoder matmul) runs in the same process tree when a Python with torch is
 // found, and the ratio is printed. Medians; compare ratios, not absolutes.
 
-import { spawnSync } from 'node:child_process';
 import { setThreads, shutdownThreads } from '../src/engine/matmul-kernel.js';
 import { trainSae, type ActivationStream } from '../src/lens/sae/train.js';
 import { DEFAULT_TRAIN } from '../src/lens/sae/config.js';
 import { Rng } from '../src/engine/rng.js';
-import { findTorchPython } from './engine.js';
+import { runTorchJson } from './pytorch.js';
 
 const D = 128, EXPANSION = 16, K = 32, BATCH = 1024;
 
@@ -93,17 +92,7 @@ print(json.dumps({"acts_per_s": B / reps[1], "threads": torch.get_num_threads(),
 `;
 
 export function benchSaePytorch(threads: number, steps: number): { acts_per_s: number; threads: number; torch: string; python: string } | null {
-  const py = findTorchPython();
-  if (!py) return null;
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync(py, ['-c', PY_SCRIPT, String(steps)], { encoding: 'utf8', env });
-  if (r.status !== 0) {
-    process.stderr.write(`pytorch bench failed: ${r.stderr.slice(-500)}\n`);
-    return null;
-  }
-  return { ...JSON.parse(r.stdout.trim().split('\n').pop()!), python: py };
+  return runTorchJson<{ acts_per_s: number; threads: number; torch: string }>('pytorch bench', PY_SCRIPT, [steps], threads);
 }
 
 async function main(): Promise<void> {
