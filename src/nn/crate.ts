@@ -17,12 +17,12 @@
 
 import { Tensor } from '../engine/tensor.js';
 import { add, sub, mulScalar, addScalar, relu } from '../engine/ops-elementwise.js';
-import { reshape, permute, slice } from '../engine/ops-shape.js';
-import { matmul, matmulBias, softmax, crossEntropy } from '../engine/ops-nn.js';
+import { reshape, permute } from '../engine/ops-shape.js';
+import { matmul, matmulBias, softmax } from '../engine/ops-nn.js';
 import { Module } from './module.js';
-import { Hooks, checkHookNames, type HookLayout } from './hooks.js';
-import { LayerNorm, Linear, seededNormalInit, type Init } from './layers.js';
-import { PatchEmbed, ClsAndPositions, patchify, patchCount, checkPatchGrid, type ImageShape } from './patches.js';
+import { Hooks, type HookLayout } from './hooks.js';
+import { LayerNorm, type Init } from './layers.js';
+import { ImageClassifier, checkPatchGrid, type ImageShape } from './patches.js';
 
 export interface CrateConfig extends ImageShape {
   classes: number;
@@ -135,57 +135,13 @@ export function resolveCrateConfig(config: CrateConfig): Required<CrateConfig> {
 }
 
 /** The CRATE image classifier. */
-export class Crate extends Module {
-  readonly config: Required<CrateConfig>;
-  readonly embed: PatchEmbed;
-  readonly clsPos: ClsAndPositions;
-  readonly blocks: CrateBlock[] = [];
-  readonly ln_final: LayerNorm;
-  readonly head: Linear;
-
+export class Crate extends ImageClassifier<Required<CrateConfig>, CrateBlock> {
   constructor(config: CrateConfig) {
-    super();
     const cfg = resolveCrateConfig(config);
-    this.config = cfg;
-    const init = seededNormalInit(cfg.seed);
-    this.embed = this.child('embed', new PatchEmbed(cfg, cfg.dModel, init));
-    this.clsPos = this.child('tokens', new ClsAndPositions(patchCount(cfg) + 1, cfg.dModel, init));
-    for (let i = 0; i < cfg.nLayers; i++) this.blocks.push(this.child(`blocks.${i}`, new CrateBlock(cfg, init, i)));
-    this.ln_final = this.child('ln_final', new LayerNorm(cfg.dModel));
-    this.head = this.child('head', new Linear(cfg.dModel, cfg.classes, init, 'head'));
+    super(cfg, (init, i) => new CrateBlock(cfg, init, i));
   }
 
-  /** Tokens per image: the class token and one per patch. */
-  get tokens(): number {
-    return patchCount(this.config) + 1;
-  }
-
-  hookNames(): string[] {
-    const names = ['hook_embed', 'hook_pos_embed'];
-    for (let i = 0; i < this.config.nLayers; i++) names.push(...crateBlockHookNames(i));
-    names.push('ln_final.hook_normalized');
-    return names;
-  }
-
-  /** Logits [B, classes] for pixels [B, C, H, W]. */
-  forward(pixels: Float32Array, B: number, opts: { hooks?: Hooks } = {}): Tensor {
-    const hooks = opts.hooks ?? new Hooks();
-    if (opts.hooks) checkHookNames(opts.hooks.requested(), this.hookNames());
-    const patches = patchify(pixels, B, this.config);
-    let z = this.clsPos.forward(hooks.point('hook_embed', this.embed.forward(patches)), hooks);
-    for (const blk of this.blocks) z = blk.forward(z, hooks);
-    const cls = reshape(slice(z, 1, 0, 1), [B, this.config.dModel]);
-    return this.head.forward(hooks.point('ln_final.hook_normalized', this.ln_final.forward(cls)));
-  }
-
-  loss(pixels: Float32Array, labels: Int32Array, B: number): Tensor {
-    return crossEntropy(this.forward(pixels, B), labels);
-  }
-
-  /** TransformerLens's run_with_cache. */
-  runWithCache(pixels: Float32Array, B: number, names: Iterable<string> | 'all'): { logits: Tensor; cache: Map<string, Tensor> } {
-    const hooks = new Hooks({ cache: names });
-    const logits = this.forward(pixels, B, { hooks });
-    return { logits, cache: hooks.cache };
+  protected blockHookNames(i: number): string[] {
+    return crateBlockHookNames(i);
   }
 }

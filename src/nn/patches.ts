@@ -1,14 +1,15 @@
 // Images as token sequences, shared by CRATE, the ViT baseline and CRATE-MAE:
 // cut each image into p×p patches, embed them (LayerNorm, linear map,
 // LayerNorm, as in the CRATE reference), put a class token in front and add
-// learned positions.
+// learned positions; and the classifier shell around the blocks.
 
 import { Tensor, ShapeError, type Shape } from '../engine/tensor.js';
 import { add } from '../engine/ops-elementwise.js';
-import { concat } from '../engine/ops-shape.js';
+import { concat, reshape, slice } from '../engine/ops-shape.js';
+import { crossEntropy } from '../engine/ops-nn.js';
 import { Module } from './module.js';
-import { LayerNorm, Linear, ParamGroup, type Init } from './layers.js';
-import type { Hooks } from './hooks.js';
+import { LayerNorm, Linear, ParamGroup, seededNormalInit, type Init } from './layers.js';
+import { Hooks, checkHookNames } from './hooks.js';
 
 export interface ImageShape {
   channels: number;
@@ -125,3 +126,77 @@ export class ClsAndPositions extends Module {
 }
 
 export type { Shape };
+
+/** One transformer block over [B, T, d] image tokens. */
+export interface ImageBlock extends Module {
+  forward(z: Tensor, hooks: Hooks): Tensor;
+}
+
+export interface ImageClassifierConfig extends ImageShape {
+  classes: number;
+  dModel: number;
+  nLayers: number;
+  seed: number;
+}
+
+/**
+ * What CRATE and the ViT share around their blocks: patch embedding, class
+ * token and positions, L blocks, a final LayerNorm and a linear head on the
+ * class token. A model supplies only its block and that block's hook names,
+ * so the two differ exactly where the architectures do.
+ */
+export abstract class ImageClassifier<C extends ImageClassifierConfig, B extends ImageBlock> extends Module {
+  readonly config: C;
+  readonly embed: PatchEmbed;
+  readonly clsPos: ClsAndPositions;
+  readonly blocks: B[] = [];
+  readonly ln_final: LayerNorm;
+  readonly head: Linear;
+
+  protected constructor(cfg: C, makeBlock: (init: Init, index: number) => B) {
+    super();
+    this.config = cfg;
+    const init = seededNormalInit(cfg.seed);
+    this.embed = this.child('embed', new PatchEmbed(cfg, cfg.dModel, init));
+    this.clsPos = this.child('tokens', new ClsAndPositions(patchCount(cfg) + 1, cfg.dModel, init));
+    for (let i = 0; i < cfg.nLayers; i++) this.blocks.push(this.child(`blocks.${i}`, makeBlock(init, i)));
+    this.ln_final = this.child('ln_final', new LayerNorm(cfg.dModel));
+    this.head = this.child('head', new Linear(cfg.dModel, cfg.classes, init, 'head'));
+  }
+
+  /** Hook names inside block i, in forward order. */
+  protected abstract blockHookNames(i: number): string[];
+
+  /** Tokens per image: the class token and one per patch. */
+  get tokens(): number {
+    return patchCount(this.config) + 1;
+  }
+
+  hookNames(): string[] {
+    const names = ['hook_embed', 'hook_pos_embed'];
+    for (let i = 0; i < this.config.nLayers; i++) names.push(...this.blockHookNames(i));
+    names.push('ln_final.hook_normalized');
+    return names;
+  }
+
+  /** Logits [B, classes] for pixels [B, C, H, W]. */
+  forward(pixels: Float32Array, B: number, opts: { hooks?: Hooks } = {}): Tensor {
+    const hooks = opts.hooks ?? new Hooks();
+    if (opts.hooks) checkHookNames(opts.hooks.requested(), this.hookNames());
+    let z = this.clsPos.forward(hooks.point('hook_embed', this.embed.forward(patchify(pixels, B, this.config))), hooks);
+    for (const blk of this.blocks) z = blk.forward(z, hooks);
+    const cls = reshape(slice(z, 1, 0, 1), [B, this.config.dModel]);
+    return this.head.forward(hooks.point('ln_final.hook_normalized', this.ln_final.forward(cls)));
+  }
+
+  loss(pixels: Float32Array, labels: Int32Array, B: number): Tensor {
+    return crossEntropy(this.forward(pixels, B), labels);
+  }
+
+  /** TransformerLens's run_with_cache. */
+  runWithCache(pixels: Float32Array, B: number, names: Iterable<string> | 'all'): { logits: Tensor; cache: Map<string, Tensor> } {
+    const hooks = new Hooks({ cache: names });
+    const logits = this.forward(pixels, B, { hooks });
+    return { logits, cache: hooks.cache };
+  }
+}

@@ -6,12 +6,12 @@
 
 import { Tensor } from '../engine/tensor.js';
 import { add, mulScalar } from '../engine/ops-elementwise.js';
-import { reshape, permute, slice } from '../engine/ops-shape.js';
-import { matmul, matmulBias, softmax, crossEntropy } from '../engine/ops-nn.js';
+import { reshape, permute } from '../engine/ops-shape.js';
+import { matmul, matmulBias, softmax } from '../engine/ops-nn.js';
 import { Module } from './module.js';
-import { Hooks, checkHookNames } from './hooks.js';
-import { LayerNorm, Linear, MLP, seededNormalInit, type Init } from './layers.js';
-import { PatchEmbed, ClsAndPositions, patchify, patchCount, checkPatchGrid, type ImageShape } from './patches.js';
+import { Hooks } from './hooks.js';
+import { LayerNorm, MLP, type Init } from './layers.js';
+import { ImageClassifier, checkPatchGrid, type ImageShape } from './patches.js';
 import { HEADS_TO_BTHD, HEADS_TO_BHTT } from './crate.js';
 
 export interface ViTConfig extends ImageShape {
@@ -83,54 +83,16 @@ class ViTBlock extends Module {
   }
 }
 
-export class ViT extends Module {
-  readonly config: Required<ViTConfig>;
-  readonly embed: PatchEmbed;
-  readonly clsPos: ClsAndPositions;
-  readonly blocks: ViTBlock[] = [];
-  readonly ln_final: LayerNorm;
-  readonly head: Linear;
-
+export class ViT extends ImageClassifier<Required<ViTConfig>, ViTBlock> {
   constructor(config: ViTConfig) {
-    super();
     const cfg: Required<ViTConfig> = { dMlp: 4 * config.dModel, ...config };
     checkPatchGrid(cfg, 'ViT config');
     if (cfg.dModel % cfg.nHeads !== 0) throw new Error(`ViT config: dModel ${cfg.dModel} is not divisible by nHeads ${cfg.nHeads}`);
-    this.config = cfg;
-    const init = seededNormalInit(cfg.seed);
-    this.embed = this.child('embed', new PatchEmbed(cfg, cfg.dModel, init));
-    this.clsPos = this.child('tokens', new ClsAndPositions(patchCount(cfg) + 1, cfg.dModel, init));
-    for (let i = 0; i < cfg.nLayers; i++) this.blocks.push(this.child(`blocks.${i}`, new ViTBlock(cfg, init, i)));
-    this.ln_final = this.child('ln_final', new LayerNorm(cfg.dModel));
-    this.head = this.child('head', new Linear(cfg.dModel, cfg.classes, init, 'head'));
+    super(cfg, (init, i) => new ViTBlock(cfg, init, i));
   }
 
-  hookNames(): string[] {
-    const names = ['hook_embed', 'hook_pos_embed'];
-    for (let i = 0; i < this.config.nLayers; i++) {
-      const b = `blocks.${i}.`;
-      names.push(`${b}hook_resid_pre`, `${b}attn.hook_q`, `${b}attn.hook_k`, `${b}attn.hook_v`, `${b}attn.hook_pattern`, `${b}attn.hook_z`, `${b}hook_attn_out`, `${b}hook_resid_mid`, `${b}mlp.hook_pre`, `${b}mlp.hook_post`, `${b}hook_mlp_out`, `${b}hook_resid_post`);
-    }
-    names.push('ln_final.hook_normalized');
-    return names;
-  }
-
-  forward(pixels: Float32Array, B: number, opts: { hooks?: Hooks } = {}): Tensor {
-    const hooks = opts.hooks ?? new Hooks();
-    if (opts.hooks) checkHookNames(opts.hooks.requested(), this.hookNames());
-    let x = this.clsPos.forward(hooks.point('hook_embed', this.embed.forward(patchify(pixels, B, this.config))), hooks);
-    for (const blk of this.blocks) x = blk.forward(x, hooks);
-    const cls = reshape(slice(x, 1, 0, 1), [B, this.config.dModel]);
-    return this.head.forward(hooks.point('ln_final.hook_normalized', this.ln_final.forward(cls)));
-  }
-
-  loss(pixels: Float32Array, labels: Int32Array, B: number): Tensor {
-    return crossEntropy(this.forward(pixels, B), labels);
-  }
-
-  runWithCache(pixels: Float32Array, B: number, names: Iterable<string> | 'all'): { logits: Tensor; cache: Map<string, Tensor> } {
-    const hooks = new Hooks({ cache: names });
-    const logits = this.forward(pixels, B, { hooks });
-    return { logits, cache: hooks.cache };
+  protected blockHookNames(i: number): string[] {
+    const b = `blocks.${i}.`;
+    return [`${b}hook_resid_pre`, `${b}attn.hook_q`, `${b}attn.hook_k`, `${b}attn.hook_v`, `${b}attn.hook_pattern`, `${b}attn.hook_z`, `${b}hook_attn_out`, `${b}hook_resid_mid`, `${b}mlp.hook_pre`, `${b}mlp.hook_post`, `${b}hook_mlp_out`, `${b}hook_resid_post`];
   }
 }
