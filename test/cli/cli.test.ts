@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, existsSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,4 +75,12 @@ test('a bare glassbox with only flags runs the addition lab with them', () => {
   const r = glassbox('--out', out, '--digits', '1', '--steps', '2', '--batch', '4', '--layers', '1', '--d-model', '8', '--heads', '2', '--json');
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).digits, 1);
+});
+
+test('the glassbox bin is executable after the build, so `npx glassbox` runs it in a fresh clone', () => {
+  const mode = statSync(MAIN).mode;
+  assert.ok((mode & 0o111) !== 0, `dist/src/cli/main.js has mode ${(mode & 0o777).toString(8)}; the build must mark it executable`);
+  const r = spawnSync(MAIN, ['--version'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr || String(r.error));
+  assert.match(r.stdout, /^\d+\.\d+\.\d+/);
 });
