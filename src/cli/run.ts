@@ -18,6 +18,9 @@ interface AdditionFlags {
   steps?: number;
   batch?: number;
   lr?: number;
+  minLr?: number;
+  warmup?: number;
+  weightDecay?: number;
   layers?: number;
   dModel?: number;
   heads?: number;
@@ -43,6 +46,12 @@ export function additionConfigFromFlags(f: AdditionFlags): AdditionConfig {
     cfg.lr = f.lr;
     cfg.minLr = Math.min(cfg.minLr, f.lr);
   }
+  if (f.minLr !== undefined) {
+    if (f.minLr > cfg.lr) throw new Error(`--min-lr ${f.minLr} is above the peak learning rate ${cfg.lr}`);
+    cfg.minLr = f.minLr;
+  }
+  if (f.warmup !== undefined) cfg.warmup = f.warmup;
+  if (f.weightDecay !== undefined) cfg.weightDecay = f.weightDecay;
   if (f.layers !== undefined) cfg.layers = f.layers;
   if (f.dModel !== undefined) cfg.dModel = f.dModel;
   if (f.heads !== undefined) cfg.heads = f.heads;
@@ -66,6 +75,9 @@ export function registerRunCommand(program: Command): void {
     .option('--steps <n>', 'training steps (at most; stops early at the target)', intArg(1))
     .option('--batch <n>', 'problems per step', intArg(1, 65536))
     .option('--lr <x>', 'peak learning rate (AdamW, warmup then cosine)', floatArg(1e-8, 10))
+    .option('--min-lr <x>', 'learning rate at the end of the cosine decay', floatArg(0, 10))
+    .option('--warmup <n>', 'steps of linear learning-rate warmup', intArg(0))
+    .option('--weight-decay <x>', 'AdamW decoupled weight decay', floatArg(0, 10))
     .option('--layers <n>', 'transformer blocks', intArg(1, 64))
     .option('--d-model <n>', 'residual width', intArg(1, 4096))
     .option('--heads <n>', 'attention heads (must divide d-model)', intArg(1, 256))

@@ -84,3 +84,17 @@ test('the glassbox bin is executable after the build, so `npx glassbox` runs it 
   assert.equal(r.status, 0, r.stderr || String(r.error));
   assert.match(r.stdout, /^\d+\.\d+\.\d+/);
 });
+
+test('recipe flags (--warmup, --min-lr, --weight-decay) reach the config, and a min-lr above the peak is refused', async () => {
+  const { additionConfigFromFlags } = await import('../../src/cli/run.js');
+  const cfg = additionConfigFromFlags({ preset: 'seed', out: 'runs', lr: 4e-3, minLr: 2e-4, warmup: 50, weightDecay: 0.01 });
+  assert.equal(cfg.lr, 4e-3);
+  assert.equal(cfg.minLr, 2e-4);
+  assert.equal(cfg.warmup, 50);
+  assert.equal(cfg.weightDecay, 0.01);
+  assert.equal(cfg.digits, 8);
+  assert.throws(() => additionConfigFromFlags({ preset: 'default', out: 'runs', lr: 1e-3, minLr: 2e-3 }), /--min-lr 0.002 is above the peak learning rate 0.001/);
+  const r = glassbox('run', 'addition', '--warmup', '-1');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /--warmup|expected an integer/);
+});
