@@ -75,6 +75,8 @@ export interface AdditionResult {
   tokens: number;
   steps_to_99?: number | null;
   tokens_to_99?: number | null;
+  /** Wall time of the run (seconds, periodic evaluations included) at the step where held-out exact match first reached 99%. */
+  seconds_to_99?: number | null;
   checkpoint: string;
   report: string;
   run_dir: string;

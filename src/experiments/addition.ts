@@ -181,6 +181,8 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
   const T = task.T;
 
   let start: TrainState | undefined;
+  // When held-out exact match first reached 99% (kept across resumes in the checkpoint).
+  let to99 = null as { steps: number; tokens: number; seconds: number } | null;
   const history: AdditionHistoryPoint[] = [];
   if (opts.resume) {
     const ck = loadCheckpoint(opts.resume);
@@ -191,6 +193,7 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
     model.loadStateDict(modelTensors(ck));
     optimizer.loadState(optimizerStateFrom(ck.tensors, ck.meta.optimizer_state));
     start = ck.meta.train_state as TrainState;
+    to99 = (ck.meta.to_99 as typeof to99 | undefined) ?? null;
     history.push(...((ck.meta.history as AdditionHistoryPoint[] | undefined) ?? []));
   }
   const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'addition');
@@ -201,8 +204,6 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
     return { inputs: b.inputs, targets: b.targets, B: cfg.batch, T };
   };
   let latest: AdditionHistoryPoint | null = null;
-  let steps99: number | null = null;
-  let tokens99: number | null = null;
   const floor = lossFloor(cfg.digits, cfg.firstDigit);
 
   const ckPath = () => `${run.checkpoints}/last.safetensors`;
@@ -221,9 +222,8 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
       return { eval_loss: s.loss, exact_match: s.exact, carry_exact_match: scoreCarryCases(model, task) };
     },
     stopWhen: (m, step) => {
-      if (m.exact_match >= 0.99 && steps99 === null) {
-        steps99 = step;
-        tokens99 = step * cfg.batch * T;
+      if (m.exact_match >= 0.99 && to99 === null) {
+        to99 = { steps: step, tokens: step * cfg.batch * T, seconds: latest?.seconds ?? 0 };
       }
       // The targets: held-out exact match, every carry edge case, and the loss at the floor.
       return m.exact_match >= cfg.stopExact && m.carry_exact_match === 1 && m.eval_loss - floor <= cfg.stopGap;
@@ -233,7 +233,7 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
       const path = ckPath();
       const { tensors, scalars } = optimizerStateTo(optimizer.state());
       saveCheckpoint(path, model, {
-        meta: { model_config: mcfg, experiment_config: cfg, train_state: state, optimizer_state: scalars, history },
+        meta: { model_config: mcfg, experiment_config: cfg, train_state: state, optimizer_state: scalars, history, to_99: to99 },
         extra: tensors,
       });
       return path;
@@ -282,8 +282,9 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
     seconds: final.seconds,
     steps: final.step,
     tokens: final.tokens,
-    steps_to_99: steps99,
-    tokens_to_99: tokens99,
+    steps_to_99: to99?.steps ?? null,
+    tokens_to_99: to99?.tokens ?? null,
+    seconds_to_99: to99?.seconds ?? null,
     checkpoint: ckPath(),
     report: run.file('report.html'),
     run_dir: run.path,

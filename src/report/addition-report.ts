@@ -183,7 +183,7 @@ function exactMatchSection(r: AdditionResult): string {
   };
   const reached = r.steps_to_99 == null
     ? 'The run did not reach 99% held-out exact match.'
-    : `It first reached 99% at step ${groupThousands(String(r.steps_to_99))}${r.tokens_to_99 == null ? '' : `, after ${formatCount(r.tokens_to_99)} tokens`}.`;
+    : `It first reached 99% at step ${groupThousands(String(r.steps_to_99))}${r.tokens_to_99 == null ? '' : `, after ${formatCount(r.tokens_to_99)} tokens`}${r.seconds_to_99 == null ? '' : ` and ${formatSeconds(r.seconds_to_99)}`}.`;
   return [
     figure(chartSvg(option, { width: WIDE, height: 300, label: 'held-out exact match against step' }),
       `Share of held-out problems whose whole ${r.digits + 1}-digit answer is right, at each evaluation. ${reached}`),

@@ -62,6 +62,9 @@ test('an interrupted run resumed from its checkpoint gives the same bits as an u
   for (const [name, t] of a) assert.deepEqual(b.get(name), t, `${name} differs after resume`);
   assert.equal(resumed.bits.area_under_loss_bits, full.bits.area_under_loss_bits);
   assert.equal(resumed.eval_loss, full.eval_loss);
+  assert.equal(resumed.steps_to_99, full.steps_to_99);
+  assert.equal(resumed.tokens_to_99, full.tokens_to_99);
+  assert.equal(resumed.seconds_to_99 === null, full.seconds_to_99 === null);
 });
 
 test('resume refuses a checkpoint trained with other flags', async () => {
