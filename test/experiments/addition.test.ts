@@ -97,3 +97,13 @@ test('config errors name the field', async () => {
   await assert.rejects(runAddition({ ...tiny, dModel: 30, heads: 4 }), /d-model 30 is not divisible by heads 4/);
   await assert.rejects(runAddition({ ...tiny, digits: 0 }), /digits must be a positive integer/);
 });
+
+test('--preset seed is the seed\'s task exactly: 8 digits, most-significant first, uniform digits, no edge mix, floor 1.3157', () => {
+  const s = PRESETS.seed;
+  assert.equal(s.digits, 8);
+  assert.equal(s.answerOrder, 'msf');
+  assert.equal(s.firstDigit, 'uniform');
+  assert.equal(s.edgeMix, 0);
+  assert.ok(Math.abs(lossFloor(s.digits, s.firstDigit) - (16 * Math.LN10) / 28) < 1e-12);
+  assert.ok(Math.abs(lossFloor(s.digits, s.firstDigit) - 1.3157) < 1e-4);
+});
