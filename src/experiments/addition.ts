@@ -60,6 +60,8 @@ export const PRESETS: Record<'default' | 'seed', AdditionConfig> = {
   // batch 32 does the same learning for half the compute. Batch 32 first reached 99% held-out
   // exact match at step 22,000 (19.7M tokens; the PyTorch d128 figure is 68M), 0.0015
   // nats above the floor; batch 64 was at 17.5% at step 13,000. d128 was 3x slower a step.
+  // After all 30,000 steps: 99.68% of the 10,000 held-out problems, 0.00045 nats above the floor;
+  // but only 4 of the 10 carry edge cases (long carry chains never appear in a uniform stream).
   seed: {
     digits: 8, answerOrder: 'msf', firstDigit: 'uniform', edgeMix: 0, steps: 30000, batch: 32, lr: 3e-3, minLr: 1e-4, warmup: 200, weightDecay: 0.1, clip: 1,
     layers: 4, dModel: 64, heads: 4, seed: 1, evalEvery: 500, evalProblems: 1000, stopExact: 0.995, stopGap: 0.005,
