@@ -428,3 +428,4 @@ export function gemmSum(a: usize, b: usize, c: usize, d: usize, tmp: usize, batc
 export * from './elementwise';
 export * from './softmax';
 export * from './interactions';
+export * from './pointwise';

@@ -84,3 +84,47 @@ export function causalSoftmaxBackwardRows(g: usize, y: usize, gx: usize, T: i32,
     for (let j = end; j < rowBytes; j += 4) store<f32>(xr + j, 0);
   }
 }
+
+// The plain softmax over the last axis (ops-nn.ts softmax), with its bits:
+// per row of C, mx = the max (NaNs skipped, first maximum kept; 0 when every
+// entry is -Infinity), e_j = expFast(f64(x_j) - mx) stored as f32, s = the
+// f64 sum of the unrounded e_j, then each stored value times (s > 0 ? 1/s : 0).
+// Backward: dot = the f64 sum of g*y in order, gx = f32(y * (g - dot)).
+
+/** Softmax of rows [r0, r1) of x [R, C] into out. */
+export function softmaxRows(x: usize, out: usize, C: i32, r0: i32, r1: i32, ws: usize): void {
+  const rowBytes = <usize>C << 2;
+  for (let r = r0; r < r1; r++) {
+    const xr = x + <usize>r * rowBytes, orow = out + <usize>r * rowBytes;
+    let mx: f64 = -Infinity;
+    for (let j: usize = 0; j < rowBytes; j += 4) {
+      const v = <f64>load<f32>(xr + j);
+      if (v > mx) mx = v;
+    }
+    if (mx == -Infinity) mx = 0;
+    let s: f64 = 0;
+    for (let j: usize = 0; j < rowBytes; j += 4) {
+      const e = expFast(<f64>load<f32>(xr + j) - mx);
+      store<f32>(orow + j, <f32>e);
+      s += e;
+    }
+    const inv = s > 0 ? 1.0 / s : 0.0;
+    for (let j: usize = 0; j < rowBytes; j += 4) {
+      store<f32>(orow + j, <f32>(<f64>load<f32>(orow + j) * inv));
+    }
+  }
+}
+
+/** Gradient of softmaxRows for rows [r0, r1): gx from g and the output y. */
+export function softmaxBackwardRows(g: usize, y: usize, gx: usize, C: i32, r0: i32, r1: i32, ws: usize): void {
+  const rowBytes = <usize>C << 2;
+  for (let r = r0; r < r1; r++) {
+    const off = <usize>r * rowBytes;
+    const gr = g + off, yr = y + off, xr = gx + off;
+    let dot: f64 = 0;
+    for (let j: usize = 0; j < rowBytes; j += 4) dot += <f64>load<f32>(gr + j) * <f64>load<f32>(yr + j);
+    for (let j: usize = 0; j < rowBytes; j += 4) {
+      store<f32>(xr + j, <f32>(<f64>load<f32>(yr + j) * (<f64>load<f32>(gr + j) - dot)));
+    }
+  }
+}

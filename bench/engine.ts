@@ -9,6 +9,7 @@ import { GPT } from '../src/nn/gpt.js';
 import { AdamW } from '../src/engine/optim.js';
 import { Rng } from '../src/engine/rng.js';
 import { noGrad } from '../src/engine/tensor.js';
+import { withStepArena } from '../src/engine/arena.js';
 import { setThreads, shutdownThreads } from '../src/engine/matmul-kernel.js';
 
 const REF = { vocab: 16, dModel: 128, heads: 4, layers: 2, seq: 32, batch: 64 };
@@ -18,8 +19,12 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Steps per second of the reference GPT's training step (forward, backward, AdamW). */
-export function benchGptStep(threads: number, steps = 8): number {
+/**
+ * Steps per second of the reference GPT's training step (forward, backward,
+ * AdamW). With `arena` (the trainer's path) the step's intermediates live in
+ * the wasm memory; without, every kernel call copies its operands in and out.
+ */
+export function benchGptStep(threads: number, steps = 8, arena = true): number {
   setThreads(threads);
   const model = new GPT({ vocabSize: REF.vocab, contextLength: REF.seq, nLayers: REF.layers, nHeads: REF.heads, dModel: REF.dModel, seed: 1 });
   const opt = new AdamW(model.parameters(), { lr: 1e-3 });
@@ -31,12 +36,13 @@ export function benchGptStep(threads: number, steps = 8): number {
     inputs[i] = rng.int(REF.vocab);
     targets[i] = rng.int(REF.vocab);
   }
-  const step = () => {
+  const body = () => {
     const loss = model.loss(inputs, targets, REF.batch, REF.seq);
     loss.backward();
     noGrad(() => opt.step());
     opt.zeroGrad();
   };
+  const step = arena ? () => withStepArena(body) : body;
   for (let i = 0; i < 2; i++) step(); // warm up the JIT and the worker pool
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
@@ -102,8 +108,10 @@ async function main(): Promise<void> {
   log('tiny GPT training step (vocab 16, d128, 4 heads, 2 layers, seq 32, batch 64, AdamW)...');
   const gpt1 = benchGptStep(1);
   const gpt2 = benchGptStep(2);
+  const copying2 = benchGptStep(2, 8, false);
   log(`  glassbox threads=1: ${gpt1.toFixed(2)} steps/s`);
   log(`  glassbox threads=2: ${gpt2.toFixed(2)} steps/s`);
+  log(`  glassbox threads=2 without the step arena (kernels copy their operands): ${copying2.toFixed(2)} steps/s; arena/copying = ${(gpt2 / copying2).toFixed(2)}`);
   const pytorch = benchPytorch(2);
   if (pytorch) log(`  PyTorch ${pytorch.blas}, ${pytorch.threads} threads: ${pytorch.steps_per_s.toFixed(2)} steps/s; glassbox/PyTorch = ${(gpt2 / pytorch.steps_per_s).toFixed(2)}`);
   else log('  PyTorch: no python with torch found (apt-get install python3-torch libopenblas0-pthread, or set GLASSBOX_PYTHON)');
@@ -111,7 +119,7 @@ async function main(): Promise<void> {
   if (json) {
     const out = {
       matmul,
-      gpt_step: { threads: 2, steps_per_s: gpt2, threads1_steps_per_s: gpt1 },
+      gpt_step: { threads: 2, steps_per_s: gpt2, threads1_steps_per_s: gpt1, no_arena_steps_per_s: copying2 },
       pytorch: pytorch ? { steps_per_s: pytorch.steps_per_s, blas: pytorch.blas, threads: pytorch.threads } : null,
       ratio_vs_pytorch: pytorch ? gpt2 / pytorch.steps_per_s : null,
     };

@@ -8,8 +8,9 @@
 // aside). The TypeScript code stays the path for small tensors, where copying
 // into wasm memory costs more than it saves, and the reference for tests.
 //
-// Data path per call: copy the operands into the shared wasm memory, run the
-// kernel, copy the results out. Large tensors are cut into pieces (elements,
+// Data path per call: operands in the step arena (arena.ts) are used in place;
+// others are copied into the shared wasm memory and the results back out
+// (kernel-operands.ts). Large tensors are cut into pieces (elements,
 // rows or columns) that the main thread and the worker pool (threads.ts)
 // share, exactly like a matmul; every piece does the same operations per
 // element as one call over everything would, so the bits do not depend on the
@@ -18,7 +19,8 @@
 // both are synchronous and never overlap in time (workers only touch the
 // memory inside a parallel call).
 
-import { align64, ensureMemory, heapF32, wasmKernels } from './wasm.js';
+import { wasmKernels } from './wasm.js';
+import { KernelOperands } from './kernel-operands.js';
 import { getThreads, runParallel, type KernelName } from './threads.js';
 
 interface ElementwiseExports {
@@ -85,32 +87,16 @@ function runRanges(kernel: KernelName, args: number[], total: number, align: num
   runParallel({ kernel, args, chunks, scratchBase, scratchStride, threads });
 }
 
-const region = (n: number): number => align64(n * 4);
-
-/** Lay out consecutive regions of the given element counts from `base`; returns their byte offsets and the end. */
-function layout(base: number, counts: number[]): { offs: number[]; end: number } {
-  const offs: number[] = [];
-  let p = base;
-  for (const c of counts) {
-    offs.push(p);
-    p += region(c);
-  }
-  return { offs, end: p };
-}
-
 /** out = GELU(x) and, when deriv is given, deriv = GELU'(x): fastmath.geluInto's bits. */
 export function geluWasm(x: Float32Array, out: Float32Array, deriv: Float32Array | null): void {
   const n = x.length;
   if (out.length !== n || (deriv && deriv.length !== n)) throw new Error('geluWasm: lengths differ');
   if (n === 0) return;
-  const { base } = kernels();
-  const { offs: [xo, oo, dO], end } = layout(base, [n, n, deriv ? n : 0]);
-  ensureMemory(end);
-  const heap = heapF32();
-  heap.set(x, xo! >> 2);
-  runRanges('geluRange', [xo!, oo!, deriv ? dO! : 0], n, 64, n);
-  out.set(heap.subarray(oo! >> 2, (oo! >> 2) + n));
-  if (deriv) deriv.set(heap.subarray(dO! >> 2, (dO! >> 2) + n));
+  const ops = new KernelOperands(kernels().base);
+  const xo = ops.input(x), oo = ops.output(out), dO = deriv ? ops.output(deriv) : 0;
+  ops.ready();
+  runRanges('geluRange', [xo, oo, dO], n, 64, n);
+  ops.finish();
 }
 
 /** out[i] = f32(a[i] * b[i]). */
@@ -118,14 +104,11 @@ export function mulWasm(a: Float32Array, b: Float32Array, out: Float32Array): vo
   const n = out.length;
   if (a.length !== n || b.length !== n) throw new Error('mulWasm: lengths differ');
   if (n === 0) return;
-  const { base } = kernels();
-  const { offs: [ao, bo, oo], end } = layout(base, [n, n, n]);
-  ensureMemory(end);
-  const heap = heapF32();
-  heap.set(a, ao! >> 2);
-  heap.set(b, bo! >> 2);
-  runRanges('mulRange', [ao!, bo!, oo!], n, 64, n);
-  out.set(heap.subarray(oo! >> 2, (oo! >> 2) + n));
+  const ops = new KernelOperands(kernels().base);
+  const ao = ops.input(a), bo = ops.input(b), oo = ops.output(out);
+  ops.ready();
+  runRanges('mulRange', [ao, bo, oo], n, 64, n);
+  ops.finish();
 }
 
 /** Layer norm forward of R rows of C (ops-nn.ts layerNorm's bits): fills xhat, out and rstd. */
@@ -135,18 +118,13 @@ export function layerNormForwardWasm(x: Float32Array, w: Float32Array | null, b:
   if (x.length !== n || xhat.length !== n || out.length !== n || rstd.length !== R) throw new Error('layerNormForwardWasm: lengths differ');
   if ((w && w.length !== C) || (b && b.length !== C)) throw new Error('layerNormForwardWasm: weight or bias length differs from C');
   if (n === 0) return;
-  const { base } = kernels();
-  const { offs: [epsAt, xo, wo, bo, ho, oo, ro], end } = layout(base, [2, n, w ? C : 0, b ? C : 0, n, n, R]);
-  ensureMemory(end);
-  const heap = heapF32();
-  new Float64Array(heap.buffer, epsAt!, 1)[0] = eps;
-  heap.set(x, xo! >> 2);
-  if (w) heap.set(w, wo! >> 2);
-  if (b) heap.set(b, bo! >> 2);
-  runRanges('layerNormForwardRows', [xo!, w ? wo! : 0, b ? bo! : 0, ho!, oo!, ro!, C, epsAt!], R, 1, n);
-  xhat.set(heap.subarray(ho! >> 2, (ho! >> 2) + n));
-  out.set(heap.subarray(oo! >> 2, (oo! >> 2) + n));
-  rstd.set(heap.subarray(ro! >> 2, (ro! >> 2) + R));
+  const ops = new KernelOperands(kernels().base);
+  const epsAt = ops.temp(8);
+  const xo = ops.input(x), wo = w ? ops.input(w) : 0, bo = b ? ops.input(b) : 0;
+  const ho = ops.output(xhat), oo = ops.output(out), ro = ops.output(rstd);
+  new Float64Array(ops.ready().buffer, epsAt, 1)[0] = eps;
+  runRanges('layerNormForwardRows', [xo, wo, bo, ho, oo, ro, C, epsAt], R, 1, n);
+  ops.finish();
 }
 
 /** dx of layer norm (ops-nn.ts layerNorm's backward bits) into gx. */
@@ -156,16 +134,11 @@ export function layerNormBackwardWasm(g: Float32Array, w: Float32Array | null, x
   if (g.length !== n || xhat.length !== n || gx.length !== n || rstd.length !== R) throw new Error('layerNormBackwardWasm: lengths differ');
   if (w && w.length !== C) throw new Error('layerNormBackwardWasm: weight length differs from C');
   if (n === 0) return;
-  const { base } = kernels();
-  const { offs: [go, wo, ho, ro, xo], end } = layout(base, [n, w ? C : 0, n, R, n]);
-  ensureMemory(end);
-  const heap = heapF32();
-  heap.set(g, go! >> 2);
-  if (w) heap.set(w, wo! >> 2);
-  heap.set(xhat, ho! >> 2);
-  heap.set(rstd, ro! >> 2);
-  runRanges('layerNormBackwardRows', [go!, w ? wo! : 0, ho!, ro!, xo!, C], R, 1, n);
-  gx.set(heap.subarray(xo! >> 2, (xo! >> 2) + n));
+  const ops = new KernelOperands(kernels().base);
+  const go = ops.input(g), wo = w ? ops.input(w) : 0, ho = ops.input(xhat), ro = ops.input(rstd), xo = ops.output(gx);
+  ops.ready();
+  runRanges('layerNormBackwardRows', [go, wo, ho, ro, xo, C], R, 1, n);
+  ops.finish();
 }
 
 /**
@@ -180,16 +153,17 @@ export function columnSumsWasm(g: Float32Array, x: Float32Array | null, sumG: Fl
   if ((sumG && sumG.length !== C) || (sumGX && sumGX.length !== C)) throw new Error('columnSumsWasm: output length differs from C');
   const withX = x !== null && sumGX !== null;
   const { ex, base, scratchStride } = kernels();
-  const { offs: [acc, go, xo, so, sxo], end } = layout(base, [4 * C, n, withX ? n : 0, C, C]);
-  ensureMemory(end);
-  const heap = heapF32();
-  heap.set(g, go! >> 2);
-  if (withX) heap.set(x!, xo! >> 2);
+  const ops = new KernelOperands(base);
+  const acc = ops.temp(16 * C);
+  const go = ops.input(g), xo = withX ? ops.input(x!) : 0;
+  // The kernel always writes both sums; an unwanted one goes to a temporary.
+  const so = sumG ? ops.output(sumG) : ops.temp(4 * C);
+  const sxo = withX ? ops.output(sumGX!) : ops.temp(4 * C);
+  ops.ready();
   // Each thread's f64 accumulators (16 bytes a column) must fit its scratch.
-  if (16 * C <= scratchStride) runRanges('columnSumsCols', [go!, withX ? xo! : 0, so!, withX ? sxo! : 0, R, C], C, 2, n);
-  else ex.columnSums(go!, withX ? xo! : 0, so!, withX ? sxo! : 0, R, C, acc!);
-  if (sumG) sumG.set(heap.subarray(so! >> 2, (so! >> 2) + C));
-  if (withX) sumGX!.set(heap.subarray(sxo! >> 2, (sxo! >> 2) + C));
+  if (16 * C <= scratchStride) runRanges('columnSumsCols', [go, xo, so, withX ? sxo : 0, R, C], C, 2, n);
+  else ex.columnSums(go, xo, so, withX ? sxo : 0, R, C, acc);
+  ops.finish();
 }
 
 /** causalSoftmax forward (ops-nn.ts's bits) of x [R, T] rows into out; keys past the query get 0. */
@@ -197,14 +171,12 @@ export function causalSoftmaxWasm(x: Float32Array, out: Float32Array, T: number,
   const n = x.length;
   if (out.length !== n || T <= 0 || n % T !== 0) throw new Error('causalSoftmaxWasm: lengths differ or are not rows of T');
   if (n === 0) return;
-  const { base } = kernels();
-  const { offs: [scaleAt, xo, oo], end } = layout(base, [2, n, n]);
-  ensureMemory(end);
-  const heap = heapF32();
-  new Float64Array(heap.buffer, scaleAt!, 1)[0] = scale;
-  heap.set(x, xo! >> 2);
-  runRanges('causalSoftmaxRows', [xo!, oo!, T, scaleAt!], n / T, 1, n);
-  out.set(heap.subarray(oo! >> 2, (oo! >> 2) + n));
+  const ops = new KernelOperands(kernels().base);
+  const scaleAt = ops.temp(8);
+  const xo = ops.input(x), oo = ops.output(out);
+  new Float64Array(ops.ready().buffer, scaleAt, 1)[0] = scale;
+  runRanges('causalSoftmaxRows', [xo, oo, T, scaleAt], n / T, 1, n);
+  ops.finish();
 }
 
 /** causalSoftmax backward (ops-nn.ts's bits): gx from the output gradient g and the output y. */
@@ -212,13 +184,93 @@ export function causalSoftmaxBackwardWasm(g: Float32Array, y: Float32Array, gx: 
   const n = g.length;
   if (y.length !== n || gx.length !== n || T <= 0 || n % T !== 0) throw new Error('causalSoftmaxBackwardWasm: lengths differ or are not rows of T');
   if (n === 0) return;
-  const { base } = kernels();
-  const { offs: [scaleAt, go, yo, xo], end } = layout(base, [2, n, n, n]);
-  ensureMemory(end);
-  const heap = heapF32();
-  new Float64Array(heap.buffer, scaleAt!, 1)[0] = scale;
-  heap.set(g, go! >> 2);
-  heap.set(y, yo! >> 2);
-  runRanges('causalSoftmaxBackwardRows', [go!, yo!, xo!, T, scaleAt!], n / T, 1, n);
-  gx.set(heap.subarray(xo! >> 2, (xo! >> 2) + n));
+  const ops = new KernelOperands(kernels().base);
+  const scaleAt = ops.temp(8);
+  const go = ops.input(g), yo = ops.input(y), xo = ops.output(gx);
+  new Float64Array(ops.ready().buffer, scaleAt, 1)[0] = scale;
+  runRanges('causalSoftmaxBackwardRows', [go, yo, xo, T, scaleAt], n / T, 1, n);
+  ops.finish();
+}
+
+/** softmax forward (ops-nn.ts's bits) of x [R, C] rows into out. */
+export function softmaxWasm(x: Float32Array, out: Float32Array, C: number): void {
+  const n = x.length;
+  if (out.length !== n || C <= 0 || n % C !== 0) throw new Error('softmaxWasm: lengths differ or are not rows of C');
+  if (n === 0) return;
+  const ops = new KernelOperands(kernels().base);
+  const xo = ops.input(x), oo = ops.output(out);
+  ops.ready();
+  runRanges('softmaxRows', [xo, oo, C], n / C, 1, n);
+  ops.finish();
+}
+
+/** softmax backward (ops-nn.ts's bits): gx from the output gradient g and the output y. */
+export function softmaxBackwardWasm(g: Float32Array, y: Float32Array, gx: Float32Array, C: number): void {
+  const n = g.length;
+  if (y.length !== n || gx.length !== n || C <= 0 || n % C !== 0) throw new Error('softmaxBackwardWasm: lengths differ or are not rows of C');
+  if (n === 0) return;
+  const ops = new KernelOperands(kernels().base);
+  const go = ops.input(g), yo = ops.input(y), xo = ops.output(gx);
+  ops.ready();
+  runRanges('softmaxBackwardRows', [go, yo, xo, C], n / C, 1, n);
+  ops.finish();
+}
+
+// ---------------------------------------------------------------- pointwise (assembly/pointwise.ts)
+// For operands that already live in the wasm memory (the step arena): there
+// the kernel saves the JS loop's time without adding copies. The callers in
+// ops-elementwise.ts check that before choosing this path.
+
+const BINARY_OP = { add: 0, sub: 1, mul: 2, div: 3, accumulate: 4 } as const;
+
+/** out = a op b elementwise (same lengths); 'accumulate' is out += a (b ignored). */
+export function binaryWasm(a: Float32Array, b: Float32Array | null, out: Float32Array, op: keyof typeof BINARY_OP): void {
+  const n = out.length;
+  if (a.length !== n || (b && b.length !== n)) throw new Error('binaryWasm: lengths differ');
+  if (n === 0) return;
+  const ops = new KernelOperands(kernels().base);
+  const ao = ops.input(a), bo = b ? ops.input(b) : 0;
+  const oo = op === 'accumulate' ? ops.inout(out) : ops.output(out);
+  ops.ready();
+  runRanges('binaryRange', [ao, bo, oo, BINARY_OP[op]], n, 64, n);
+  ops.finish();
+}
+
+/** out = f32(x * scale + shift) in f64 (shift -0 leaves every product, -0 included, as it is). */
+export function affineWasm(x: Float32Array, out: Float32Array, scale: number, shift: number): void {
+  const n = out.length;
+  if (x.length !== n) throw new Error('affineWasm: lengths differ');
+  if (n === 0) return;
+  const ops = new KernelOperands(kernels().base);
+  const params = ops.temp(16);
+  const xo = ops.input(x), oo = ops.output(out);
+  const f64 = new Float64Array(ops.ready().buffer, params, 2);
+  f64[0] = scale;
+  f64[1] = shift;
+  runRanges('affineRange', [xo, oo, params], n, 64, n);
+  ops.finish();
+}
+
+/** out = -x. */
+export function negWasm(x: Float32Array, out: Float32Array): void {
+  const n = out.length;
+  if (x.length !== n) throw new Error('negWasm: lengths differ');
+  if (n === 0) return;
+  const ops = new KernelOperands(kernels().base);
+  const xo = ops.input(x), oo = ops.output(out);
+  ops.ready();
+  runRanges('negRange', [xo, oo], n, 64, n);
+  ops.finish();
+}
+
+/** out = relu(x), or with g the gradient out = g * (x > 0 ? 1 : 0). */
+export function reluWasm(x: Float32Array, g: Float32Array | null, out: Float32Array): void {
+  const n = out.length;
+  if (x.length !== n || (g && g.length !== n)) throw new Error('reluWasm: lengths differ');
+  if (n === 0) return;
+  const ops = new KernelOperands(kernels().base);
+  const xo = ops.input(x), go = g ? ops.input(g) : 0, oo = ops.output(out);
+  ops.ready();
+  runRanges('reluRange', [xo, go, oo], n, 64, n);
+  ops.finish();
 }

@@ -7,6 +7,7 @@ export * from './ops-nn.js';
 export { matmulF32, setThreads, getThreads, shutdownThreads } from './matmul-kernel.js';
 export * as detmath from './detmath.js';
 export { Rng } from './rng.js';
+export { withStepArena, allocF32 } from './arena.js';
 export * from './linalg.js';
 export * from './optim.js';
 export * from './schedule.js';

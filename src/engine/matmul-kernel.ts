@@ -9,12 +9,12 @@
 // exception: wasm does not specify which NaN an operation returns, so a NaN
 // result is a NaN but its bits may differ from the reference.)
 //
-// Data path per call: copy A and B (and `out` when accumulating, the bias row
-// when given) into the shared wasm memory, run, copy C back out. Tensors live
-// in ordinary Float32Arrays; the copies are memcpy speed and small next to the
-// product.
+// Data path per call: operands already in the wasm memory (the step arena,
+// arena.ts) are read and written in place; others are copied into the shared
+// memory (A, B, `out` when accumulating, the bias rows) and C back out.
 
-import { align64, ensureMemory, heapF32, wasmKernels } from './wasm.js';
+import { heapF32, wasmKernels } from './wasm.js';
+import { KernelOperands } from './kernel-operands.js';
 import { getThreads, runParallel } from './threads.js';
 
 export { getThreads, setThreads, shutdownThreads, workerChunkCount } from './threads.js';
@@ -123,21 +123,18 @@ export function matmulF32(a: Float32Array, b: Float32Array, out: Float32Array, s
   const chunks = plan(sumBatch || sharedA ? { ...spec, batch: 1 } : spec, threads);
   const T = Math.min(threads, chunks.length);
   const biasLen = bias ? (batch - 1) * (spec.biasBatchStride ?? 0) + n : 0;
-  // Memory: [per-thread scratch][A][B][C][D = old out, when accumulating]
-  // [E = bias rows][P = one product of a summed batch].
-  const aOff = wk.heapBase + T * wk.scratchBytes;
-  const bOff = aOff + align64(needA * 4);
-  const cOff = bOff + align64(needB * 4);
-  const dOff = acc ? cOff + align64(len * 4) : 0;
-  const eOff = bias ? (acc ? dOff : cOff) + align64(len * 4) : 0;
-  const pOff = sumBatch ? (bias ? eOff + align64(biasLen * 4) : (acc ? dOff : cOff) + align64(len * 4)) : 0;
-  const end = sumBatch ? pOff + len * 4 : bias ? eOff + biasLen * 4 : (acc ? dOff : cOff) + len * 4;
-  ensureMemory(end);
-  const heap = heapF32();
-  heap.set(needA === a.length ? a : a.subarray(0, needA), aOff >> 2);
-  heap.set(needB === b.length ? b : b.subarray(0, needB), bOff >> 2);
-  if (acc) heap.set(out, dOff >> 2);
-  if (bias) heap.set(biasLen === bias.length ? bias : bias.subarray(0, biasLen), eOff >> 2);
+  // Operands in the step arena are used where they are; the rest are copied
+  // into temporaries: [A][B][C][D = old out, when accumulating][E = bias rows]
+  // [P = one product of a summed batch]. An accumulating call keeps C and D
+  // apart (copying out) so the kernel never reads what it has just written.
+  const ops = new KernelOperands(wk.heapBase + T * wk.scratchBytes);
+  const aOff = ops.input(a, needA);
+  const bOff = ops.input(b, needB);
+  const cOff = acc ? ops.temp(len * 4) : ops.output(out);
+  const dOff = acc ? ops.input(out) : 0;
+  const eOff = bias ? ops.input(bias, biasLen) : 0;
+  const pOff = sumBatch ? ops.temp(len * 4) : 0;
+  ops.ready();
 
   // op(A)[i][p] = A[i*ars + p*acs]; op(B)[p][j] = B[p*brs + j*bcs] (elements).
   const ars = transA ? 1 : k, acs = transA ? m : 1;
@@ -154,7 +151,11 @@ export function matmulF32(a: Float32Array, b: Float32Array, out: Float32Array, s
     scratchStride: wk.scratchBytes,
     threads: T,
   });
-  out.set(heap.subarray(cOff >> 2, (cOff >> 2) + len));
+  if (acc) {
+    const heap = heapF32();
+    out.set(heap.subarray(cOff >> 2, (cOff >> 2) + len));
+  }
+  ops.finish();
 }
 
 /**

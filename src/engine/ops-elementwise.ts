@@ -3,10 +3,11 @@
 // when stored to f32, so `a + b` is exactly IEEE f32 addition and every result
 // is bit-reproducible. Transcendentals come from detmath, never Math.exp/log.
 
+import { allocF32, allocOutput, f32From, inWasmMemory } from './arena.js';
 import { Tensor, ShapeError, result, shapeStr, shapeSize, stridesOf, stridedIndex, accumulateGrad, isGradEnabled, type Shape } from './tensor.js';
 import * as dm from './detmath.js';
 import { geluInto } from './fastmath.js';
-import { geluWasm, mulWasm, useElementwiseWasm } from './elementwise-kernel.js';
+import { affineWasm, binaryWasm, geluWasm, mulWasm, negWasm, reluWasm, useElementwiseWasm } from './elementwise-kernel.js';
 
 // ---------------------------------------------------------------- broadcasting
 
@@ -83,7 +84,7 @@ export function reduceToShape(g: Float32Array, outShape: Shape, shape: Shape): F
     const idx = broadcastIndex(shape, outShape);
     for (let i = 0; i < g.length; i++) acc[idx[i]] += g[i];
   }
-  return Float32Array.from(acc);
+  return f32From(acc);
 }
 
 type Kind = 'add' | 'sub' | 'mul' | 'div';
@@ -104,10 +105,21 @@ function modIndex(n: number, m: number): Int32Array {
   return broadcastIndex([m], [n / m, m]);
 }
 
+/**
+ * True when an op over n elements should run as a wasm kernel in place: large
+ * enough, and every buffer already in the wasm memory (the step arena), so
+ * the kernel adds no copies.
+ */
+function inPlace(n: number, ...buffers: Float32Array[]): boolean {
+  if (!useElementwiseWasm(n)) return false;
+  for (const b of buffers) if (!inWasmMemory(b)) return false;
+  return true;
+}
+
 function binary(a: Tensor, b: Tensor, kind: Kind): Tensor {
   const outShape = sameShape(a.shape, b.shape) ? a.shape.slice() : broadcastShapes(a.shape, b.shape, kind);
   const n = shapeSize(outShape);
-  const out = new Float32Array(n);
+  const out = allocOutput(n);
   const ad = a.data;
   const bd = b.data;
   // Expanded views of each side (identity when the side already has the output's size).
@@ -122,8 +134,10 @@ function binary(a: Tensor, b: Tensor, kind: Kind): Tensor {
   const aIdx = ai ?? identity(n);
   const bIdx = bi ?? (bMod ? modIndex(n, bMod) : identity(n));
   if (ai === null && bi === null && bMod === 0) {
-    // The hot path: same shapes, a plain loop V8 compiles tightly.
-    if (kind === 'add') for (let i = 0; i < n; i++) out[i] = ad[i] + bd[i];
+    // The hot path: same shapes, a SIMD kernel when the buffers are in the
+    // step arena, otherwise a plain loop V8 compiles tightly.
+    if (inPlace(n, ad, bd, out)) binaryWasm(ad, bd, out, kind);
+    else if (kind === 'add') for (let i = 0; i < n; i++) out[i] = ad[i] + bd[i];
     else if (kind === 'sub') for (let i = 0; i < n; i++) out[i] = ad[i] - bd[i];
     else if (kind === 'mul') for (let i = 0; i < n; i++) out[i] = ad[i] * bd[i];
     else for (let i = 0; i < n; i++) out[i] = ad[i] / bd[i];
@@ -136,17 +150,21 @@ function binary(a: Tensor, b: Tensor, kind: Kind): Tensor {
       let ga: Float32Array;
       if (kind === 'add' || kind === 'sub') ga = g;
       else {
-        ga = new Float32Array(n);
-        if (kind === 'mul') for (let i = 0; i < n; i++) ga[i] = g[i] * bd[bIdx[i]];
+        ga = allocOutput(n);
+        if (bi === null && bMod === 0 && inPlace(n, g, bd, ga)) binaryWasm(g, bd, ga, kind);
+        else if (kind === 'mul') for (let i = 0; i < n; i++) ga[i] = g[i] * bd[bIdx[i]];
         else for (let i = 0; i < n; i++) ga[i] = g[i] / bd[bIdx[i]];
       }
       // ga is g itself for add/sub (this node's own gradient, dropped after this closure) or fresh: a may adopt it.
       accumulateGrad(a, reduceToShape(ga, outShape, a.shape), true);
     }
     if (b.requiresGrad) {
-      const gb = new Float32Array(n);
+      const gb = allocOutput(n);
       if (kind === 'add') gb.set(g);
-      else if (kind === 'sub') for (let i = 0; i < n; i++) gb[i] = -g[i];
+      else if (kind !== 'div' && ai === null && inPlace(n, g, ad, gb)) {
+        if (kind === 'sub') negWasm(g, gb);
+        else binaryWasm(g, ad, gb, 'mul');
+      } else if (kind === 'sub') for (let i = 0; i < n; i++) gb[i] = -g[i];
       else if (kind === 'mul') for (let i = 0; i < n; i++) gb[i] = g[i] * ad[aIdx[i]];
       else {
         // d(x/y)/dy = -x/y^2 = -out/y
@@ -167,12 +185,15 @@ export const div = (a: Tensor, b: Tensor): Tensor => binary(a, b, 'div');
 /** y = x * scale + shift, the one affine map every scalar op is made of. */
 export function affine(x: Tensor, scale: number, shift: number): Tensor {
   const n = x.size;
-  const out = new Float32Array(n);
+  const out = allocOutput(n);
   const xd = x.data;
-  for (let i = 0; i < n; i++) out[i] = xd[i] * scale + shift;
+  if (inPlace(n, xd, out)) affineWasm(xd, out, scale, shift);
+  else for (let i = 0; i < n; i++) out[i] = xd[i] * scale + shift;
   return result(out, x.shape, 'affine', [x], (g) => {
-    const gx = new Float32Array(n);
-    for (let i = 0; i < n; i++) gx[i] = g[i] * scale;
+    const gx = allocOutput(n);
+    // Adding -0 changes no product (not even -0): the kernel's g * scale.
+    if (inPlace(n, g, gx)) affineWasm(g, gx, scale, -0);
+    else for (let i = 0; i < n; i++) gx[i] = g[i] * scale;
     accumulateGrad(x, gx, true);
   });
 }
@@ -187,14 +208,18 @@ export const neg = (x: Tensor): Tensor => affine(x, -1, 0);
  * A unary op given its forward f(x) and its derivative written in terms of
  * x and y = f(x) (whichever is cheaper: exp' = y, tanh' = 1 - y^2).
  */
-function unary(x: Tensor, op: string, f: (v: number) => number, df: (v: number, y: number) => number): Tensor {
+function unary(x: Tensor, op: string, f: (v: number) => number, df: (v: number, y: number) => number,
+  kernel?: (x: Float32Array, g: Float32Array | null, out: Float32Array) => void): Tensor {
   const n = x.size;
-  const out = new Float32Array(n);
+  const out = allocOutput(n);
   const xd = x.data;
-  for (let i = 0; i < n; i++) out[i] = f(xd[i]);
+  // An op with a kernel (its loops' bits) runs it when the buffers are in the step arena.
+  if (kernel && inPlace(n, xd, out)) kernel(xd, null, out);
+  else for (let i = 0; i < n; i++) out[i] = f(xd[i]);
   return result(out, x.shape, op, [x], (g) => {
-    const gx = new Float32Array(n);
-    for (let i = 0; i < n; i++) gx[i] = g[i] * df(xd[i], out[i]);
+    const gx = allocOutput(n);
+    if (kernel && inPlace(n, xd, g, gx)) kernel(xd, g, gx);
+    else for (let i = 0; i < n; i++) gx[i] = g[i] * df(xd[i], out[i]);
     accumulateGrad(x, gx, true);
   });
 }
@@ -205,7 +230,7 @@ export const sqrt = (x: Tensor): Tensor => unary(x, 'sqrt', Math.sqrt, (_v, y) =
 export const rsqrt = (x: Tensor): Tensor => unary(x, 'rsqrt', (v) => 1 / Math.sqrt(v), (v, y) => (-0.5 * y) / v);
 export const square = (x: Tensor): Tensor => unary(x, 'square', (v) => v * v, (v) => 2 * v);
 export const abs = (x: Tensor): Tensor => unary(x, 'abs', Math.abs, (v) => (v > 0 ? 1 : v < 0 ? -1 : 0));
-export const relu = (x: Tensor): Tensor => unary(x, 'relu', (v) => (v > 0 ? v : 0), (v) => (v > 0 ? 1 : 0));
+export const relu = (x: Tensor): Tensor => unary(x, 'relu', (v) => (v > 0 ? v : 0), (v) => (v > 0 ? 1 : 0), reluWasm);
 export const tanh = (x: Tensor): Tensor => unary(x, 'tanh', dm.tanh, (_v, y) => 1 - y * y);
 export const sigmoid = (x: Tensor): Tensor => unary(x, 'sigmoid', dm.sigmoid, (_v, y) => y * (1 - y));
 
@@ -216,14 +241,14 @@ export const sigmoid = (x: Tensor): Tensor => unary(x, 'sigmoid', dm.sigmoid, (_
  */
 export function gelu(x: Tensor): Tensor {
   const n = x.size;
-  const out = new Float32Array(n);
+  const out = allocOutput(n);
   const xd = x.data;
-  const deriv = isGradEnabled() && x.requiresGrad ? new Float32Array(n) : null;
+  const deriv = isGradEnabled() && x.requiresGrad ? allocOutput(n) : null;
   const wasm = useElementwiseWasm(n); // the same bits, faster for large tensors
   if (wasm) geluWasm(xd, out, deriv);
   else for (let i = 0; i < n; i++) geluInto(xd[i], out, deriv, i);
   return result(out, x.shape, 'gelu', [x], (g) => {
-    const gx = new Float32Array(n);
+    const gx = allocOutput(n);
     if (wasm) mulWasm(g, deriv!, gx);
     else for (let i = 0; i < n; i++) gx[i] = g[i] * deriv![i];
     accumulateGrad(x, gx, true);

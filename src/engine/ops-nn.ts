@@ -3,12 +3,13 @@
 // pass, one backward pass) because that is both faster and more accurate
 // than composing it from elementwise pieces.
 
+import { allocF32, allocOutput } from './arena.js';
 import { Tensor, ShapeError, result, shapeStr, accumulateGrad, gradBuffer, isGradEnabled } from './tensor.js';
 import { matmulF32 } from './matmul-kernel.js';
 import * as dm from './detmath.js';
 import { expFast } from './fastmath.js';
 import {
-  causalSoftmaxBackwardWasm, causalSoftmaxWasm, columnSumsWasm, layerNormBackwardWasm, layerNormForwardWasm, useElementwiseWasm,
+  causalSoftmaxBackwardWasm, causalSoftmaxWasm, softmaxBackwardWasm, softmaxWasm, columnSumsWasm, layerNormBackwardWasm, layerNormForwardWasm, useElementwiseWasm,
 } from './elementwise-kernel.js';
 import type { Rng } from './rng.js';
 
@@ -69,7 +70,7 @@ export function matmulBias(a: Tensor, b: Tensor, bias: Tensor | null, opts: Matm
   const aStride = sharedA || fold ? 0 : m * k;
   const bStride = sharedB ? 0 : k * n;
   const gStride = fold ? 0 : m * n;
-  const out = new Float32Array(nBatch * m * n);
+  const out = allocOutput(nBatch * m * n);
   // The kernel adds the bias rows to the finished product, f32(prod + bias),
   // the bits of the loop below, which remains only for one bias row per batch
   // entry of a folded product (the kernel's bias rows follow its batch).
@@ -91,7 +92,7 @@ export function matmulBias(a: Tensor, b: Tensor, bias: Tensor | null, opts: Matm
   return result(out, [...batchShape, m, n], bias ? 'linear' : 'matmul', bias ? [a, b, bias] : [a, b], (g) => {
     if (bias?.requiresGrad && useElementwiseWasm(g.length)) {
       // The same column sums (f64, rows in order) in wasm.
-      const gb = new Float32Array(bias.size);
+      const gb = allocF32(bias.size);
       if (biasStride === 0) columnSumsWasm(g, null, gb, null, nBatch * m, n);
       else for (let i = 0; i < nBatch; i++) columnSumsWasm(g.subarray(i * m * n, (i + 1) * m * n), null, gb.subarray(i * n, (i + 1) * n), null, m, n);
       accumulateGrad(bias, gb, true);
@@ -159,8 +160,10 @@ function rows(x: Tensor, op: string): { R: number; C: number } {
 export function softmax(x: Tensor): Tensor {
   const { R, C } = rows(x, 'softmax');
   const xd = x.data;
-  const out = new Float32Array(x.size);
-  for (let r = 0; r < R; r++) {
+  const out = allocOutput(x.size);
+  const wasm = C > 0 && useElementwiseWasm(x.size); // the same bits, faster (and split across threads) for large tensors
+  if (wasm) softmaxWasm(xd, out, C);
+  else for (let r = 0; r < R; r++) {
     const o = r * C;
     let mx = -Infinity;
     for (let j = 0; j < C; j++) if (xd[o + j] > mx) mx = xd[o + j];
@@ -176,8 +179,9 @@ export function softmax(x: Tensor): Tensor {
   }
   return result(out, x.shape, 'softmax', [x], (g) => {
     // dx = y * (g - sum(g * y))
-    const gx = new Float32Array(x.size);
-    for (let r = 0; r < R; r++) {
+    const gx = allocOutput(x.size);
+    if (wasm) softmaxBackwardWasm(g, out, gx, C);
+    else for (let r = 0; r < R; r++) {
       const o = r * C;
       let dot = 0;
       for (let j = 0; j < C; j++) dot += g[o + j] * out[o + j];
@@ -198,7 +202,7 @@ export function causalSoftmax(scores: Tensor, scale: number): Tensor {
   if (scores.ndim < 2 || scores.dim(-2) !== T) throw new ShapeError('causalSoftmax', `needs square trailing axes, got ${shapeStr(scores.shape)}`);
   const R = scores.size / T;
   const xd = scores.data;
-  const out = new Float32Array(scores.size);
+  const out = allocF32(scores.size);
   const wasm = useElementwiseWasm(scores.size); // the same bits, faster (and split across threads) for large tensors
   if (wasm) causalSoftmaxWasm(xd, out, T, scale);
   else for (let r = 0; r < R; r++) {
@@ -219,7 +223,7 @@ export function causalSoftmax(scores: Tensor, scale: number): Tensor {
     for (let j = 0; j <= q; j++) out[o + j] *= inv;
   }
   return result(out, scores.shape, 'causalSoftmax', [scores], (g) => {
-    const gx = new Float32Array(scores.size);
+    const gx = allocF32(scores.size);
     if (wasm) causalSoftmaxBackwardWasm(g, out, gx, T, scale);
     else for (let r = 0; r < R; r++) {
       const o = r * T;
@@ -236,7 +240,7 @@ export function causalSoftmax(scores: Tensor, scale: number): Tensor {
 export function logSoftmax(x: Tensor): Tensor {
   const { R, C } = rows(x, 'logSoftmax');
   const xd = x.data;
-  const out = new Float32Array(x.size);
+  const out = allocOutput(x.size);
   for (let r = 0; r < R; r++) {
     const o = r * C;
     const lse = logSumExp(xd, o, C);
@@ -244,7 +248,7 @@ export function logSoftmax(x: Tensor): Tensor {
   }
   return result(out, x.shape, 'logSoftmax', [x], (g) => {
     // dx = g - softmax * sum(g)
-    const gx = new Float32Array(x.size);
+    const gx = allocOutput(x.size);
     for (let r = 0; r < R; r++) {
       const o = r * C;
       let s = 0;
@@ -281,7 +285,7 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, opts: CrossEnt
   const ignore = opts.ignoreIndex;
   const reduction = opts.reduction ?? 'mean';
   const xd = logits.data;
-  const losses = new Float32Array(R);
+  const losses = allocF32(R);
   const lses = new Float64Array(R);
   let count = 0;
   let total = 0;
@@ -299,7 +303,7 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, opts: CrossEnt
   const outShape = reduction === 'none' ? logits.shape.slice(0, -1) : [];
   const out = reduction === 'none' ? losses : Float32Array.of(reduction === 'sum' ? total : count > 0 ? total / count : 0);
   return result(out, outShape, 'crossEntropy', [logits], (g) => {
-    const gx = new Float32Array(logits.size);
+    const gx = allocF32(logits.size);
     for (let r = 0; r < R; r++) {
       const t = targets[r];
       if (ignore !== undefined && t === ignore) continue;
@@ -321,9 +325,9 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   if (weight && weight.size !== C) throw new ShapeError('layerNorm', `weight ${shapeStr(weight.shape)} does not match last axis ${C} of ${shapeStr(x.shape)}`);
   if (bias && bias.size !== C) throw new ShapeError('layerNorm', `bias ${shapeStr(bias.shape)} does not match last axis ${C} of ${shapeStr(x.shape)}`);
   const xd = x.data;
-  const xhat = new Float32Array(x.size);
-  const rstd = new Float32Array(R);
-  const out = new Float32Array(x.size);
+  const xhat = allocOutput(x.size);
+  const rstd = allocF32(R);
+  const out = allocOutput(x.size);
   const w = weight?.data;
   const b = bias?.data;
   const wasm = useElementwiseWasm(x.size); // the same bits, faster for large tensors
@@ -349,8 +353,8 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   const parents = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   return result(out, x.shape, 'layerNorm', parents, (g) => {
     if ((weight?.requiresGrad || bias?.requiresGrad) && wasm) {
-      const gw = new Float32Array(C);
-      const gb = new Float32Array(C);
+      const gw = allocF32(C);
+      const gb = allocF32(C);
       columnSumsWasm(g, xhat, gb, gw, R, C);
       if (weight) accumulateGrad(weight, gw, true);
       if (bias) accumulateGrad(bias, gb, true);
@@ -369,7 +373,7 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
     }
     if (x.requiresGrad) {
       // dx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)), with gh = g * weight.
-      const gx = new Float32Array(x.size);
+      const gx = allocOutput(x.size);
       const gh = new Float64Array(C);
       if (wasm) layerNormBackwardWasm(g, w ?? null, xhat, rstd, gx, R, C);
       else for (let r = 0; r < R; r++) {
@@ -406,7 +410,7 @@ export function dropout(x: Tensor, p: number, rng: Rng, training = isGradEnabled
   const n = x.size;
   const keep = new Uint8Array(n);
   const scale = 1 / (1 - p);
-  const out = new Float32Array(n);
+  const out = allocF32(n);
   for (let i = 0; i < n; i++) {
     if (rng.next() >= p) {
       keep[i] = 1;
@@ -414,7 +418,7 @@ export function dropout(x: Tensor, p: number, rng: Rng, training = isGradEnabled
     }
   }
   return result(out, x.shape, 'dropout', [x], (g) => {
-    const gx = new Float32Array(n);
+    const gx = allocF32(n);
     for (let i = 0; i < n; i++) if (keep[i]) gx[i] = g[i] * scale;
     accumulateGrad(x, gx, true);
   });
@@ -451,7 +455,7 @@ export function topkIndices(x: Tensor, k: number): Int32Array {
 export function topk(x: Tensor, k: number): { values: Tensor; indices: Int32Array } {
   const { R, C } = rows(x, 'topk');
   const indices = topkIndices(x, k);
-  const out = new Float32Array(R * k);
+  const out = allocF32(R * k);
   for (let r = 0; r < R; r++) for (let j = 0; j < k; j++) out[r * k + j] = x.data[r * C + indices[r * k + j]];
   const values = result(out, [...x.shape.slice(0, -1), k], 'topk', [x], (g) => {
     const gx = gradBuffer(x);
@@ -464,7 +468,7 @@ export function topk(x: Tensor, k: number): { values: Tensor; indices: Int32Arra
 export function keepTopK(x: Tensor, k: number): Tensor {
   const { R, C } = rows(x, 'keepTopK');
   const indices = topkIndices(x, k);
-  const out = new Float32Array(x.size);
+  const out = allocF32(x.size);
   for (let r = 0; r < R; r++) {
     for (let j = 0; j < k; j++) {
       const c = r * C + indices[r * k + j];

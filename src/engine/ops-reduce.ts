@@ -1,6 +1,7 @@
 // Reductions over axes: sum, mean, max, argmax. Each output element is
 // accumulated in f64 in flat input order, which fixes the reduction order.
 
+import { allocF32, f32From } from './arena.js';
 import { Tensor, ShapeError, result, shapeSize, stridesOf, stridedIndex, accumulateGrad, normAxis, type Shape } from './tensor.js';
 
 interface Plan {
@@ -52,7 +53,7 @@ export function sum(x: Tensor, axes?: number[] | number, keepdim = false): Tenso
     const nAxes = axes === undefined ? nd : Array.isArray(axes) ? axes.length : 1;
     outShape = keepdim ? x.shape.map((d, i) => (i >= nd - nAxes ? 1 : d)) : x.shape.slice(0, nd - nAxes);
     const nOut = x.size / block;
-    out = new Float32Array(nOut);
+    out = allocF32(nOut);
     for (let o = 0; o < nOut; o++) {
       let acc = 0;
       const base = o * block;
@@ -60,7 +61,7 @@ export function sum(x: Tensor, axes?: number[] | number, keepdim = false): Tenso
       out[o] = acc;
     }
     expand = (g) => {
-      const gx = new Float32Array(x.size);
+      const gx = allocF32(x.size);
       for (let o = 0; o < nOut; o++) gx.fill(g[o], o * block, (o + 1) * block);
       return gx;
     };
@@ -68,9 +69,9 @@ export function sum(x: Tensor, axes?: number[] | number, keepdim = false): Tenso
     outShape = p.finalShape;
     const acc = new Float64Array(shapeSize(p.outShape));
     for (let i = 0; i < xd.length; i++) acc[p.target[i]] += xd[i];
-    out = Float32Array.from(acc);
+    out = f32From(acc);
     expand = (g) => {
-      const gx = new Float32Array(x.size);
+      const gx = allocF32(x.size);
       for (let i = 0; i < gx.length; i++) gx[i] = g[p.target[i]];
       return gx;
     };
@@ -82,10 +83,10 @@ export function mean(x: Tensor, axes?: number[] | number, keepdim = false): Tens
   const s = sum(x, axes, keepdim);
   const count = x.size / Math.max(1, s.size);
   const n = s.size;
-  const out = new Float32Array(n);
+  const out = allocF32(n);
   for (let i = 0; i < n; i++) out[i] = s.data[i] / count;
   return result(out, s.shape, 'mean', [s], (g) => {
-    const gs = new Float32Array(n);
+    const gs = allocF32(n);
     for (let i = 0; i < n; i++) gs[i] = g[i] / count;
     accumulateGrad(s, gs, true);
   });
@@ -96,7 +97,7 @@ export function max(x: Tensor, axes?: number[] | number, keepdim = false): Tenso
   if (x.size === 0) throw new ShapeError('max', 'cannot take the max of an empty tensor');
   const p = plan(x.shape, axes, keepdim, 'max');
   const nOut = shapeSize(p.outShape);
-  const out = new Float32Array(nOut).fill(-Infinity);
+  const out = allocF32(nOut).fill(-Infinity);
   const arg = new Int32Array(nOut).fill(-1);
   const xd = x.data;
   for (let i = 0; i < xd.length; i++) {
@@ -109,7 +110,7 @@ export function max(x: Tensor, axes?: number[] | number, keepdim = false): Tenso
     }
   }
   return result(out, p.finalShape, 'max', [x], (g) => {
-    const gx = new Float32Array(x.size);
+    const gx = allocF32(x.size);
     for (let o = 0; o < nOut; o++) gx[arg[o]] += g[o];
     accumulateGrad(x, gx, true);
   });

@@ -1,6 +1,7 @@
 // Ops that move values without computing new ones: reshape, permute, slice,
 // concat, gather (embedding lookup), one-hot, and masking.
 
+import { allocF32, allocOutput } from './arena.js';
 import { Tensor, ShapeError, result, shapeSize, shapeStr, stridesOf, stridedIndex, accumulateGrad, gradBuffer, normAxis, type Shape } from './tensor.js';
 
 /** Same data, new shape (free: shares the buffer). One axis may be -1. */
@@ -37,7 +38,7 @@ export function permute(x: Tensor, perm: number[]): Tensor {
   const run = shapeSize(x.shape.slice(lead));
   const starts = stridedIndex(outShape.slice(0, lead), src.slice(0, lead));
   const runs = starts.length;
-  const out = new Float32Array(x.size);
+  const out = allocOutput(x.size);
   const xd = x.data;
   for (let r = 0, o = 0; r < runs; r++, o += run) {
     const i0 = starts[r];
@@ -75,7 +76,7 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   const w = end - start;
   const outShape = x.shape.slice();
   outShape[a] = w;
-  const out = new Float32Array(outer * w * inner);
+  const out = allocF32(outer * w * inner);
   for (let o = 0; o < outer; o++) {
     out.set(x.data.subarray((o * len + start) * inner, (o * len + end) * inner), o * w * inner);
   }
@@ -103,7 +104,7 @@ export function concat(xs: Tensor[], axis: number): Tensor {
   const total = xs.reduce((s, t) => s + t.shape[a], 0);
   const outShape = first.shape.slice();
   outShape[a] = total;
-  const out = new Float32Array(outer * total * inner);
+  const out = allocF32(outer * total * inner);
   let offset = 0;
   const offsets: number[] = [];
   for (const t of xs) {
@@ -116,7 +117,7 @@ export function concat(xs: Tensor[], axis: number): Tensor {
     xs.forEach((t, k) => {
       if (!t.requiresGrad) return;
       const w = t.shape[a];
-      const gt = new Float32Array(t.size);
+      const gt = allocF32(t.size);
       for (let o = 0; o < outer; o++) gt.set(g.subarray((o * total + offsets[k]) * inner, (o * total + offsets[k] + w) * inner), o * w * inner);
       accumulateGrad(t, gt, true);
     });
@@ -131,7 +132,7 @@ export function gather(table: Tensor, ids: Int32Array, idsShape: Shape = [ids.le
   if (table.ndim !== 2) throw new ShapeError('gather', `table must be 2-D [V, D], got ${shapeStr(table.shape)}`);
   if (shapeSize(idsShape) !== ids.length) throw new ShapeError('gather', `ids has ${ids.length} entries but shape ${shapeStr(idsShape)}`);
   const [V, D] = table.shape;
-  const out = new Float32Array(ids.length * D);
+  const out = allocF32(ids.length * D);
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
     if (id < 0 || id >= V) throw new ShapeError('gather', `id ${id} at position ${i} is outside the table of ${V} rows`);
@@ -147,7 +148,7 @@ export function gather(table: Tensor, ids: Int32Array, idsShape: Shape = [ids.le
 }
 
 export function oneHot(ids: Int32Array, classes: number, idsShape: Shape = [ids.length]): Tensor {
-  const out = new Float32Array(ids.length * classes);
+  const out = allocF32(ids.length * classes);
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
     if (id < 0 || id >= classes) throw new ShapeError('oneHot', `id ${id} at position ${i} is outside [0, ${classes})`);
@@ -165,16 +166,16 @@ export function where(cond: Uint8Array, a: Tensor, b: Tensor): Tensor {
   const n = a.size;
   const m = cond.length;
   if (m === 0 || n % m !== 0) throw new ShapeError('where', `mask of ${m} elements does not tile ${shapeStr(a.shape)}`);
-  const out = new Float32Array(n);
+  const out = allocF32(n);
   for (let i = 0; i < n; i++) out[i] = cond[i % m] ? a.data[i] : b.data[i];
   return result(out, a.shape, 'where', [a, b], (g) => {
     if (a.requiresGrad) {
-      const ga = new Float32Array(n);
+      const ga = allocF32(n);
       for (let i = 0; i < n; i++) if (cond[i % m]) ga[i] = g[i];
       accumulateGrad(a, ga, true);
     }
     if (b.requiresGrad) {
-      const gb = new Float32Array(n);
+      const gb = allocF32(n);
       for (let i = 0; i < n; i++) if (!cond[i % m]) gb[i] = g[i];
       accumulateGrad(b, gb, true);
     }
@@ -186,10 +187,10 @@ export function maskedFill(x: Tensor, mask: Uint8Array, value: number): Tensor {
   const n = x.size;
   const m = mask.length;
   if (m === 0 || n % m !== 0) throw new ShapeError('maskedFill', `mask of ${m} elements does not tile ${shapeStr(x.shape)}`);
-  const out = new Float32Array(n);
+  const out = allocF32(n);
   for (let i = 0; i < n; i++) out[i] = mask[i % m] ? value : x.data[i];
   return result(out, x.shape, 'maskedFill', [x], (g) => {
-    const gx = new Float32Array(n);
+    const gx = allocF32(n);
     for (let i = 0; i < n; i++) if (!mask[i % m]) gx[i] = g[i];
     accumulateGrad(x, gx, true);
   });

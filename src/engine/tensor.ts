@@ -7,6 +7,12 @@
 // those closures in reverse. Nothing here depends on thread count or timing,
 // so gradients are as deterministic as the ops themselves.
 
+import { allocF32, generationOf, inWasmMemory, released as arenaReleased } from './arena.js';
+import { binaryWasm } from './elementwise-kernel.js';
+
+// Gradients at least this long, both in the step arena, are summed by a SIMD kernel (the loop's bits).
+const ACCUMULATE_WASM_MIN = 4096;
+
 export type Shape = readonly number[];
 
 export class ShapeError extends Error {
@@ -76,7 +82,9 @@ function firstNonFinite(a: Float32Array): number {
 }
 
 export class Tensor {
-  readonly data: Float32Array;
+  readonly #data: Float32Array;
+  /** The step arena's generation when the data lives there (arena.ts), else 0. */
+  readonly #gen: number;
   readonly shape: number[];
   grad: Float32Array | null = null;
   requiresGrad: boolean;
@@ -99,7 +107,8 @@ export class Tensor {
     if (data.length !== shapeSize(shape)) {
       throw new ShapeError(op, `data has ${data.length} elements but shape ${shapeStr(shape)} needs ${shapeSize(shape)}`);
     }
-    this.data = data;
+    this.#data = data;
+    this.#gen = generationOf(data);
     this.shape = shape.slice();
     this.requiresGrad = opts.requiresGrad ?? false;
     this.parents = opts.parents ?? [];
@@ -108,8 +117,16 @@ export class Tensor {
     if (opts.name !== undefined) this.name = opts.name;
   }
 
+  /** The values, row-major. Throws for a step's intermediate once that step has ended (arena.ts). */
+  get data(): Float32Array {
+    if (this.#gen !== 0 && arenaReleased(this.#gen)) {
+      throw new Error(`${this.op}: this tensor was an intermediate of a training step that has ended, and its memory has been reused; copy what you need (new Float32Array(t.data)) inside the step`);
+    }
+    return this.#data;
+  }
+
   get size(): number {
-    return this.data.length;
+    return this.#data.length;
   }
   get ndim(): number {
     return this.shape.length;
@@ -237,17 +254,25 @@ export function accumulateGrad(t: Tensor, g: Float32Array, owned = false): void 
   if (!t.requiresGrad) return;
   if (g.length !== t.size) throw new ShapeError('accumulateGrad', `gradient has ${g.length} elements, tensor ${t.op} has ${t.size}`);
   if (t.grad === null) {
-    t.grad = owned ? g : new Float32Array(g);
+    // A leaf's gradient outlives the step (the optimiser reads it, and it may
+    // accumulate over several steps), so it never stays in the step arena.
+    t.grad = owned && !(isLeaf(t) && inWasmMemory(g)) ? g : new Float32Array(g);
   } else {
     const dst = t.grad;
-    for (let i = 0; i < dst.length; i++) dst[i] += g[i];
+    if (dst.length >= ACCUMULATE_WASM_MIN && inWasmMemory(dst) && inWasmMemory(g)) binaryWasm(g, null, dst, 'accumulate');
+    else for (let i = 0; i < dst.length; i++) dst[i] += g[i];
   }
 }
 
 /** The gradient buffer of t, allocated as zeros if needed; ops that can accumulate in place (matmul) write here directly. */
 export function gradBuffer(t: Tensor): Float32Array {
-  if (t.grad === null) t.grad = new Float32Array(t.size);
+  if (t.grad === null) t.grad = isLeaf(t) ? new Float32Array(t.size) : allocF32(t.size);
   return t.grad;
+}
+
+/** Parameters and inputs: tensors no op made. */
+function isLeaf(t: Tensor): boolean {
+  return t.backwardFn === null && t.parents.length === 0;
 }
 
 /**

@@ -30,7 +30,8 @@ import { wasmKernels } from './wasm.js';
 /** Kernels a worker may be asked to run (index = id in the control block). */
 export const KERNEL_NAMES = [
   'gemm', 'gemmSum', 'gemmSharedA', 'geluRange', 'mulRange', 'layerNormForwardRows', 'layerNormBackwardRows', 'columnSumsCols',
-  'causalSoftmaxRows', 'causalSoftmaxBackwardRows',
+  'causalSoftmaxRows', 'causalSoftmaxBackwardRows', 'softmaxRows', 'softmaxBackwardRows',
+  'binaryRange', 'affineRange', 'negRange', 'reluRange',
 ] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 

@@ -3,6 +3,7 @@
 // LayerNorm, as in the CRATE reference), put a class token in front and add
 // learned positions; and the classifier shell around the blocks.
 
+import { allocF32 } from '../engine/arena.js';
 import { Tensor, ShapeError, type Shape } from '../engine/tensor.js';
 import { add } from '../engine/ops-elementwise.js';
 import { concat, reshape, slice } from '../engine/ops-shape.js';
@@ -49,7 +50,7 @@ export function patchify(pixels: Float32Array, B: number, s: ImageShape): Tensor
   const gh = H / p;
   const gw = W / p;
   const pd = C * p * p;
-  const out = new Float32Array(B * gh * gw * pd);
+  const out = allocF32(B * gh * gw * pd);
   let o = 0;
   for (let b = 0; b < B; b++) {
     for (let py = 0; py < gh; py++) {
@@ -72,7 +73,7 @@ export function unpatchify(patches: Float32Array, B: number, s: ImageShape): Flo
   const n = patchCount(s);
   const pd = patchDim(s);
   if (patches.length !== B * n * pd) throw new ShapeError('unpatchify', `${patches.length} values do not make ${B}×${n} patches of ${pd}`);
-  const out = new Float32Array(B * C * H * W);
+  const out = allocF32(B * C * H * W);
   for (let b = 0; b < B; b++) {
     for (let k = 0; k < n; k++) {
       const py = Math.floor(k / gw);

@@ -8,6 +8,7 @@
 
 import type { Tensor } from '../engine/tensor.js';
 import { noGrad } from '../engine/tensor.js';
+import { withStepArena } from '../engine/arena.js';
 
 /** The training-stream bits of one batch: loss (nats/token) × tokens × log2(e). */
 export const LOG2E = 1.4426950408889634;
@@ -109,13 +110,19 @@ export function trainLoop(o: TrainLoopOptions): TrainState & { aborted: boolean;
     const lr = o.lrAt(step);
     o.optimizer.lr = lr;
     const batch = o.batchAt(step);
-    const loss = o.lossOf(batch, step);
-    const value = loss.item();
-    if (!Number.isFinite(value)) throw new NonFiniteLossError(step, value);
-    loss.backward();
-    if (o.clipNorm && o.clip) o.clip(o.params, o.clipNorm);
-    noGrad(() => o.optimizer.step());
-    o.optimizer.zeroGrad();
+    // The step's activations and their gradients live in the step arena
+    // (engine/arena.ts) and are released when it returns: only the loss
+    // value, the parameters and the optimiser state carry over.
+    const value = withStepArena(() => {
+      const loss = o.lossOf(batch, step);
+      const v = loss.item();
+      if (!Number.isFinite(v)) throw new NonFiniteLossError(step, v);
+      loss.backward();
+      if (o.clipNorm && o.clip) o.clip(o.params, o.clipNorm);
+      noGrad(() => o.optimizer.step());
+      o.optimizer.zeroGrad();
+      return v;
+    });
 
     const tokens = countTargets(batch);
     state.step = step + 1;

@@ -11,11 +11,12 @@ import { AdamW, clipGradNorm } from '../../src/engine/optim.js';
 import { Rng } from '../../src/engine/rng.js';
 import { noGrad } from '../../src/engine/tensor.js';
 import { setThreads, getThreads } from '../../src/engine/matmul-kernel.js';
+import { withStepArena } from '../../src/engine/arena.js';
 
 const GOLDEN: string = '7d72f82685cbca4a8aa13362f967fd0bf2fac92b039533b061594333b25f0fd9';
 
 /** 20 AdamW steps of a small GPT whose matmuls are large enough to be split across workers. */
-function trainAndHash(threads: number): string {
+function trainAndHash(threads: number, arena = false): string {
   setThreads(threads);
   const model = new GPT({ vocabSize: 14, contextLength: 16, nLayers: 2, nHeads: 4, dModel: 64, dropout: 0.1, seed: 42 });
   const params = model.parameters();
@@ -30,11 +31,15 @@ function trainAndHash(threads: number): string {
       inputs[i] = rng.int(14);
       targets[i] = (inputs[i] + 3) % 14;
     }
-    const loss = model.loss(inputs, targets, B, T, { dropoutRng: Rng.derive(42, `dropout/${step}`) });
-    loss.backward();
-    clipGradNorm(params, 1);
-    noGrad(() => opt.step());
-    opt.zeroGrad();
+    const body = (): void => {
+      const loss = model.loss(inputs, targets, B, T, { dropoutRng: Rng.derive(42, `dropout/${step}`) });
+      loss.backward();
+      clipGradNorm(params, 1);
+      noGrad(() => opt.step());
+      opt.zeroGrad();
+    };
+    if (arena) withStepArena(body);
+    else body();
   }
   const h = createHash('sha256');
   for (const [name, t] of model.namedParameters()) {
@@ -56,6 +61,15 @@ test('20 training steps give identical parameters for 1, 2 and 4 threads, and on
     assert.equal(again, h1, 'a rerun differs');
     if (GOLDEN === 'UPDATE-ME') console.log(`golden hash: ${h1}`);
     assert.equal(h1, GOLDEN, 'the bits changed: if that was intended, update GOLDEN and say so in the commit message');
+  } finally {
+    setThreads(before);
+  }
+});
+
+test('the step arena (activations in wasm memory, the trainer\'s path) gives the golden bits for 1, 2 and 4 threads', () => {
+  const before = getThreads();
+  try {
+    for (const t of [1, 2, 4]) assert.equal(trainAndHash(t, true), GOLDEN, `arena, ${t} threads`);
   } finally {
     setThreads(before);
   }

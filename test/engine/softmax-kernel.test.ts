@@ -6,7 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor } from '../../src/engine/tensor.js';
-import { causalSoftmax } from '../../src/engine/ops-nn.js';
+import { causalSoftmax, softmax } from '../../src/engine/ops-nn.js';
 import { expFast } from '../../src/engine/fastmath.js';
 import { setElementwiseWasmMin } from '../../src/engine/elementwise-kernel.js';
 import { getThreads, setThreads, shutdownThreads } from '../../src/engine/matmul-kernel.js';
@@ -117,6 +117,60 @@ test('the kernels\' expFast is fastmath.expFast bit for bit, subnormal results a
   for (const x of xs) {
     const got = wasmExp(x), want = expFast(x);
     assert.ok(Object.is(got, want) || (Number.isNaN(got) && Number.isNaN(want)), `expFast(${x}): wasm ${got}, fastmath ${want}`);
+  }
+});
+
+test('softmax kernels (the plain softmax over the last axis): the bits of the TypeScript path on special values and fully masked rows, 1/2/4 threads', () => {
+  const saved = getThreads();
+  try {
+    let seed = 100;
+    for (const shape of [[7, 1], [5, 3], [2, 9, 17], [64, 17, 17], [40, 50]]) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const x = scores(n, seed++), g = scores(n, seed++).map((v) => (Number.isFinite(v) ? v : 1));
+      const C = shape[shape.length - 1]!;
+      if (n >= 2 * C) x.fill(-Infinity, C, 2 * C); // a fully masked row comes out as zeros on both paths
+      const run = (): Float32Array[] => {
+        const t = new Tensor(x.slice(), shape, { requiresGrad: true });
+        const y = softmax(t);
+        y.backward(g.slice());
+        return [y.data, t.grad!];
+      };
+      const want = withWasmMin(Infinity, run);
+      if (n >= 2 * C) assert.ok(want[0]!.subarray(C, 2 * C).every((v) => v === 0));
+      for (const [t, mainWorks] of [[1, true], [2, true], [2, false], [4, true]] as const) {
+        setThreads(t);
+        setMainThreadWorks(mainWorks);
+        const got = withWasmMin(0, run);
+        const what = `${JSON.stringify(shape)} threads=${t}${mainWorks ? '' : ' (workers only)'}`;
+        assertSameBits(got[0]!, want[0]!, `forward ${what}`);
+        assertSameBits(got[1]!, want[1]!, `backward ${what}`);
+      }
+    }
+  } finally {
+    setMainThreadWorks(true);
+    setThreads(saved);
+  }
+});
+
+test('softmax: gradient vs finite differences of an f64 reference on the wasm path', () => {
+  const rng = new TestRng(7);
+  for (const shape of [[3, 5], [2, 2, 7]]) {
+    const C = shape[shape.length - 1]!;
+    withWasmMin(0, () => gradcheck(`softmax wasm ${JSON.stringify(shape)}`, {
+      inputs: [{ shape, data: rng.array(shape.reduce((a, b) => a * b, 1), -3, 3) }],
+      engine: ([x]) => softmax(x!),
+      reference: ([x]) => {
+        const out = new Array<number>(x!.length).fill(0);
+        for (let o = 0; o < x!.length; o += C) {
+          let mx = -Infinity;
+          for (let j = 0; j < C; j++) mx = Math.max(mx, x![o + j]!);
+          let s = 0;
+          for (let j = 0; j < C; j++) s += Math.exp(x![o + j]! - mx);
+          for (let j = 0; j < C; j++) out[o + j] = Math.exp(x![o + j]! - mx) / s;
+        }
+        return out;
+      },
+    }, rng));
   }
 });
 
