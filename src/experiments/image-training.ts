@@ -4,6 +4,7 @@
 // lr/25 to lr, then cosine annealing to lr/25e4), test accuracy per epoch.
 
 import { noGrad, type Tensor } from '../engine/tensor.js';
+import { withStepArena } from '../engine/arena.js';
 import { argmax } from '../engine/ops-reduce.js';
 import { Rng } from '../engine/rng.js';
 import { AdamW } from '../engine/optim.js';
@@ -45,8 +46,13 @@ export function accuracy(model: ImageClassifier, set: ImageSet, limit = set.coun
     for (let s = 0; s < n; s += chunk) {
       const B = Math.min(chunk, n - s);
       const { pixels, labels } = imageBatch(set, Array.from({ length: B }, (_, i) => s + i));
-      const pred = argmax(model.forward(pixels, B), -1).data;
-      for (let i = 0; i < B; i++) if (pred[i] === labels[i]) correct++;
+      // Each chunk's activations live in the step arena and are released after it (only the count leaves).
+      correct += withStepArena(() => {
+        const pred = argmax(model.forward(pixels, B), -1).data;
+        let c = 0;
+        for (let i = 0; i < B; i++) if (pred[i] === labels[i]) c++;
+        return c;
+      });
     }
   });
   model.train(was);
