@@ -5,6 +5,7 @@
 // the training loss, in bits, is the compressed size of the training stream.
 
 import { noGrad, Tensor } from '../engine/tensor.js';
+import { withStepArena } from '../engine/arena.js';
 import { setThreads } from '../engine/matmul-kernel.js';
 import { argmax } from '../engine/ops-reduce.js';
 import { crossEntropy, softmax } from '../engine/ops-nn.js';
@@ -130,17 +131,22 @@ function scoreBatches(model: GPT, task: AdditionTask, n: number, batchAt: (start
     for (let s = 0; s < n; s += chunk) {
       const B = Math.min(chunk, n - s);
       const { inputs, targets } = batchAt(s, B);
-      const logits = model.forward(inputs, B, T);
-      const losses = crossEntropy(logits, targets, { reduction: 'none' }).data;
-      const pred = argmax(logits, -1).data;
-      for (let b = 0; b < B; b++) {
-        let ok = true;
-        for (let t = 0; t < T; t++) {
-          perPos[t] += losses[b * T + t];
-          if (answer[t] && pred[b * T + t] !== targets[b * T + t]) ok = false;
+      // The chunk's activations live in the step arena; only the sums leave it.
+      correct += withStepArena(() => {
+        const logits = model.forward(inputs, B, T);
+        const losses = crossEntropy(logits, targets, { reduction: 'none' }).data;
+        const pred = argmax(logits, -1).data;
+        let c = 0;
+        for (let b = 0; b < B; b++) {
+          let ok = true;
+          for (let t = 0; t < T; t++) {
+            perPos[t] += losses[b * T + t];
+            if (answer[t] && pred[b * T + t] !== targets[b * T + t]) ok = false;
+          }
+          if (ok) c++;
         }
-        if (ok) correct++;
-      }
+        return c;
+      });
     }
   });
   const perPosition = Array.from(perPos, (v) => v / n);
