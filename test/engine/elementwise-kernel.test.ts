@@ -17,17 +17,7 @@ import { layerNorm, matmulBias } from '../../src/engine/ops-nn.js';
 import { Rng } from '../../src/engine/rng.js';
 import { getThreads, setThreads, shutdownThreads } from '../../src/engine/matmul-kernel.js';
 import { setMainThreadWorks } from '../../src/engine/threads.js';
-
-function assertSameBits(got: Float32Array, want: Float32Array, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  for (let i = 0; i < g.length; i++) {
-    if (g[i] !== w[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) {
-      assert.fail(`${what}: element ${i} differs: got ${got[i]} (0x${g[i]!.toString(16)}), want ${want[i]} (0x${w[i]!.toString(16)})`);
-    }
-  }
-}
+import { assertSameBits } from './bits.js';
 
 /** Values over many scales: mostly moderate, some large, tiny and signed zeros. */
 function values(n: number, seed: number, scale = 4): Float32Array {

@@ -10,6 +10,7 @@ import {
 } from '../../src/engine/matmul-kernel.js';
 import { setMainThreadWorks, workerChunkCount } from '../../src/engine/threads.js';
 import { wasmKernels } from '../../src/engine/wasm.js';
+import { assertSameBits } from './bits.js';
 
 /** xorshift32 values over many binades, with some signed zeros and subnormal-making tiny values. */
 function randomF32(n: number, seed: number): Float32Array {
@@ -28,17 +29,6 @@ function randomF32(n: number, seed: number): Float32Array {
     else out[i] = (u - 0.5) * 2 ** Math.floor(next() * 16 - 8);
   }
   return out;
-}
-
-function assertSameBits(got: Float32Array, want: Float32Array, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  for (let i = 0; i < g.length; i++) {
-    if (g[i] !== w[i]) {
-      assert.fail(`${what}: element ${i} differs: got ${got[i]} (0x${g[i]!.toString(16)}), want ${want[i]} (0x${w[i]!.toString(16)})`);
-    }
-  }
 }
 
 interface Case { batch: number; m: number; n: number; k: number }
@@ -108,7 +98,7 @@ test('matmul: bit-identical to the reference on odd shapes, all transposes and b
             setMainThreadWorks(mainWorks);
             const got = out0.slice();
             matmulF32(a, b, got, s);
-            assertSameBits(got, want, `${label(s)} threads=${t}${mainWorks ? '' : ' (workers only)'}`);
+            assertSameBits(got, want, `${label(s)} threads=${t}${mainWorks ? '' : ' (workers only)'}`, true);
           }
           setMainThreadWorks(true);
         }
@@ -141,7 +131,7 @@ test('matmul: GPT-sized products, same bits for 1, 2 and 4 threads and the refer
         setThreads(t);
         const got = out0.slice();
         matmulF32(a, b, got, s);
-        assertSameBits(got, want, `${label(s)} threads=${t}`);
+        assertSameBits(got, want, `${label(s)} threads=${t}`, true);
       }
     }
   } finally {
@@ -175,12 +165,12 @@ test('matmul: bias rows and summed batches give the bits of the separate additio
           const want = plain.map((v, i) => fr(v + bias[Math.floor(i / (c.m * c.n)) * biasBatchStride + (i % c.n)]!));
           const ref = new Float32Array(plain.length);
           matmulReference(a, b, ref, s);
-          assertSameBits(ref, want, `reference ${label(s)} bias stride ${biasBatchStride}`);
+          assertSameBits(ref, want, `reference ${label(s)} bias stride ${biasBatchStride}`, true);
           for (const t of [1, 2, 4]) {
             setThreads(t);
             const got = out0.slice();
             matmulF32(a, b, got, s);
-            assertSameBits(got, want, `${label(s)} bias stride ${biasBatchStride} threads=${t}`);
+            assertSameBits(got, want, `${label(s)} bias stride ${biasBatchStride} threads=${t}`, true);
           }
         }
         // Summed batch, into a fresh output and accumulating onto one.
@@ -194,12 +184,12 @@ test('matmul: bias rows and summed batches give the bits of the separate additio
           }
           const ref = start.slice();
           matmulReference(a, b, ref, s);
-          assertSameBits(ref, want, `reference ${label(s)} sumBatch`);
+          assertSameBits(ref, want, `reference ${label(s)} sumBatch`, true);
           for (const t of [1, 2, 4]) {
             setThreads(t);
             const got = start.slice();
             matmulF32(a, b, got, s);
-            assertSameBits(got, want, `${label(s)} sumBatch threads=${t}`);
+            assertSameBits(got, want, `${label(s)} sumBatch threads=${t}`, true);
           }
         }
       }
@@ -236,7 +226,7 @@ test('matmul: workers write into memory grown after they started', () => {
     matmulF32(a, b, got, s);
     assert.ok(wasmKernels().memory.buffer.byteLength > have, 'memory grew');
     assert.ok(workerChunkCount() > before, 'the worker computed chunks');
-    assertSameBits(got, want, label(s));
+    assertSameBits(got, want, label(s), true);
   } finally {
     setMainThreadWorks(true);
     setParallelMinFlops(savedMin);
@@ -250,10 +240,10 @@ test('matmul: empty dimensions', () => {
   // k = 0: the empty sum is +0 (and accumulating it turns -0 into +0).
   const out = new Float32Array([1, -2, 3, 4, 5, 6]);
   matmulF32(new Float32Array(0), new Float32Array(0), out, s(1, 2, 3, 0));
-  assertSameBits(out, new Float32Array(6), 'k=0');
+  assertSameBits(out, new Float32Array(6), 'k=0', true);
   const acc = new Float32Array([-0, 1.5]);
   matmulF32(new Float32Array(0), new Float32Array(0), acc, s(1, 1, 2, 0, true));
-  assertSameBits(acc, new Float32Array([0, 1.5]), 'k=0 accumulate');
+  assertSameBits(acc, new Float32Array([0, 1.5]), 'k=0 accumulate', true);
   matmulF32(new Float32Array(0), new Float32Array(12), new Float32Array(0), s(1, 0, 3, 4));
   matmulF32(new Float32Array(0), new Float32Array(0), new Float32Array(0), s(0, 5, 5, 5));
 });

@@ -11,6 +11,7 @@ import { allocF32, inWasmMemory, withStepArena } from '../../src/engine/arena.js
 import { affineWasm, binaryWasm, negWasm, reluWasm, setElementwiseWasmMin } from '../../src/engine/elementwise-kernel.js';
 import { getThreads, setThreads } from '../../src/engine/matmul-kernel.js';
 import { TestRng } from './gradcheck.js';
+import { assertSameBits } from './bits.js';
 
 const SPECIALS = [0, -0, NaN, Infinity, -Infinity, 3e38, -3e38, 1e-40, -1e-45, 1, -1, 0.1];
 
@@ -22,17 +23,6 @@ function values(n: number, seed: number): Float32Array {
     out[i] = r < 0.15 ? SPECIALS[Math.floor(rng.next() * SPECIALS.length)]! : (rng.next() - 0.5) * 10 ** Math.floor(rng.next() * 8 - 4);
   }
   return out;
-}
-
-function assertSameBits(got: Float32Array, want: Float32Array, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  for (let i = 0; i < g.length; i++) {
-    if (g[i] !== w[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) {
-      assert.fail(`${what}: element ${i} differs: got ${got[i]} (0x${g[i]!.toString(16)}), want ${want[i]} (0x${w[i]!.toString(16)})`);
-    }
-  }
 }
 
 type Case = { name: string; run: (a: Tensor, b: Tensor) => Tensor };

@@ -13,17 +13,7 @@ import { getThreads, setThreads, shutdownThreads } from '../../src/engine/matmul
 import { setMainThreadWorks } from '../../src/engine/threads.js';
 import { wasmKernels } from '../../src/engine/wasm.js';
 import { gradcheck, TestRng } from './gradcheck.js';
-
-function assertSameBits(got: Float32Array, want: Float32Array, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  for (let i = 0; i < g.length; i++) {
-    if (g[i] !== w[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) {
-      assert.fail(`${what}: element ${i} differs: got ${got[i]} (0x${g[i]!.toString(16)}), want ${want[i]} (0x${w[i]!.toString(16)})`);
-    }
-  }
-}
+import { assertSameBits } from './bits.js';
 
 function withWasmMin<T>(min: number, f: () => T): T {
   const prev = setElementwiseWasmMin(min);
@@ -78,11 +68,25 @@ function scores(n: number, seed: number): Float32Array {
   return out;
 }
 
-function runBoth(x: Float32Array, shape: number[], scale: number, g: Float32Array): Float32Array[] {
+/** Forward output and input gradient of an op on x with output gradient g. */
+function runOp(op: (t: Tensor) => Tensor, x: Float32Array, shape: number[], g: Float32Array): Float32Array[] {
   const t = new Tensor(x.slice(), shape, { requiresGrad: true });
-  const y = causalSoftmax(t, scale);
+  const y = op(t);
   y.backward(g.slice());
   return [y.data, t.grad!];
+}
+
+/** The wasm path must give the TypeScript path's bits for 1, 2 (with and without the main thread) and 4 threads. */
+function assertKernelsMatchTs(op: (t: Tensor) => Tensor, x: Float32Array, shape: number[], g: Float32Array): void {
+  const want = withWasmMin(Infinity, () => runOp(op, x, shape, g));
+  for (const [t, mainWorks] of [[1, true], [2, true], [2, false], [4, true]] as const) {
+    setThreads(t);
+    setMainThreadWorks(mainWorks);
+    const got = withWasmMin(0, () => runOp(op, x, shape, g));
+    const what = `${JSON.stringify(shape)} threads=${t}${mainWorks ? '' : ' (workers only)'}`;
+    assertSameBits(got[0]!, want[0]!, `forward ${what}`);
+    assertSameBits(got[1]!, want[1]!, `backward ${what}`);
+  }
 }
 
 test('causalSoftmax kernels: the bits of the TypeScript path on special values, odd T, 1/2/4 threads', () => {
@@ -92,15 +96,7 @@ test('causalSoftmax kernels: the bits of the TypeScript path on special values, 
     for (const [shape, scale] of [[[7, 1, 1], 1], [[5, 3, 3], 0.5], [[2, 9, 9], 0.35355339059327373], [[40, 32, 32], 0.17677669529663687]] as Array<[number[], number]>) {
       const n = shape.reduce((a, b) => a * b, 1);
       const x = scores(n, seed++), g = scores(n, seed++).map((v) => (Number.isFinite(v) ? v : 1));
-      const want = withWasmMin(Infinity, () => runBoth(x, shape, scale, g));
-      for (const [t, mainWorks] of [[1, true], [2, true], [2, false], [4, true]] as const) {
-        setThreads(t);
-        setMainThreadWorks(mainWorks);
-        const got = withWasmMin(0, () => runBoth(x, shape, scale, g));
-        const what = `${JSON.stringify(shape)} threads=${t}${mainWorks ? '' : ' (workers only)'}`;
-        assertSameBits(got[0]!, want[0]!, `forward ${what}`);
-        assertSameBits(got[1]!, want[1]!, `backward ${what}`);
-      }
+      assertKernelsMatchTs((t) => causalSoftmax(t, scale), x, shape, g);
     }
   } finally {
     setMainThreadWorks(true);
@@ -129,22 +125,8 @@ test('softmax kernels (the plain softmax over the last axis): the bits of the Ty
       const x = scores(n, seed++), g = scores(n, seed++).map((v) => (Number.isFinite(v) ? v : 1));
       const C = shape[shape.length - 1]!;
       if (n >= 2 * C) x.fill(-Infinity, C, 2 * C); // a fully masked row comes out as zeros on both paths
-      const run = (): Float32Array[] => {
-        const t = new Tensor(x.slice(), shape, { requiresGrad: true });
-        const y = softmax(t);
-        y.backward(g.slice());
-        return [y.data, t.grad!];
-      };
-      const want = withWasmMin(Infinity, run);
-      if (n >= 2 * C) assert.ok(want[0]!.subarray(C, 2 * C).every((v) => v === 0));
-      for (const [t, mainWorks] of [[1, true], [2, true], [2, false], [4, true]] as const) {
-        setThreads(t);
-        setMainThreadWorks(mainWorks);
-        const got = withWasmMin(0, run);
-        const what = `${JSON.stringify(shape)} threads=${t}${mainWorks ? '' : ' (workers only)'}`;
-        assertSameBits(got[0]!, want[0]!, `forward ${what}`);
-        assertSameBits(got[1]!, want[1]!, `backward ${what}`);
-      }
+      if (n >= 2 * C) assert.ok(withWasmMin(0, () => runOp(softmax, x, shape, g))[0]!.subarray(C, 2 * C).every((v) => v === 0));
+      assertKernelsMatchTs(softmax, x, shape, g);
     }
   } finally {
     setMainThreadWorks(true);
