@@ -21,7 +21,7 @@ import { reshape, permute } from '../engine/ops-shape.js';
 import { matmul, matmulBias, softmax } from '../engine/ops-nn.js';
 import { Module } from './module.js';
 import { Hooks, type HookLayout } from './hooks.js';
-import { LayerNorm, type Init } from './layers.js';
+import { LayerNorm, torchLinearStd, type Init } from './layers.js';
 import { ImageClassifier, checkPatchGrid, type ImageShape } from './patches.js';
 
 export interface CrateConfig extends ImageShape {
@@ -49,8 +49,9 @@ export class MSSA extends Module {
     super();
     const dh = dModel / nHeads;
     this.dHead = dh;
-    this.U = this.param('U', new Tensor(init(`${prefix}U`, nHeads * dModel * dh, 0.02), [nHeads, dModel, dh]));
-    this.W_O = this.param('W_O', new Tensor(init(`${prefix}W_O`, nHeads * dh * dModel, 0.02), [nHeads, dh, dModel]));
+    // PyTorch's default nn.Linear init, as in the reference runs (fan-in d for U, H·d_h for W_O).
+    this.U = this.param('U', new Tensor(init(`${prefix}U`, nHeads * dModel * dh, torchLinearStd(dModel), 'uniform'), [nHeads, dModel, dh]));
+    this.W_O = this.param('W_O', new Tensor(init(`${prefix}W_O`, nHeads * dh * dModel, torchLinearStd(nHeads * dh), 'uniform'), [nHeads, dh, dModel]));
     this.b_O = this.param('b_O', Tensor.zeros([dModel]));
   }
 

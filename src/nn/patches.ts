@@ -98,7 +98,7 @@ export class PatchEmbed extends Module {
     checkPatchGrid(image, 'patch embedding');
     const pd = patchDim(image);
     this.lnPatch = this.child('ln_patch', new LayerNorm(pd));
-    this.proj = this.child('proj', new Linear(pd, dModel, init, 'embed.proj', { std: 1 / Math.sqrt(pd) }));
+    this.proj = this.child('proj', new Linear(pd, dModel, init, 'embed.proj', { torch: true }));
     this.lnEmbed = this.child('ln_embed', new LayerNorm(dModel));
   }
   /** patches [B, n, p·p·C] → [B, n, d] */
@@ -113,8 +113,10 @@ export class ClsAndPositions extends Module {
   readonly pos: Tensor;
   constructor(readonly tokens: number, readonly dModel: number, init: Init) {
     super();
-    this.cls = this.child('cls_token', new ParamGroup()).add('W_cls', new Tensor(init('cls_token.W_cls', dModel, 0.02), [1, 1, dModel]));
-    this.pos = this.child('pos_embed', new ParamGroup()).add('W_pos', new Tensor(init('pos_embed.W_pos', tokens * dModel, 0.02), [1, tokens, dModel]));
+    // Standard normal, as the CRATE and vit-pytorch code's torch.randn: on the
+    // same scale as the layer-normed patch tokens they join.
+    this.cls = this.child('cls_token', new ParamGroup()).add('W_cls', new Tensor(init('cls_token.W_cls', dModel, 1), [1, 1, dModel]));
+    this.pos = this.child('pos_embed', new ParamGroup()).add('W_pos', new Tensor(init('pos_embed.W_pos', tokens * dModel, 1), [1, tokens, dModel]));
   }
   /** [B, n, d] patch tokens → [B, n+1, d] with the class token first and positions added. */
   forward(x: Tensor, hooks: Hooks): Tensor {
@@ -162,7 +164,7 @@ export abstract class ImageClassifier<C extends ImageClassifierConfig, B extends
     this.clsPos = this.child('tokens', new ClsAndPositions(patchCount(cfg) + 1, cfg.dModel, init));
     for (let i = 0; i < cfg.nLayers; i++) this.blocks.push(this.child(`blocks.${i}`, makeBlock(init, i)));
     this.ln_final = this.child('ln_final', new LayerNorm(cfg.dModel));
-    this.head = this.child('head', new Linear(cfg.dModel, cfg.classes, init, 'head'));
+    this.head = this.child('head', new Linear(cfg.dModel, cfg.classes, init, 'head', { torch: true }));
   }
 
   /** Hook names inside block i, in forward order. */

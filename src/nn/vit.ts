@@ -10,7 +10,7 @@ import { reshape, permute } from '../engine/ops-shape.js';
 import { matmul, matmulBias, softmax } from '../engine/ops-nn.js';
 import { Module } from './module.js';
 import { Hooks } from './hooks.js';
-import { LayerNorm, MLP, type Init } from './layers.js';
+import { LayerNorm, MLP, torchLinearStd, type Init } from './layers.js';
 import { ImageClassifier, checkPatchGrid, type ImageShape } from './patches.js';
 import { HEADS_TO_BTHD, HEADS_TO_BHTT } from './crate.js';
 
@@ -38,10 +38,11 @@ export class SelfAttention extends Module {
     const d = dModel;
     const dh = d / H;
     this.dHead = dh;
-    this.W_Q = this.param('W_Q', new Tensor(init(`${prefix}W_Q`, H * d * dh, 0.02), [H, d, dh]));
-    this.W_K = this.param('W_K', new Tensor(init(`${prefix}W_K`, H * d * dh, 0.02), [H, d, dh]));
-    this.W_V = this.param('W_V', new Tensor(init(`${prefix}W_V`, H * d * dh, 0.02), [H, d, dh]));
-    this.W_O = this.param('W_O', new Tensor(init(`${prefix}W_O`, H * dh * d, 0.02), [H, dh, d]));
+    // PyTorch's default nn.Linear init (fan-in d for Q, K, V; H·d_h for the output map).
+    this.W_Q = this.param('W_Q', new Tensor(init(`${prefix}W_Q`, H * d * dh, torchLinearStd(d), 'uniform'), [H, d, dh]));
+    this.W_K = this.param('W_K', new Tensor(init(`${prefix}W_K`, H * d * dh, torchLinearStd(d), 'uniform'), [H, d, dh]));
+    this.W_V = this.param('W_V', new Tensor(init(`${prefix}W_V`, H * d * dh, torchLinearStd(d), 'uniform'), [H, d, dh]));
+    this.W_O = this.param('W_O', new Tensor(init(`${prefix}W_O`, H * dh * d, torchLinearStd(H * dh), 'uniform'), [H, dh, d]));
     this.b_O = this.param('b_O', Tensor.zeros([d]));
   }
   forward(x: Tensor, hooks: Hooks, prefix: string): Tensor {
@@ -70,7 +71,7 @@ class ViTBlock extends Module {
     this.ln1 = this.child('ln1', new LayerNorm(cfg.dModel));
     this.attn = this.child('attn', new SelfAttention(cfg.nHeads, cfg.dModel, init, `${pre}attn.`));
     this.ln2 = this.child('ln2', new LayerNorm(cfg.dModel));
-    this.mlp = this.child('mlp', new MLP(cfg.dModel, cfg.dMlp, init, `${pre}mlp.`, 0.02));
+    this.mlp = this.child('mlp', new MLP(cfg.dModel, cfg.dMlp, init, `${pre}mlp.`, 'torch'));
   }
   forward(x: Tensor, hooks: Hooks): Tensor {
     const pre = `blocks.${this.index}.`;
