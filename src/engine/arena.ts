@@ -21,9 +21,10 @@
 // [arena, growing up][a kernel call's temporaries, above the arena's top].
 
 import { align64, ensureMemory, wasmKernels } from './wasm.js';
+import { CTRL } from './threads.js';
 
-/** Threads whose kernel scratch sits below the arena (threads.ts allows at most 64). */
-const MAX_THREADS = 64;
+/** Threads whose kernel scratch sits below the arena: the most threads.ts allows. */
+const MAX_THREADS = CTRL.MAX_WORKERS + 1;
 /** Buffers smaller than this stay in JS: their copies cost less than a call. */
 const MIN_ELEMENTS = 1024;
 /** The arena stops here (bytes); beyond it buffers fall back to JS memory, leaving room for temporaries. */
@@ -31,7 +32,6 @@ const CAP_BYTES = 2.5 * 2 ** 30;
 
 let active = false;
 let generation = 1;
-let start = 0;
 let top = 0;
 let buffer: ArrayBufferLike | null = null;
 // Earlier buffer objects of the same (grown) memory: views made from them are still arena views.
@@ -45,8 +45,7 @@ const older = new WeakSet<ArrayBufferLike>();
 export function withStepArena<T>(fn: () => T): T {
   if (active) return fn();
   const wk = wasmKernels();
-  start = align64(wk.heapBase + MAX_THREADS * wk.scratchBytes);
-  top = start;
+  top = align64(wk.heapBase + MAX_THREADS * wk.scratchBytes);
   active = true;
   try {
     return fn();
@@ -121,7 +120,7 @@ export function generationOf(data: Float32Array): number {
 
 /** True when data stamped with generation `g` has been released. */
 export function released(g: number): boolean {
-  return g !== 0 && (g !== generation || !active);
+  return g !== 0 && g !== generation;
 }
 
 /** First byte past the arena's top (0 outside a step): kernel temporaries start at or above it. */

@@ -9,6 +9,7 @@
 // so they never overlap in time.
 
 import { align64, ensureMemory, wasmKernels } from '../../engine/wasm.js';
+import { arenaTop } from '../../engine/arena.js';
 
 // Blocks of 2^BLOCK_BITS values (even: a power of 4) for the butterflies'
 // low passes; GLASSBOX_SPARSIFY_BLOCK_BITS overrides it for tuning only (the
@@ -51,7 +52,8 @@ export function sparsifyLoopWasm(v: Float64Array, lrs: Float64Array, iters: numb
   const wk = wasmKernels();
   const ex = wk.exports as unknown as SparsifyExports;
   const arr = align64(size * 8);
-  let off = wk.heapBase;
+  // Above the step arena, should this ever run inside a training step.
+  let off = align64(Math.max(wk.heapBase, arenaTop()));
   const at = (bytes: number): number => { const o = off; off += align64(bytes); return o; };
   const [vo, po, qo, bpo, bqo, ao, ro] = [0, 1, 2, 3, 4, 5, 6].map(() => at(arr)) as [number, number, number, number, number, number, number];
   const lo = at(Math.max(1, lrs.length) * 8);
