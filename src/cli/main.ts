@@ -9,6 +9,8 @@ import { registerEvalCommand } from './eval.js';
 import { registerCompressCommands } from './compress.js';
 import { registerSaeCommands } from './sae.js';
 import { registerInteractionsCommand } from './interactions.js';
+import { registerCorpusCommands } from './corpus.js';
+import { registerLmCommands } from './lm.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerEvalCommand(program);
   registerCompressCommands(program);
   registerSaeCommands(program);
+  registerCorpusCommands(program);
+  registerLmCommands(program);
   return program;
 }
 

@@ -10,13 +10,14 @@ import { setThreads } from '../engine/matmul-kernel.js';
 import { argmax } from '../engine/ops-reduce.js';
 import { crossEntropy, softmax } from '../engine/ops-nn.js';
 import { Rng } from '../engine/rng.js';
-import { AdamW, clipGradNorm, type OptimizerState } from '../engine/optim.js';
+import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { warmupCosine } from '../engine/schedule.js';
 import { GPT, type GPTConfig } from '../nn/gpt.js';
 import { AdditionTask, lossFloor, streamFloorBitsPerProblem, perPositionFloor, targetPositions, promptLength, encodeBatch, parseProblem, VOCAB, type AnswerOrder, type FirstDigit, type Problem } from '../data/addition.js';
 import { trainLoop, LOG2E, type TrainEvent, type TrainState, type Batch } from '../train/trainer.js';
 import { RunDir } from '../train/run-dir.js';
-import { saveCheckpoint, loadCheckpoint, modelTensors, OPTIMIZER_PREFIX } from '../train/checkpoint.js';
+import { saveCheckpoint, loadCheckpoint, modelTensors } from '../train/checkpoint.js';
+import { optimizerStateTo, optimizerStateFrom } from '../train/optimizer-state.js';
 import { VERSION } from '../version.js';
 import type { AdditionResult, AdditionHistoryPoint } from './addition-result.js';
 
@@ -355,19 +356,6 @@ function thin(h: AdditionHistoryPoint[], n: number): AdditionHistoryPoint[] {
   if (h.length <= n) return h;
   const every = Math.ceil(h.length / n);
   return h.filter((p, i) => i % every === 0 || p.eval_loss !== undefined || i === h.length - 1);
-}
-
-/** Optimiser state as named tensors (moments) plus JSON scalars (kind, step counts). */
-function optimizerStateTo(state: OptimizerState): { tensors: Array<{ name: string; shape: number[]; data: Float32Array }>; scalars: unknown } {
-  const tensors = state.buffers.map((b) => ({ name: OPTIMIZER_PREFIX + b.name, shape: [b.data.length], data: b.data }));
-  return { tensors, scalars: { kind: state.kind, steps: state.steps } };
-}
-
-function optimizerStateFrom(all: Map<string, { shape: number[]; data: Float32Array }>, scalars: unknown): OptimizerState {
-  const s = scalars as { kind: string; steps: number[] } | undefined;
-  if (!s || typeof s.kind !== 'string' || !Array.isArray(s.steps)) throw new Error('checkpoint has no optimizer state to resume from');
-  const buffers = [...all].filter(([n]) => n.startsWith(OPTIMIZER_PREFIX)).map(([n, t]) => ({ name: n.slice(OPTIMIZER_PREFIX.length), data: t.data }));
-  return { kind: s.kind, steps: s.steps, buffers };
 }
 
 /** A trained addition model from a checkpoint, with its task (for `glassbox eval`). */
