@@ -110,7 +110,8 @@ function evaluate(model: CrateMAE, test: ImageSet, n: number, seed: number): { m
         if (!hidden[i]) continue;
         for (let j = 0; j < pd; j++) {
           const t = target[i * pd + j];
-          se += (pred[i * pd + j] - t) ** 2;
+          const e = pred[i * pd + j] - t;
+          se += e * e; // the bits of the former e ** 2 (V8: pow(x, 2) is x * x; checked on 2e6 values)
           base += t * t;
         }
         count += pd;
@@ -143,7 +144,8 @@ function reconstructions(model: CrateMAE, test: ImageSet, n: number, seed: numbe
     let se = 0;
     let c = 0;
     for (let i = b * N; i < (b + 1) * N; i++) if (hidden[i]) for (let j = 0; j < pd; j++) {
-      se += (pred[i * pd + j] - target[i * pd + j]) ** 2;
+      const e = pred[i * pd + j] - target[i * pd + j];
+      se += e * e;
       c++;
     }
     return { original: toBytes(o.subarray(b * P, (b + 1) * P)), masked: toBytes(m.subarray(b * P, (b + 1) * P)), reconstruction: toBytes(r.subarray(b * P, (b + 1) * P)), mse: se / Math.max(1, c) };
