@@ -113,7 +113,7 @@ export function registerRunCommand(program: Command): void {
             [
               `held-out exact match ${(result.exact_match * 100).toFixed(2)}% (carry cases ${(result.carry_exact_match * 100).toFixed(0)}%)`,
               `held-out loss ${result.eval_loss.toFixed(4)} nats/token; floor ${result.loss_floor.toFixed(4)} (gap ${gap.toFixed(4)})`,
-              `training stream: ${(result.bits.area_under_loss_bits / 8 / 1024).toFixed(1)} KiB coded vs ${(result.bits.raw_bits / 8 / 1024).toFixed(1)} KiB raw (floor ${(result.bits.floor_bits / 8 / 1024).toFixed(1)} KiB)`,
+              `training stream: area under the training loss ${(result.bits.area_under_loss_bits / 8 / 1024).toFixed(1)} KiB vs ${(result.bits.raw_bits / 8 / 1024).toFixed(1)} KiB raw (floor ${(result.bits.floor_bits / 8 / 1024).toFixed(1)} KiB)`,
               `${result.steps} steps, ${formatSeconds(result.seconds)}${controller.signal.aborted ? ' (interrupted; resume with --resume ' + result.checkpoint + ')' : ''}`,
               `report: ${result.report}`,
             ].join('\n') + '\n',
