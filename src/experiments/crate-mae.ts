@@ -37,8 +37,9 @@ export interface CrateMAEExperimentConfig {
 }
 
 export const CRATE_MAE_PRESETS: Record<'default' | 'tiny', CrateMAEExperimentConfig> = {
-  // 49 patches of 4×4, 12 visible; 468 steps. Measured 11.5 min on 2 cores shared with another
-  // training run (~1 s per step alone): masked-patch MSE 0.50 vs 1.01 for the mean image.
+  // 49 patches of 4×4, 12 visible; 468 steps. Measured before the step arena: 11.5 min on 2 cores
+  // shared with another training run (~1 s per step alone); not remeasured since (the arena made the other
+  // runs several times faster). Masked-patch MSE 0.50 vs 1.01 for the mean image.
   default: { dModel: 64, heads: 4, layers: 3, patch: 4, maskRatio: 0.75, lambda: 0.5, epochs: 3, batch: 64, lr: 2e-3, weightDecay: 0.05, trainImages: 10000, evalImages: 1000, showImages: 8, seed: 1 },
   tiny: { dModel: 16, heads: 2, layers: 1, patch: 7, maskRatio: 0.75, lambda: 0.5, epochs: 2, batch: 16, lr: 3e-3, weightDecay: 0.05, trainImages: 128, evalImages: 64, showImages: 2, seed: 1 },
 };
