@@ -242,7 +242,8 @@ function carryChainResult(last: { train: Interactions[]; test: Interactions[] },
   };
 }
 
-function twoPhase(cps: InteractionsCheckpoint[], n: number): TwoPhaseVerdict {
+/** The two-phase verdict of seed 002 from the checkpoints (exported for its test). */
+export function twoPhase(cps: InteractionsCheckpoint[], n: number): TwoPhaseVerdict {
   let minI = 0;
   cps.forEach((c, i) => { if (c.mean_order < cps[minI]!.mean_order) minI = i; });
   const first = cps[0]!;
