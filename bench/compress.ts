@@ -92,7 +92,7 @@ async function glassbox(level: number, data: Uint8Array, verify: boolean): Promi
     bytes_out: stats.bytesOut,
     bits_per_byte: (8 * stats.bytesOut) / stats.bytesIn,
     kib_per_s: stats.bytesIn / 1024 / stats.seconds,
-    area_bits_per_byte: stats.idealBits / stats.bytesIn,
+    area_bits_per_byte: stats.modelBits / stats.bytesIn,
     train_share: predictor ? predictor.trainSeconds / stats.seconds : 0,
   };
   if (verify) {

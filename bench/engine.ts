@@ -1,4 +1,4 @@
-// npm run bench:engine [-- --json] [--steps N]
+// npm run bench:engine [-- --json] [--steps N]   (N timed steps per GPT-step measurement, default 8; the median is reported)
 // (a) matmul GFLOP/s at 1 and 2 threads; (b) steps/s of one AdamW step of the
 // reference tiny GPT; (c) the same step in PyTorch when a Python with torch is
 // found, and the ratio. Figures are medians; compare ratios, not absolutes.
@@ -99,6 +99,9 @@ export function benchPytorch(threads: number, steps = 8): { steps_per_s: number;
 
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
+  const si = process.argv.indexOf('--steps');
+  const steps = si > 0 ? Number(process.argv[si + 1]) : 8; // timed steps per measurement (median)
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps must be a positive integer, got ${process.argv[si + 1]}`);
   const log = (s: string) => {
     if (!json) process.stdout.write(s + '\n');
   };
@@ -106,13 +109,13 @@ async function main(): Promise<void> {
   const matmul = await benchMatmul([1, 2]);
   for (const r of matmul) log(`  (${r.m}x${r.k})${r.transA ? 'ᵀ' : ''}@(${r.k}x${r.n})${r.transB ? 'ᵀ' : ''} threads=${r.threads}: ${r.gflops.toFixed(1)} GFLOP/s`);
   log('tiny GPT training step (vocab 16, d128, 4 heads, 2 layers, seq 32, batch 64, AdamW)...');
-  const gpt1 = benchGptStep(1);
-  const gpt2 = benchGptStep(2);
-  const copying2 = benchGptStep(2, 8, false);
+  const gpt1 = benchGptStep(1, steps);
+  const gpt2 = benchGptStep(2, steps);
+  const copying2 = benchGptStep(2, steps, false);
   log(`  glassbox threads=1: ${gpt1.toFixed(2)} steps/s`);
   log(`  glassbox threads=2: ${gpt2.toFixed(2)} steps/s`);
   log(`  glassbox threads=2 without the step arena (kernels copy their operands): ${copying2.toFixed(2)} steps/s; arena/copying = ${(gpt2 / copying2).toFixed(2)}`);
-  const pytorch = benchPytorch(2);
+  const pytorch = benchPytorch(2, steps);
   if (pytorch) log(`  PyTorch ${pytorch.blas}, ${pytorch.threads} threads: ${pytorch.steps_per_s.toFixed(2)} steps/s; glassbox/PyTorch = ${(gpt2 / pytorch.steps_per_s).toFixed(2)}`);
   else log('  PyTorch: no python with torch found (apt-get install python3-torch libopenblas0-pthread, or set GLASSBOX_PYTHON)');
   await shutdownThreads();

@@ -47,7 +47,7 @@ export interface CompressReport {
   /** Compressed bits per original byte, container included. */
   bits_per_byte: number;
   seconds: number;
-  /** Sum of -log2 p over the coded bytes at coding time (quantised p): the area under the training loss curve. */
+  /** Sum of -log2 p over the coded bytes at coding time, p the model's unquantised output (f64): the area under its prequential loss curve. */
   area_under_loss_bits: number;
   level: number;
   kib_per_second: number;
@@ -160,7 +160,7 @@ function report(command: 'compress' | 'decompress', input: string, output: strin
     bytes_out: stats.bytesOut,
     bits_per_byte: original > 0 ? (8 * compressed) / original : 0,
     seconds: stats.seconds,
-    area_under_loss_bits: stats.idealBits,
+    area_under_loss_bits: stats.modelBits,
     level,
     kib_per_second: stats.seconds > 0 ? original / 1024 / stats.seconds : 0,
   };

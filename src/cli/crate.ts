@@ -114,7 +114,7 @@ function registerCrateMAE(run: Command): void {
     run
       .command('crate-mae')
       .description('CRATE-MAE: a CRATE encoder (λ = 0.5) and a mirrored decoder reconstruct Fashion-MNIST images from 25% of their patches')
-      .addOption(new Option('--preset <name>', 'default (about 8-12 min on 2 cores) or tiny (smoke test)').choices(Object.keys(CRATE_MAE_PRESETS)).default('default'))
+      .addOption(new Option('--preset <name>', 'default (3 epochs of 10,000 images, 468 steps; not yet timed with the step arena) or tiny (smoke test)').choices(Object.keys(CRATE_MAE_PRESETS)).default('default'))
       .option('--mask-ratio <x>', 'share of patches hidden from the encoder', floatArg(0, 0.99))
       .option('--lambda <x>', 'encoder ISTA sparsity penalty λ', floatArg(0, 100)),
   ).action(async (flags: CrateFlags & { preset: keyof typeof CRATE_MAE_PRESETS; maskRatio?: number }) => {

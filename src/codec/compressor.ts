@@ -18,6 +18,7 @@ import { toSink } from './byte-io.js';
 import { ContainerReader, ContainerWriter, MAX_CHUNK_LENGTH, type JsonObject } from './container.js';
 import { CorruptInputError } from './errors.js';
 import { log2Int } from './log2.js';
+import { log2 } from '../engine/detmath.js';
 import type { Predictor, PredictorFactory } from './predictor.js';
 import { cumulative, findSymbol, quantizeProbs } from './quantize.js';
 import { RangeDecoder, RangeEncoder } from './range-coder.js';
@@ -37,6 +38,8 @@ export interface CodecProgress {
   bitsPerByte: number;
   /** Running sum of -log2 p over the bytes coded so far, p from the quantised frequencies. */
   idealBits: number;
+  /** Running sum of -log2 p over the bytes coded so far, p the predictor's own (unquantised) output: the area under its loss. */
+  modelBits: number;
   /** Chunks done. */
   chunks: number;
 }
@@ -44,7 +47,15 @@ export interface CodecProgress {
 export interface CodecStats {
   bytesIn: number;
   bytesOut: number;
+  /** Sum of -log2(f_b / 2^totalBits) over the coded bytes: what an ideal coder would spend on the quantised frequencies. */
   idealBits: number;
+  /**
+   * Sum of -log2(p_b / sum p) over the coded bytes, in f64, p the predictor's
+   * unquantised output when it coded byte b: the area under the model's
+   * prequential loss, in bits. The coded body exceeds it only by quantisation
+   * and range-coder overhead (test/codec/identity.test.ts states the bound).
+   */
+  modelBits: number;
   seconds: number;
   chunks: number;
   /** The caller's header object (as stored in / read from the file). */
@@ -86,6 +97,9 @@ async function breathe(signal: AbortSignal | undefined): Promise<void> {
 class Quantizer {
   readonly freqs = new Uint32Array(ALPHABET);
   readonly cum = new Uint32Array(ALPHABET + 1);
+  /** The predictor's output for the byte being coded (read before observe()), and its f64 sum over the valid entries. */
+  private p: Float32Array = new Float32Array(ALPHABET);
+  private sum = 0;
   constructor(readonly totalBits: number) {}
 
   next(predictor: Predictor): void {
@@ -93,6 +107,20 @@ class Quantizer {
     if (p.length !== ALPHABET) throw new Error(`predictor returned ${p.length} probabilities, expected ${ALPHABET}`);
     quantizeProbs(p, this.totalBits, this.freqs);
     cumulative(this.freqs, ALPHABET, this.cum);
+    let sum = 0;
+    for (let i = 0; i < ALPHABET; i++) {
+      const v = p[i];
+      if (v > 0 && v < Infinity) sum += v; // the entries quantizeProbs counts, summed in the same order
+    }
+    this.p = p;
+    this.sum = sum;
+  }
+
+  /** -log2 of the predictor's unquantised probability of `b` (uniform when its output had no valid mass, as in quantizeProbs). */
+  modelBits(b: number): number {
+    if (!(this.sum > 0 && this.sum < Infinity)) return 8; // log2(ALPHABET)
+    const v = this.p[b];
+    return v > 0 && v < Infinity ? log2(this.sum) - log2(v) : Infinity;
   }
 }
 
@@ -123,6 +151,7 @@ export async function compressStream(input: ByteSource, output: ByteTarget, opti
   const q = new Quantizer(totalBits);
   let bytesIn = 0;
   let idealBits = 0;
+  let modelBits = 0;
   let chunks = 0;
 
   const codeChunk = async (chunk: Uint8Array): Promise<void> => {
@@ -134,13 +163,14 @@ export async function compressStream(input: ByteSource, output: ByteTarget, opti
       const f = q.freqs[b];
       enc.encode(q.cum[b], f, totalBits);
       idealBits += totalBits - log2Int(f);
+      modelBits += q.modelBits(b);
       predictor.observe(b);
     }
     await writer.writeChunk(chunk, enc.finish());
     await predictor.endChunk(chunk);
     bytesIn += chunk.length;
     chunks++;
-    onProgress?.({ phase: 'compress', bytesIn, bytesOut: writer.bytesWritten, bitsPerByte: (8 * writer.bytesWritten) / bytesIn, idealBits, chunks });
+    onProgress?.({ phase: 'compress', bytesIn, bytesOut: writer.bytesWritten, bitsPerByte: (8 * writer.bytesWritten) / bytesIn, idealBits, modelBits, chunks });
     signal?.throwIfAborted();
   };
 
@@ -163,7 +193,7 @@ export async function compressStream(input: ByteSource, output: ByteTarget, opti
   }
   if (fill > 0) await codeChunk(pending.subarray(0, fill));
   await writer.finish();
-  return { bytesIn, bytesOut: writer.bytesWritten, idealBits, seconds: (performance.now() - t0) / 1000, chunks, config };
+  return { bytesIn, bytesOut: writer.bytesWritten, idealBits, modelBits, seconds: (performance.now() - t0) / 1000, chunks, config };
 }
 
 /**
@@ -184,6 +214,7 @@ export async function decompressStream(input: ByteSource, output: ByteTarget, op
   const q = new Quantizer(totalBits);
   let bytesOut = 0;
   let idealBits = 0;
+  let modelBits = 0;
   let chunks = 0;
 
   for (let chunk = await reader.nextChunk(); chunk !== null; chunk = await reader.nextChunk()) {
@@ -205,6 +236,7 @@ export async function decompressStream(input: ByteSource, output: ByteTarget, op
       }
       out[i] = s;
       idealBits += totalBits - log2Int(f);
+      modelBits += q.modelBits(s);
       predictor.observe(s);
     }
     reader.verifyChunk(chunk, out);
@@ -212,10 +244,10 @@ export async function decompressStream(input: ByteSource, output: ByteTarget, op
     await predictor.endChunk(out);
     bytesOut += n;
     chunks++;
-    onProgress?.({ phase: 'decompress', bytesIn: reader.bytesRead, bytesOut, bitsPerByte: (8 * reader.bytesRead) / bytesOut, idealBits, chunks });
+    onProgress?.({ phase: 'decompress', bytesIn: reader.bytesRead, bytesOut, bitsPerByte: (8 * reader.bytesRead) / bytesOut, idealBits, modelBits, chunks });
     signal?.throwIfAborted();
   }
-  return { bytesIn: reader.bytesRead, bytesOut, idealBits, seconds: (performance.now() - t0) / 1000, chunks, config };
+  return { bytesIn: reader.bytesRead, bytesOut, idealBits, modelBits, seconds: (performance.now() - t0) / 1000, chunks, config };
 }
 
 function parseCodecHeader(header: JsonObject): { totalBits: number; config: JsonObject } {

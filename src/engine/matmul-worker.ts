@@ -7,11 +7,12 @@
 
 import { workerData } from 'node:worker_threads';
 import { instantiateKernels, type WasmMemory, type WasmModule } from './wasm.js';
-import { CTRL, KERNEL_NAMES, PHASE, readyWord, stateWord, type WorkerStart } from './threads.js';
+import { CTRL, KERNEL_NAMES, PHASE, chunksWord, readyWord, stateWord, type WorkerStart } from './threads.js';
 
 const start = workerData as WorkerStart;
 const ctrl = new Int32Array(start.ctrl);
 const stateIdx = stateWord(start.worker);
+const chunksIdx = chunksWord(start.worker);
 const thread = start.worker + 1; // the main thread is thread 0
 
 let kernels: Record<string, (...args: number[]) => void>;
@@ -51,6 +52,7 @@ for (;;) {
       Atomics.add(ctrl, CTRL.ERRORS, 1);
     }
     Atomics.add(ctrl, CTRL.WORKER_CHUNKS, 1);
+    Atomics.add(ctrl, chunksIdx, 1);
   }
   Atomics.store(ctrl, stateIdx, v - PHASE.POSTED + PHASE.DONE);
   Atomics.notify(ctrl, stateIdx);

@@ -121,6 +121,8 @@ let pool: Pool | undefined;
 
 /** Per-worker word: 1 once the kernels are instantiated, -1 if that failed. */
 export const readyWord = (w: number): number => CTRL.STATES + w * CTRL.STATE_STRIDE + 1;
+/** Per-worker word: chunks this worker has computed since the pool started (tests). */
+export const chunksWord = (w: number): number => CTRL.STATES + w * CTRL.STATE_STRIDE + 2;
 export const stateWord = (w: number): number => CTRL.STATES + w * CTRL.STATE_STRIDE;
 
 function getPool(): Pool {
@@ -252,6 +254,12 @@ export function runParallel(job: ParallelJob): void {
 /** Chunks computed by worker threads (not the main thread) since the pool started. */
 export function workerChunkCount(): number {
   return pool ? Atomics.load(pool.ctrl, CTRL.WORKER_CHUNKS) : 0;
+}
+
+/** Tests only: chunks computed by each started worker since the pool started (index = worker, thread = index + 1). */
+export function workerChunkCounts(): number[] {
+  const p = pool;
+  return p ? p.workers.map((_, w) => Atomics.load(p.ctrl, chunksWord(w))) : [];
 }
 
 /** Stop all workers and wait for them to exit. The pool restarts on next use. */

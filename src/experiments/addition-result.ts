@@ -81,7 +81,11 @@ export interface AdditionResult {
   report: string;
   run_dir: string;
   bits: {
-    /** Area under the training loss curve, bits: the compressed size of the training stream. */
+    /**
+     * Area under the training loss curve, bits: Σ -log2 p of every trained-on target under the model as it stood
+     * before that step. No coder runs here; it is the code length a prequential coder would reach (within the
+     * bound test/codec/identity.test.ts checks on a range-coded GPT stream).
+     */
     area_under_loss_bits: number;
     /** The training stream stored as 8-bit characters. */
     raw_bits: number;

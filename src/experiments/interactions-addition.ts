@@ -12,6 +12,7 @@
 
 import { setThreads } from '../engine/matmul-kernel.js';
 import { Rng } from '../engine/rng.js';
+import { ldexp } from '../engine/detmath.js';
 import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { warmupCosine } from '../engine/schedule.js';
 import { GPT, type GPTConfig } from '../nn/gpt.js';
@@ -82,7 +83,11 @@ export function operandVariables(k: number): { names: string[]; positions: numbe
  * place above sums to 9 (a carry from there would ripple through).
  */
 export function carryChainPlaces(p: Problem, k: number, place: number): number[] {
-  const digit = (x: number, q: number) => Math.floor(x / 10 ** q) % 10;
+  const digit = (x: number, q: number) => {
+    let t = 1;
+    for (let i = 0; i < q; i++) t *= 10; // exact for q <= 22
+    return Math.floor(x / t) % 10;
+  };
   const out: number[] = [];
   if (place < k) out.push(place);
   for (let q = place - 1; q >= 0; q--) {
@@ -223,7 +228,7 @@ function carryChainResult(last: { train: Interactions[]; test: Interactions[] },
     }
     let size = 0;
     for (let m = chainMask; m; m &= m - 1) size++;
-    blind += ((2 ** size - 1) / (2 ** n - 1)) / items.length;
+    blind += ((ldexp(1, size) - 1) / (ldexp(1, n) - 1)) / items.length;
     samples.push({
       problem: promptString(p, k), split, place,
       chain: vars.names.filter((_, i) => chainMask & (1 << i)),
@@ -237,7 +242,8 @@ function carryChainResult(last: { train: Interactions[]; test: Interactions[] },
   };
 }
 
-function twoPhase(cps: InteractionsCheckpoint[], n: number): TwoPhaseVerdict {
+/** The two-phase verdict of seed 002 from the checkpoints (exported for its test). */
+export function twoPhase(cps: InteractionsCheckpoint[], n: number): TwoPhaseVerdict {
   let minI = 0;
   cps.forEach((c, i) => { if (c.mean_order < cps[minI]!.mean_order) minI = i; });
   const first = cps[0]!;

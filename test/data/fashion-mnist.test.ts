@@ -5,6 +5,7 @@ import { idx, fakeDataset } from './fake-fashion-mnist.js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { loadFashionMnist, imageBatch, parseIdx, DatasetMissingError, DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_MEAN, FASHION_MNIST_STD } from '../../src/data/fashion-mnist.js';
+import { skipUnlessAvailable } from '../skip.js';
 
 test('reads gzipped and plain IDX files, with a limit, and normalises pixels', () => {
   for (const gz of [true, false]) {
@@ -54,10 +55,7 @@ test('a missing dataset says how to install it', () => {
 });
 
 test('the installed Debian dataset has the published sizes and a balanced test set', (t) => {
-  if (!existsSync(DEFAULT_FASHION_MNIST_DIR)) {
-    t.skip(`${DEFAULT_FASHION_MNIST_DIR} is absent (apt-get install dataset-fashion-mnist)`);
-    return;
-  }
+  if (skipUnlessAvailable(t, existsSync(DEFAULT_FASHION_MNIST_DIR), `${DEFAULT_FASHION_MNIST_DIR} is absent (apt-get install dataset-fashion-mnist)`)) return;
   const test = loadFashionMnist('test');
   assert.equal(test.count, 10000);
   assert.equal(test.rows * test.cols, 784);

@@ -12,6 +12,7 @@ import { Rng } from '../../src/engine/rng.js';
 import { noGrad } from '../../src/engine/tensor.js';
 import { setThreads, getThreads } from '../../src/engine/matmul-kernel.js';
 import { withStepArena } from '../../src/engine/arena.js';
+import { setMainThreadWorks, workerChunkCounts } from '../../src/engine/threads.js';
 
 const GOLDEN: string = '7d72f82685cbca4a8aa13362f967fd0bf2fac92b039533b061594333b25f0fd9';
 
@@ -49,12 +50,24 @@ function trainAndHash(threads: number, arena = false): string {
   return h.digest('hex');
 }
 
+/** Chunks each worker computed while `fn` ran (index = worker; workers not started count 0). */
+function chunksDuring(fn: () => void): number[] {
+  const before = workerChunkCounts();
+  fn();
+  return workerChunkCounts().map((c, w) => c - (before[w] ?? 0));
+}
+
 test('20 training steps give identical parameters for 1, 2 and 4 threads, and on rerun', () => {
   const before = getThreads();
   try {
     const h1 = trainAndHash(1);
-    const h2 = trainAndHash(2);
-    const h4 = trainAndHash(4);
+    let h2 = '';
+    const by2 = chunksDuring(() => (h2 = trainAndHash(2)));
+    // Without this the test could pass with the main thread taking every chunk, comparing 1 thread with itself.
+    assert.ok(by2[0] > 0, `at 2 threads the worker computed chunks (${by2})`);
+    let h4 = '';
+    const by4 = chunksDuring(() => (h4 = trainAndHash(4)));
+    assert.ok(by4.slice(0, 3).reduce((a, b) => a + b, 0) > 0, `at 4 threads the workers computed chunks (${by4})`);
     const again = trainAndHash(2);
     assert.equal(h2, h1, '2 threads differ from 1');
     assert.equal(h4, h1, '4 threads differ from 1');
@@ -62,6 +75,20 @@ test('20 training steps give identical parameters for 1, 2 and 4 threads, and on
     if (GOLDEN === 'UPDATE-ME') console.log(`golden hash: ${h1}`);
     assert.equal(h1, GOLDEN, 'the bits changed: if that was intended, update GOLDEN and say so in the commit message');
   } finally {
+    setThreads(before);
+  }
+});
+
+test('workers alone (the main thread computes no chunk) give the golden bits', () => {
+  const before = getThreads();
+  const prev = setMainThreadWorks(false);
+  try {
+    let h = '';
+    const by = chunksDuring(() => (h = trainAndHash(2)));
+    assert.ok(by[0] > 1000, `the worker computed every parallel chunk (${by})`);
+    assert.equal(h, GOLDEN);
+  } finally {
+    setMainThreadWorks(prev);
     setThreads(before);
   }
 });

@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSafetensors, decodeSafetensors, SafetensorsError, type SafetensorsTensor } from '../../src/engine/safetensors.js';
+import { skipOptional } from '../skip.js';
 
 function sample(): SafetensorsTensor[] {
   return [
@@ -104,7 +105,7 @@ function findPython(): string | null {
 test('Python safetensors opens the file and reads the same values', (t) => {
   const py = findPython();
   if (!py) {
-    t.skip('python3 with safetensors and numpy not found (tried /usr/bin/python3 and python3); the independent reader above covers the format');
+    skipOptional(t, 'python3 with safetensors and numpy not found (tried /usr/bin/python3 and python3); the independent reader above covers the format');
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'glassbox-st-'));

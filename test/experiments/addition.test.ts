@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAddition, loadAdditionModel, solveProblem, PRESETS, type AdditionConfig } from '../../src/experiments/addition.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/engine/safetensors.js';
 import { lossFloor } from '../../src/data/addition.js';
 
 const tiny: AdditionConfig = { ...PRESETS.default, digits: 2, steps: 24, batch: 16, layers: 1, dModel: 32, heads: 2, warmup: 4, evalEvery: 6, evalProblems: 64, seed: 5 };
@@ -106,4 +107,29 @@ test('--preset seed is the seed\'s task exactly: 8 digits, most-significant firs
   assert.equal(s.edgeMix, 0);
   assert.ok(Math.abs(lossFloor(s.digits, s.firstDigit) - (16 * Math.LN10) / 28) < 1e-12);
   assert.ok(Math.abs(lossFloor(s.digits, s.firstDigit) - 1.3157) < 1e-4);
+});
+
+test('the first-99% mark survives --resume: a mark in the checkpoint is reported by the resumed run and saved again', async () => {
+  // The tiny run never reaches 99% itself (and a configuration that does takes minutes), so the mark is written
+  // into an interrupted run's checkpoint as a run that had reached it would have saved it.
+  const dir = mkdtempSync(join(tmpdir(), 'gb-resume99-'));
+  const controller = new AbortController();
+  const part = await runAddition(tiny, {
+    runDir: join(dir, 'part'),
+    signal: controller.signal,
+    onEvent: (e) => {
+      if (e.type === 'step' && e.step === 10) controller.abort();
+    },
+  });
+  assert.equal(part.steps_to_99, null);
+  const decoded = decodeSafetensors(new Uint8Array(readFileSync(part.checkpoint)));
+  assert.equal(decoded.metadata.to_99, 'null', 'an unreached mark is saved as null');
+  const mark = { steps: 6, tokens: 6 * tiny.batch * 11, seconds: 1.25 };
+  const tensors = [...decoded.tensors].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, data: t.data }));
+  const edited = join(dir, 'reached.safetensors');
+  writeFileSync(edited, encodeSafetensors(tensors, { ...decoded.metadata, to_99: JSON.stringify(mark) }));
+  const resumed = await runAddition(tiny, { runDir: join(dir, 'resumed'), resume: edited });
+  assert.equal(resumed.steps, 24);
+  assert.deepEqual({ steps: resumed.steps_to_99, tokens: resumed.tokens_to_99, seconds: resumed.seconds_to_99 }, mark, 'the mark from before the interruption');
+  assert.deepEqual(loadCheckpoint(resumed.checkpoint).meta.to_99, mark, 'and it is saved again for the next resume');
 });

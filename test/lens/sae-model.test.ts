@@ -11,6 +11,7 @@ import { auxKLoss, removeParallelGrad, normalizeDecoderRows, foldInputScale } fr
 import { geometricMedian, sumOfDistances } from '../../src/lens/sae/geomedian.js';
 import type { SaeArch } from '../../src/lens/sae/config.js';
 import { TestRng } from '../engine/gradcheck.js';
+import { skipOptional } from '../skip.js';
 import { refCodes, refDecode, refLoss, fdGradients, type RefParams } from './sae-reference.js';
 
 function randomSae(arch: SaeArch, d: number, n: number, k: number, seed: number): { sae: Sae; ref: RefParams } {
@@ -204,7 +205,7 @@ test('TopK forward matches PyTorch on identical weights within 1e-5', (t) => {
     }
   }
   if (!r) {
-    t.skip('no python with torch (tried GLASSBOX_PYTHON and /usr/bin/python3; apt-get install python3-torch): PyTorch cross-check skipped');
+    skipOptional(t, 'no python with torch (tried GLASSBOX_PYTHON and /usr/bin/python3; apt-get install python3-torch): PyTorch cross-check skipped');
     return;
   }
   assert.equal(r.status, 0, String(r.stderr));

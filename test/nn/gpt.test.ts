@@ -80,7 +80,8 @@ test('the cached q equals x·W_Q + b_Q computed by hand for one head', () => {
   }
 });
 
-test('a hook replacement changes the output; zero-ablating a head changes only what it should', () => {
+// (A one-head ablation checked position by position against an f64 reference is in gpt-reference.test.ts.)
+test('zeroing an MLP output through its hook changes the logits; an identity replacement leaves every bit unchanged', () => {
   const m = new GPT(cfg);
   const plain = noGrad(() => m.forward(tokens, B, T));
   const hooks = new Hooks({ replace: { 'blocks.1.hook_mlp_out': (v) => mulScalar(v, 0) } });
