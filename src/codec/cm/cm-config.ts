@@ -32,7 +32,7 @@ export interface CmConfig {
   bucketBits: number;
   /** Counter adaptation limit (larger: slower, more stationary). */
   limit: number;
-  /** A second, indirect input per context: a learned map from (count, probability) to probability. */
+  /** A second, indirect input per context: a learned map from the slot's bit history to a probability. */
   indirect: boolean;
   match: { minLength: number; windowBits: number; hashBits: number } | null;
   /** One mixer per gate; with more than one, a final mixer combines them (two layers). */
@@ -79,7 +79,7 @@ export function parseCmConfig(raw: Record<string, unknown>): CmConfig {
     level: int(raw.level, 'level', 0, 99),
     contexts: list(raw.contexts, 'contexts', CONTEXT_KINDS, 0),
     bucketBits: int(raw.bucketBits, 'bucketBits', 8, 24),
-    limit: int(raw.limit, 'limit', 2, 1023),
+    limit: int(raw.limit, 'limit', 2, 255),
     indirect: raw.indirect === true,
     match,
     selectors: list(raw.selectors, 'selectors', SELECTOR_KINDS, 1),

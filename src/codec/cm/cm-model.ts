@@ -20,8 +20,9 @@
  */
 import { Apm } from './apm.js';
 import { ByteTreeInput, type ByteModel } from './byte-model.js';
-import type { CmConfig, ContextKind } from './cm-config.js';
-import { counterTable, updateCounter } from './counter.js';
+import { SELECTOR_KINDS, type CmConfig, type ContextKind } from './cm-config.js';
+import { NEXT, HISTORY_STATES } from './bit-history.js';
+import { RATE, counterTable, updateCounter } from './counter.js';
 import { HashedTable, hash2 } from './hashed-table.js';
 import { STRETCH_TABLE } from './logistic.js';
 import { MatchModel } from './match-model.js';
@@ -31,9 +32,17 @@ import { TextState } from './text-state.js';
 const KIND_ID: Record<ContextKind, number> = { o1: 1, o2: 2, o3: 3, o4: 4, o5: 5, o6: 6, o7: 7, w1: 11, w2: 12, w3: 13, col: 21, above: 22, s2: 31, s3: 32, wc: 14 };
 const BIAS = 256;
 
-/** Count bucket (0..15) for the indirect maps: exact while small, then logarithmic-ish. */
-const NBUCKET = new Uint8Array(1024);
-for (let n = 0; n < 1024; n++) NBUCKET[n] = n < 8 ? n : n < 12 ? 8 : n < 16 ? 9 : n < 24 ? 10 : n < 32 ? 11 : n < 64 ? 12 : n < 128 ? 13 : n < 256 ? 14 : 15;
+/**
+ * A context slot: t[i] = 16-bit probability, t[i + 1] = bit-history state
+ * (high byte) and update count (low byte, capped at limit <= 255).
+ */
+function updateSlot(t: Uint16Array, i: number, bit: number, limit: number): void {
+  const p = t[i];
+  const v = t[i + 1];
+  const n = v & 255;
+  t[i] = p + ((((bit ? 65535 : 0) - p) * RATE[n]) / 65536 | 0);
+  t[i + 1] = (NEXT[((v >>> 8) << 1) | bit] << 8) | (n < limit ? n + 1 : n);
+}
 
 export class CmModel {
   readonly config: CmConfig;
@@ -64,6 +73,8 @@ export class CmModel {
   private c8 = 0; // the 4 before those
   private known = 0; // contexts found in the hash table at the last nibble
   private pr = 2048;
+  private readonly selectorIds: Int32Array;
+  private matchBucket = 0; // the match model's length bucket, fixed for the byte
   private prMix = 2048;
 
   constructor(config: CmConfig, byteModels: ByteModel[] = []) {
@@ -75,13 +86,14 @@ export class CmModel {
     this.ctxHash = new Int32Array(this.nCtx);
     this.bucket = new Int32Array(this.nCtx);
     this.slot = new Int32Array(this.nCtx);
-    this.indirect = config.indirect ? counterTable((this.nCtx + 1) * 16 * 64) : null;
+    this.indirect = config.indirect ? counterTable((this.nCtx + 1) * HISTORY_STATES) : null;
     this.indSlot = new Int32Array(this.nCtx + 1);
     this.match = config.match ? new MatchModel(config.match.windowBits, config.match.hashBits, config.match.minLength) : null;
     this.trees = byteModels.map((m) => new ByteTreeInput(m));
     this.nInputs = 1 + this.nCtx + (this.indirect ? this.nCtx + 1 : 0) + (this.match ? 2 : 0) + this.trees.length + 1;
     this.x = new Int32Array(this.nInputs);
     const init = Math.floor(65536 / 4);
+    this.selectorIds = Int32Array.from(config.selectors, (s) => SELECTOR_KINDS.indexOf(s));
     this.layer1 = config.selectors.map((s) => new Mixer(this.nInputs, this.selectorSize(s), config.lr[0], init));
     if (this.layer1.length > 1) {
       this.x2 = new Int32Array(this.layer1.length + 1);
@@ -113,11 +125,11 @@ export class CmModel {
   }
 
   private selector(i: number): number {
-    switch (this.config.selectors[i]) {
-      case 'c0': return this.c0;
-      case 'c1': return ((this.c4 & 0xff) << 3) | this.bitPos;
-      case 'match': return ((this.match ? this.match.lengthBucket : 0) << 3) | this.bitPos;
-      case 'known': return (this.known << 3) | this.bitPos;
+    switch (this.selectorIds[i]) {
+      case 0: return this.c0;
+      case 1: return ((this.c4 & 0xff) << 3) | this.bitPos;
+      case 2: return (this.matchBucket << 3) | this.bitPos;
+      case 3: return (this.known << 3) | this.bitPos;
       default: return this.bitPos;
     }
   }
@@ -140,7 +152,7 @@ export class CmModel {
       for (let i = 0; i <= this.nCtx; i++) {
         const s = i === 0 ? c0 * 2 : this.slot[i - 1];
         const tt = i === 0 ? this.order0 : t;
-        const j = (((i << 4) | NBUCKET[tt[s + 1]]) << 6 | (tt[s] >>> 10)) * 2;
+        const j = (i * HISTORY_STATES + (tt[s + 1] >>> 8)) * 2;
         this.indSlot[i] = j;
         x[k++] = STRETCH_TABLE[ind[j] >>> 4];
       }
@@ -185,8 +197,8 @@ export class CmModel {
     if (this.indirect) {
       for (let i = 0; i <= this.nCtx; i++) updateCounter(this.indirect, this.indSlot[i], bit, 1023);
     }
-    updateCounter(this.order0, c0 * 2, bit, limit);
-    for (let i = 0; i < this.nCtx; i++) updateCounter(t, this.slot[i], bit, limit);
+    updateSlot(this.order0, c0 * 2, bit, limit);
+    for (let i = 0; i < this.nCtx; i++) updateSlot(t, this.slot[i], bit, limit);
     this.match?.updateBit(bit);
     for (const m of this.layer1) m.update(this.x, bit);
     if (this.final) this.final.update(this.x2, bit);
@@ -242,6 +254,7 @@ export class CmModel {
       this.ctxHash[i] = hash2(h, id);
     }
     for (const tr of this.trees) tr.startByte();
+    this.matchBucket = this.match ? this.match.lengthBucket : 0;
     this.lookup(0);
   }
 

@@ -47,7 +47,7 @@ export class HashedTable {
       return b1;
     }
     this.found = 0;
-    const b = t[b0 + 3] <= t[b1 + 3] ? b0 : b1;
+    const b = (t[b0 + 3] & 255) <= (t[b1 + 3] & 255) ? b0 : b1;
     t[b] = chk;
     t[b + 1] = 0;
     for (let k = b + 2; k < b + BUCKET; k += 2) {

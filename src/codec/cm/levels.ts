@@ -11,22 +11,22 @@ import { CM_MODEL_NAME, CM_MODEL_VERSION, type CmConfig } from './cm-config.js';
 type LevelSpec = Omit<CmConfig, 'model' | 'version' | 'level'>;
 
 const FAST: LevelSpec = {
-  contexts: ['o1', 'o2', 'o3', 'o4'],
+  contexts: ['o1', 'o2', 'o3', 'o4', 'w1'],
   bucketBits: 18,
   limit: 255,
   indirect: false,
   match: { minLength: 6, windowBits: 22, hashBits: 18 },
   selectors: ['c0'],
   lr: [24, 12],
-  apm: 0,
+  apm: 1,
   gpt: null,
 };
 
 const TEXT: LevelSpec = {
   contexts: ['o1', 'o2', 'o3', 'o4', 'o6', 'w1', 'w2', 'wc', 'col'],
-  bucketBits: 20,
+  bucketBits: 22,
   limit: 255,
-  indirect: false,
+  indirect: true,
   match: { minLength: 7, windowBits: 24, hashBits: 22 },
   selectors: ['c0', 'c1', 'match', 'known'],
   lr: [24, 12],
@@ -37,10 +37,11 @@ const TEXT: LevelSpec = {
 export const CM_LEVELS: Record<number, LevelSpec> = {
   1: FAST,
   2: TEXT,
-  3: { ...TEXT, bucketBits: 21, contexts: ['o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'w1', 'w2', 'w3', 'wc', 'col', 'above', 's2'], indirect: true, selectors: ['c0', 'c1', 'match', 'known'] },
+  3: { ...TEXT, contexts: ['o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'w1', 'w2', 'w3', 'wc', 'col', 'above', 's2'] },
+  4: { ...TEXT, contexts: ['o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'w1', 'w2', 'w3', 'wc', 'col', 'above', 's2'], gpt: 3 },
 };
 export const CM_DEFAULT_LEVEL = 2;
-export const CM_MAX_LEVEL = 3;
+export const CM_MAX_LEVEL = 4;
 
 /** The header configuration of a level. */
 export function cmLevelConfig(level: number): CmConfig {
