@@ -22,6 +22,7 @@ import { BinaryDecoder, BinaryEncoder } from './binary-coder.js';
 import type { ByteModel } from './byte-model.js';
 import { parseCmConfig, type CmConfig } from './cm-config.js';
 import { CmModel } from './cm-model.js';
+import { defaultByteModels } from './gpt-byte-model.js';
 
 export const CM_CODER = 'binary32';
 export const CM_FORMAT_VERSION = 2;
@@ -67,8 +68,9 @@ async function breathe(signal: AbortSignal | undefined): Promise<void> {
 }
 const YIELD_MASK = 0x3fff;
 
+/** Without a factory, the configuration's own byte models (the GPT at the levels that use it). */
 async function buildModel(config: CmConfig, factory: ByteModelFactory | undefined): Promise<{ model: CmModel; extra: ByteModel[] }> {
-  const extra = factory ? await factory(config) : [];
+  const extra = factory ? await factory(config) : defaultByteModels(config);
   return { model: new CmModel(config, extra), extra };
 }
 
