@@ -51,7 +51,7 @@ test('squash and stretch: integer tables close to the logistic function, stretch
     assert.ok(Math.abs(squash(d) - exact) <= 16, `squash(${d}) = ${squash(d)}, logistic ${exact}`);
   }
   for (let p = 1; p < 4095; p++) {
-    assert.ok(squash(stretch(p)) >= p && squash(stretch(p) - 1) < p, `stretch(${p}) is the least d with squash(d) >= p`);
+    assert.ok(squash(stretch(p)) >= p && (stretch(p) === -2047 || squash(stretch(p) - 1) < p), `stretch(${p}) is the least d with squash(d) >= p`);
   }
 });
 
