@@ -291,7 +291,7 @@ export function registerCompressCommands(program: Command): void {
           signal,
           onProgress: (e) => tickBytes(e.bytesIn, 8 * e.bytesOut),
         });
-        return { stats: { ...stats, idealBits: 8 * stats.bytesOut, config: stats.config as unknown as Record<string, unknown> }, level };
+        return { stats: { ...stats, config: stats.config as unknown as Record<string, unknown> }, level };
       });
       return;
     }

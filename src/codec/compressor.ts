@@ -190,7 +190,7 @@ export async function decompressStream(input: ByteSource, output: ByteTarget, op
     const config = header.config;
     if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new CorruptInputError('header at offset 14: missing "config" object', 14);
     const s = await decodeCmChunks(reader, config as JsonObject, sink, { signal, ...options.cm });
-    return { bytesIn: s.bytesIn, bytesOut: s.bytesOut, idealBits: 0, seconds: (performance.now() - t0) / 1000, chunks: s.chunks, config: config as JsonObject };
+    return { bytesIn: s.bytesIn, bytesOut: s.bytesOut, idealBits: s.idealBits, seconds: (performance.now() - t0) / 1000, chunks: s.chunks, config: config as JsonObject };
   }
   const { totalBits, config } = parseCodecHeader(header);
   if (!options.predictorFactory) throw new Error('this file was written by the transformer compressor (format version 1); decoding it needs a predictorFactory');

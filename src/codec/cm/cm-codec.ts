@@ -23,6 +23,11 @@ import type { ByteModel } from './byte-model.js';
 import { parseCmConfig, type CmConfig } from './cm-config.js';
 import { CmModel } from './cm-model.js';
 import { defaultByteModels } from './gpt-byte-model.js';
+import { log2Int } from '../log2.js';
+
+/** COST[q] = -log2(q / 4096): the ideal cost of a bit coded with probability q / 4096 (for reports only). */
+const COST = new Float64Array(4097);
+for (let q = 1; q <= 4096; q++) COST[q] = 12 - log2Int(q);
 
 export const CM_CODER = 'binary32';
 export const CM_FORMAT_VERSION = 2;
@@ -46,6 +51,8 @@ export interface CmStats {
   config: CmConfig;
   /** Bytes of model memory (tables, buffers, weights). */
   modelBytes: number;
+  /** Sum of -log2 P(bit) over every coded bit: the code length before the coder's and container's overhead. */
+  idealBits: number;
 }
 
 export interface CmCompressOptions {
@@ -87,6 +94,7 @@ export async function compressCm(input: ByteSource, output: ByteTarget, options:
   const { model, extra } = await buildModel(config, options.byteModels);
   let bytesIn = 0;
   let chunks = 0;
+  let idealBits = 0;
 
   const codeChunk = async (chunk: Uint8Array): Promise<void> => {
     const enc = new BinaryEncoder(chunk.length + 16);
@@ -95,7 +103,9 @@ export async function compressCm(input: ByteSource, output: ByteTarget, options:
       const c = chunk[i];
       for (let b = 7; b >= 0; b--) {
         const bit = (c >> b) & 1;
-        enc.encode(bit, model.p());
+        const p = model.p();
+        enc.encode(bit, p);
+        idealBits += COST[bit ? p : 4096 - p];
         model.update(bit);
       }
     }
@@ -136,7 +146,7 @@ export async function compressCm(input: ByteSource, output: ByteTarget, options:
   }
   if (fill > 0) await codeChunk(pending.subarray(0, fill));
   await writer.finish();
-  return { bytesIn, bytesOut: writer.bytesWritten, seconds: (performance.now() - t0) / 1000, chunks, config, modelBytes: model.bytes };
+  return { bytesIn, bytesOut: writer.bytesWritten, seconds: (performance.now() - t0) / 1000, chunks, config, modelBytes: model.bytes, idealBits };
 }
 
 /**
@@ -151,6 +161,7 @@ export async function decodeCmChunks(reader: ContainerReader, rawConfig: JsonObj
   const { model, extra } = await buildModel(config, options.byteModels);
   let bytesOut = 0;
   let chunks = 0;
+  let idealBits = 0;
   for (let chunk = await reader.nextChunk(); chunk !== null; chunk = await reader.nextChunk()) {
     const n = chunk.originalLength;
     const body = chunk.coded;
@@ -164,8 +175,10 @@ export async function decodeCmChunks(reader: ContainerReader, rawConfig: JsonObj
         if (i > 0 && (i & YIELD_MASK) === 0) await breathe(signal);
         const c = body[i + 1];
         for (let b = 7; b >= 0; b--) {
-          model.p();
-          model.update((c >> b) & 1);
+          const bit = (c >> b) & 1;
+          const p = model.p();
+          idealBits += COST[bit ? p : 4096 - p];
+          model.update(bit);
         }
         out[i] = c;
       }
@@ -175,7 +188,9 @@ export async function decodeCmChunks(reader: ContainerReader, rawConfig: JsonObj
         if (i > 0 && (i & YIELD_MASK) === 0) await breathe(signal);
         let c = 0;
         for (let b = 0; b < 8; b++) {
-          const bit = dec.decode(model.p());
+          const p = model.p();
+          const bit = dec.decode(p);
+          idealBits += COST[bit ? p : 4096 - p];
           model.update(bit);
           c = (c << 1) | bit;
         }
@@ -195,5 +210,5 @@ export async function decodeCmChunks(reader: ContainerReader, rawConfig: JsonObj
     onProgress?.({ phase: 'decompress', bytesIn: reader.bytesRead, bytesOut, chunks });
     signal?.throwIfAborted();
   }
-  return { bytesIn: reader.bytesRead, bytesOut, seconds: (performance.now() - t0) / 1000, chunks, config, modelBytes: model.bytes };
+  return { bytesIn: reader.bytesRead, bytesOut, seconds: (performance.now() - t0) / 1000, chunks, config, modelBytes: model.bytes, idealBits };
 }
