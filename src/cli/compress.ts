@@ -29,11 +29,14 @@ import { cmLevelConfig, CM_DEFAULT_LEVEL, CM_MAX_LEVEL } from '../codec/cm/level
  * one core of a shared 2-core machine, decompression is about as fast).
  */
 export const LEVEL_HELP = `
-Levels (bits per byte on alice29.txt / the 1.15 MB four-text concatenation; speed; model memory):
-  -1  orders 1-4, word, match; one mixer, one APM      LEVEL1
-  -2  (default) + orders 6, two words, column; bit histories; 4 gated mixers + final mixer; 2 APMs   LEVEL2
-  -3  + orders 5 and 7, three words, sparse and line contexts  LEVEL3
-  -4  + the transformer (GPT level 3, learning as it codes) as a mixer input; uses --threads   LEVEL4
+Levels (bits per byte on alice29.txt / on the 1.15 MB four-text concatenation; compression
+speed on one busy core, decompression about the same; peak memory):
+  -1  orders 1-4, word, match model; one mixer, one APM           2.087 / 2.078   ~300 KiB/s     80 MB
+  -2  (default) + order 6, two words, column; bit histories;       1.973 / 1.921    ~60 KiB/s    340 MB
+      4 gated mixers and a final mixer; 2 APMs
+  -3  + the third word, faster mixers                               1.969 / 1.920    ~55 KiB/s    340 MB
+  -4  + the transformer (learning as it codes) as a mixer input     1.956 / -         ~7 KiB/s    435 MB
+      (uses --threads; the output is identical for any count)
 Anchors on the same files: zpaq -method 5 2.021 / 1.942, bzip3 2.182 / 2.167, PPMd o32 2.098 / 2.145, xz -9e 2.583 / 2.548.
 No level uses a pretrained prior.`;
 
