@@ -123,7 +123,7 @@ test('damaged: flips in each region name the region', async () => {
   assert.match(e.message, /not a glassbox file/);
   assert.equal(e.offset, 0);
   e = await expectCorrupt(flip(4, 2)); // version 1 -> 3
-  assert.match(e.message, /format version 3 is newer than this glassbox supports \(max 1\)/);
+  assert.match(e.message, /format version 3 is newer than this glassbox supports \(max 2\)/);
   assert.equal(e.offset, 4);
   e = await expectCorrupt(flip(4, 1)); // version 1 -> 0
   assert.match(e.message, /format version 0 is not valid/);
