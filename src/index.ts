@@ -13,3 +13,5 @@ export * as interactions from './lens/interactions/index.js';
 export { Crate, type CrateConfig } from './nn/crate.js';
 export { VERSION } from './version.js';
 export * as sae from './lens/sae/index.js';
+export { compress, decompress, CM_LEVELS, CM_DEFAULT_LEVEL, CM_MAX_LEVEL, type ByteModel } from './codec/cm/index.js';
+export { CorruptInputError } from './codec/errors.js';

@@ -1,5 +1,8 @@
 // `glassbox compress IN [-o OUT]` and `glassbox decompress IN [-o OUT]`:
-// the prequential GPT compressor (src/codec/gpt-predictor.ts) as a file tool.
+// the context-mixing compressor (src/codec/cm/) as a file tool; levels 1-3
+// are classical context mixing, level 4 adds the transformer as a mixer
+// input. `--model` keeps the transformer compressor's static mode (format 1),
+// and decompress reads both formats.
 // `-` is stdin/stdout. File outputs appear whole or not at all (temp file,
 // renamed on success) and never replace a file without --force.
 
@@ -13,11 +16,29 @@ import { progressBar, formatSeconds, type ProgressBar } from './progress.js';
 import { compressStream, decompressStream, type CodecStats } from '../codec/compressor.js';
 import { CorruptInputError } from '../codec/errors.js';
 import type { Predictor } from '../codec/predictor.js';
-import { GptPredictor, gptPredictorFactory, levelConfig, staticConfig, DEFAULT_LEVEL, type GptCodecConfig } from '../codec/gpt-predictor.js';
+import { GptPredictor, gptPredictorFactory, staticConfig, type GptCodecConfig } from '../codec/gpt-predictor.js';
 import { GPT, type GPTConfig } from '../nn/gpt.js';
 import { loadCheckpoint, modelTensors } from '../train/checkpoint.js';
 import { openAtomicWrite, type AtomicWrite } from '../engine/atomic-file.js';
 import { setThreads, shutdownThreads } from '../engine/matmul-kernel.js';
+import { compressCm } from '../codec/cm/cm-codec.js';
+import { cmLevelConfig, CM_DEFAULT_LEVEL, CM_MAX_LEVEL } from '../codec/cm/levels.js';
+
+/**
+ * Measured by `npm run bench:compress` (bits per byte; compression speed on
+ * one core of a shared 2-core machine, decompression is about as fast).
+ */
+export const LEVEL_HELP = `
+Levels (bits per byte on alice29.txt / on the 1.15 MB four-text concatenation; compression
+speed on one busy core, decompression about the same; peak memory):
+  -1  orders 1-4, word, match model; one mixer, one APM           2.087 / 2.078   ~300 KiB/s     80 MB
+  -2  (default) + order 6, two words, column; bit histories;       1.973 / 1.921    ~60 KiB/s    340 MB
+      4 gated mixers and a final mixer; 2 APMs
+  -3  + the third word, faster mixers                               1.969 / 1.920    ~55 KiB/s    340 MB
+  -4  + the transformer (learning as it codes) as a mixer input     1.956 / -         ~7 KiB/s    435 MB
+      (uses --threads; the output is identical for any count)
+Anchors on the same files: zpaq -method 5 2.021 / 1.942, bzip3 2.182 / 2.167, PPMd o32 2.098 / 2.145, xz -9e 2.583 / 2.548.
+No level uses a pretrained prior.`;
 
 /** Bytes per container chunk: large, so the per-chunk record (12 bytes + coder flush) costs < 0.01 bits per byte. */
 export const CHUNK_SIZE = 1 << 16;
@@ -186,7 +207,7 @@ async function runCodec(
   input: string,
   output: string,
   flags: CommonFlags,
-  body: (io: { source: AsyncIterable<Uint8Array>; size: number; target: import('node:stream').Writable; signal: AbortSignal; bar: ProgressBar; tick: (p: GptPredictor) => void }) => Promise<{ stats: CodecStats; level: number }>,
+  body: (io: { source: AsyncIterable<Uint8Array>; size: number; target: import('node:stream').Writable; signal: AbortSignal; bar: ProgressBar; tick: (p: GptPredictor) => void; tickBytes: (bytes: number, bits: number) => void }) => Promise<{ stats: CodecStats; level: number }>,
 ): Promise<void> {
   if (flags.threads !== undefined) setThreads(flags.threads);
   if (sameFile(input, output)) throw new Error(`input and output are the same file (${input})`);
@@ -198,11 +219,13 @@ async function runCodec(
   const showBar = !flags.quiet && !flags.json && size > 0;
   const bar = showBar ? progressBar(size, `${command} {bar} {percentage}% | {done} | {speed} KiB/s | {bpb} bits/byte | ETA {eta}`) : { update() {}, stop() {} };
   const t0 = Date.now();
-  const tick = (p: GptPredictor): void => {
+  const tick = (p: GptPredictor): void => tickBytes(p.bytesSeen, p.bits);
+  const tickBytes = (bytesSeen: number, bits: number): void => {
     const sec = (Date.now() - t0) / 1000;
-    const bpb = p.bytesSeen > 0 ? p.bits / p.bytesSeen : 0;
+    const bpb = bytesSeen > 0 ? bits / bytesSeen : 0;
+    const p = { bytesSeen };
     // Decompressing, the bar counts compressed bytes: about bits/8 of them are consumed by now.
-    const value = command === 'compress' ? p.bytesSeen : Math.min(size, Math.round(p.bits / 8));
+    const value = command === 'compress' ? p.bytesSeen : Math.min(size, Math.round(bits / 8));
     const rate = sec > 0 ? value / sec : 0;
     bar.update(value, {
       percentage: size > 0 ? Math.floor((100 * value) / size) : 0,
@@ -213,7 +236,7 @@ async function runCodec(
     });
   };
   try {
-    const { stats, level } = await body({ source, size, target: out.target, signal: controller.signal, bar, tick });
+    const { stats, level } = await body({ source, size, target: out.target, signal: controller.signal, bar, tick, tickBytes });
     await out.finish();
     bar.stop();
     print(report(command, input, output, stats, level), flags.json ?? false, flags.quiet ?? false);
@@ -244,26 +267,39 @@ function defaultDecompressOutput(input: string): string {
 export function registerCompressCommands(program: Command): void {
   const compress = program
     .command('compress')
-    .description('compress a file with a GPT that learns as it codes (prequential coding); -1 fastest .. -9 best ratio')
+    .description(`compress a file by bitwise context mixing (a transformer joins at level ${CM_MAX_LEVEL}); -1 fastest .. -${CM_MAX_LEVEL} best ratio`)
     .argument('<input>', 'file to compress, or - for stdin')
     .option('-o, --output <path>', 'output file, or - for stdout (default: INPUT.gbx; stdout for stdin)')
-    .addOption(new Option('-l, --level <n>', `compression level 1-9 (default ${DEFAULT_LEVEL})`).argParser(intArg(1, 9)))
+    .addOption(new Option('-l, --level <n>', `compression level 1-${CM_MAX_LEVEL} (default ${CM_DEFAULT_LEVEL})`).argParser(intArg(1, CM_MAX_LEVEL)))
     .option('--model <checkpoint>', 'static mode: code with this fixed .safetensors model (no training); decompress needs the same file')
     .option('--seed <n>', 'seed of the model initialisation and replay sampling (stored in the file)', intArg(0, 2 ** 31 - 1))
     .option('--threads <n>', 'matmul threads (the output is identical for any count)', intArg(1, 64))
     .option('-f, --force', 'overwrite the output file if it exists')
     .option('--json', 'print a JSON summary to stdout')
     .option('-q, --quiet', 'no progress bar or summary');
-  for (let d = 1; d <= 9; d++) compress.option(`-${d}`, d === 1 ? 'same as --level 1 (fastest)' : d === 9 ? 'same as --level 9 (best)' : `same as --level ${d}`);
+  for (let d = 1; d <= CM_MAX_LEVEL; d++) compress.option(`-${d}`, d === 1 ? 'same as --level 1 (fastest)' : d === CM_MAX_LEVEL ? `same as --level ${d} (best)` : `same as --level ${d}`);
+  compress.addHelpText('after', LEVEL_HELP);
   compress.action(async (input: string, flags: CompressFlags) => {
-    const digits = Array.from({ length: 9 }, (_, i) => i + 1).filter((d) => flags[String(d)] === true);
+    const digits = Array.from({ length: CM_MAX_LEVEL }, (_, i) => i + 1).filter((d) => flags[String(d)] === true);
     if (digits.length > 1 || (digits.length === 1 && flags.level !== undefined && flags.level !== digits[0])) throw new Error('give one compression level');
-    const level = digits[0] ?? flags.level ?? DEFAULT_LEVEL;
+    const level = digits[0] ?? flags.level ?? CM_DEFAULT_LEVEL;
     const output = flags.output ?? defaultCompressOutput(input);
     if (output === '-' && flags.json) throw new Error('--json prints to stdout; give an output file with -o');
     if (output === '-' && process.stdout.isTTY && !flags.force) throw new Error('refusing to write compressed data to a terminal (use -o FILE, a pipe, or --force)');
     const loaded = flags.model ? await loadStaticModel(flags.model) : undefined;
-    const config = loaded ? staticConfig(loaded.model.config, loaded.sha256, { seed: flags.seed }) : levelConfig(level, { seed: flags.seed });
+    if (!loaded) {
+      await runCodec('compress', input, output, flags, async ({ source, target, signal, tickBytes }) => {
+        const stats = await compressCm(source, target, {
+          config: cmLevelConfig(level),
+          signal,
+          onProgress: (e) => tickBytes(e.bytesIn, 8 * e.bytesOut),
+        });
+        // The mixer's own output is its 12-bit probability, so the model's code length is the ideal one.
+        return { stats: { ...stats, modelBits: stats.idealBits, config: stats.config as unknown as Record<string, unknown> }, level };
+      });
+      return;
+    }
+    const config = staticConfig(loaded.model.config, loaded.sha256, { seed: flags.seed });
     await runCodec('compress', input, output, flags, async ({ source, target, signal, tick }) => {
       const factory = gptPredictorFactory(staticModelFor(loaded, flags.model));
       const stats = await compressStream(source, target, {
@@ -301,6 +337,7 @@ export function registerCompressCommands(program: Command): void {
           },
           signal,
         });
+        if (typeof stats.config.level === 'number') level = stats.config.level;
         return { stats, level };
       });
     });

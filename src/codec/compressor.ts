@@ -22,6 +22,7 @@ import { log2 } from '../engine/detmath.js';
 import type { Predictor, PredictorFactory } from './predictor.js';
 import { cumulative, findSymbol, quantizeProbs } from './quantize.js';
 import { RangeDecoder, RangeEncoder } from './range-coder.js';
+import { CM_CODER, decodeCmChunks, type CmDecompressOptions } from './cm/cm-codec.js';
 
 export const DEFAULT_CHUNK_SIZE = 4096;
 export const DEFAULT_TOTAL_BITS = 16;
@@ -75,7 +76,10 @@ export interface CompressOptions {
 }
 
 export interface DecompressOptions {
-  predictorFactory: PredictorFactory;
+  /** For format-1 files (the byte-level range coder); a format-2 file without one is decoded with `cm`. */
+  predictorFactory?: PredictorFactory;
+  /** For format-2 files (the context-mixing model): where its byte models come from. */
+  cm?: CmDecompressOptions;
   onProgress?: (event: CodecProgress) => void;
   signal?: AbortSignal;
   /** Refuse files whose chunks may exceed this many bytes (memory bound; default and maximum 2^26). */
@@ -146,6 +150,7 @@ export async function compressStream(input: ByteSource, output: ByteTarget, opti
   const writer = new ContainerWriter(output, {
     header: { codec: { coder: CODER, totalBits }, config },
     maxChunkLength: chunkSize,
+    version: 1,
   });
   const predictor = await options.predictorFactory(config);
   const q = new Quantizer(totalBits);
@@ -208,8 +213,17 @@ export async function decompressStream(input: ByteSource, output: ByteTarget, op
   signal?.throwIfAborted();
   const sink = toSink(output);
   const reader = new ContainerReader(input, { maxChunkLength: options.maxChunkLength });
-  const { header } = await reader.readHeader();
+  const { header, version } = await reader.readHeader();
+  const coder = (header.codec as { coder?: unknown } | undefined)?.coder;
+  if (version === 2 || coder === CM_CODER) {
+    if (version !== 2 || coder !== CM_CODER) throw new CorruptInputError(`header at offset 14: coder ${JSON.stringify(coder)} does not belong to format version ${version}`, 14);
+    const config = header.config;
+    if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new CorruptInputError('header at offset 14: missing "config" object', 14);
+    const s = await decodeCmChunks(reader, config as JsonObject, sink, { signal, ...options.cm });
+    return { bytesIn: s.bytesIn, bytesOut: s.bytesOut, idealBits: s.idealBits, modelBits: s.idealBits, seconds: (performance.now() - t0) / 1000, chunks: s.chunks, config: config as JsonObject };
+  }
   const { totalBits, config } = parseCodecHeader(header);
+  if (!options.predictorFactory) throw new Error('this file was written by the transformer compressor (format version 1); decoding it needs a predictorFactory');
   const predictor = await options.predictorFactory(config);
   const q = new Quantizer(totalBits);
   let bytesOut = 0;

@@ -1,12 +1,14 @@
 /**
- * The glassbox compressed-file container, format version 1.
+ * The glassbox compressed-file container, format versions 1 and 2.
  *
  * All integers are unsigned little-endian. Offsets are from the start of the file.
+ *
+ * (Format version 2 has the same layout; only the meaning of the coded bytes differs.)
  *
  * Preamble
  *   off  size  field
  *   0    4     magic 89 47 42 58 ("\x89GBX"; the high first byte catches 7-bit and text-mode mangling)
- *   4    2     format version (u16) = 1
+ *   4    2     format version (u16) = 1 or 2
  *   6    4     maxChunkLength (u32, 1..2^26): no chunk's original length exceeds it
  *   10   4     H = header length (u32, <= 1 MiB)
  *   14   H     header: a JSON object, UTF-8 (model config, seed, optimiser, ...;
@@ -45,7 +47,13 @@ export { CorruptInputError } from './errors.js';
 
 export const MAGIC = Uint8Array.of(0x89, 0x47, 0x42, 0x58);
 export const TRAILER_MAGIC = Uint8Array.of(0x47, 0x42, 0x58, 0x45);
-export const FORMAT_VERSION = 1;
+/**
+ * Newest format version. 1: chunks coded by the byte-level range coder
+ * (range32, the transformer compressor); 2: chunk bodies from the
+ * context-mixing model's binary coder (a mode byte, then coded or stored
+ * bytes; see cm/cm-codec.ts). The framing is the same in both.
+ */
+export const FORMAT_VERSION = 2;
 export const MAX_HEADER_LENGTH = 1 << 20;
 export const MAX_CHUNK_LENGTH = 1 << 26;
 const PREAMBLE_FIXED = 14;
@@ -82,8 +90,13 @@ export class ContainerWriter {
   /** Bytes of container written so far. */
   bytesWritten = 0;
 
-  constructor(target: ByteTarget, options: { header: JsonObject; maxChunkLength: number }) {
+  private readonly version: number;
+
+  constructor(target: ByteTarget, options: { header: JsonObject; maxChunkLength: number; version?: number }) {
     const { header, maxChunkLength } = options;
+    const version = options.version ?? FORMAT_VERSION;
+    if (!Number.isInteger(version) || version < 1 || version > FORMAT_VERSION) throw new RangeError(`ContainerWriter: unknown format version ${version}`);
+    this.version = version;
     if (typeof header !== 'object' || header === null || Array.isArray(header)) {
       throw new TypeError('ContainerWriter: header must be a JSON object');
     }
@@ -112,7 +125,7 @@ export class ContainerWriter {
     const out = new Uint8Array(PREAMBLE_FIXED + h + 4);
     const dv = new DataView(out.buffer);
     out.set(MAGIC, 0);
-    dv.setUint16(4, FORMAT_VERSION, true);
+    dv.setUint16(4, this.version, true);
     dv.setUint32(6, this.maxChunkLength, true);
     dv.setUint32(10, h, true);
     out.set(this.header, PREAMBLE_FIXED);

@@ -70,7 +70,7 @@ test('container: chunks round trip through writer and reader, with offsets', asy
   await w.finish();
   const bytes = out.bytes();
   const r = new ContainerReader([bytes]);
-  assert.deepEqual(await r.readHeader(), { version: 1, maxChunkLength: 10, header: { x: 'y' } });
+  assert.deepEqual(await r.readHeader(), { version: FORMAT_VERSION, maxChunkLength: 10, header: { x: 'y' } });
   let offset = 14 + 9 + 4;
   for (const c of chunks) {
     const chunk = await r.nextChunk();
@@ -123,7 +123,7 @@ test('damaged: flips in each region name the region', async () => {
   assert.match(e.message, /not a glassbox file/);
   assert.equal(e.offset, 0);
   e = await expectCorrupt(flip(4, 2)); // version 1 -> 3
-  assert.match(e.message, /format version 3 is newer than this glassbox supports \(max 1\)/);
+  assert.match(e.message, /format version 3 is newer than this glassbox supports \(max 2\)/);
   assert.equal(e.offset, 4);
   e = await expectCorrupt(flip(4, 1)); // version 1 -> 0
   assert.match(e.message, /format version 0 is not valid/);
@@ -158,7 +158,7 @@ test('damaged: trailing garbage, wrong magic, future version, random files', asy
   const future = packed.slice();
   new DataView(future.buffer).setUint16(4, 7, true);
   e = await expectCorrupt(future);
-  assert.equal(e.message, 'format version 7 is newer than this glassbox supports (max 1) at offset 4; upgrade glassbox to read this file');
+  assert.equal(e.message, 'format version 7 is newer than this glassbox supports (max 2) at offset 4; upgrade glassbox to read this file');
 
   e = await expectCorrupt(utf8.encode('PK\x03\x04 this is a zip file, honest'));
   assert.match(e.message, /^not a glassbox file/);
