@@ -175,14 +175,20 @@ export function checkSeries(points: SeriesPoint[]): { every: number } {
 export interface SnapOptions {
   /** The snap threshold τ on the relative rate (see detectSnap). */
   threshold?: number;
-  /** Half-width, in points, of the local least-squares slope window. */
+  /** Half-width, in points, of the local least-squares slope window; 0 = automatic, max(2, round((n−1)/12)). */
   halfWindow?: number;
   /** A curve whose entropy never falls by this share of its start has no snap (nothing to freeze). */
   minDrop?: number;
 }
 
-/** The defaults: τ = 0.1, a 5-point slope window, and a 5% minimum drop. */
-export const SNAP_DEFAULTS: Required<SnapOptions> = { threshold: 0.1, halfWindow: 2, minDrop: 0.05 };
+/**
+ * The defaults: τ = 0.2, an automatic window (17 points on a 101-point
+ * curve), a 5% minimum drop. Chosen on synthetic curves (test/lens/attention):
+ * narrower windows or τ = 0.1 let noise of 1.4% of the fall keep a plateau
+ * "moving" forever; with these a sigmoid drop of width w snaps about 6w after
+ * its centre, noisy or not.
+ */
+export const SNAP_DEFAULTS: Required<SnapOptions> = { threshold: 0.2, halfWindow: 0, minDrop: 0.05 };
 
 export interface SnapResult {
   /** The snap step, or null when the curve never fell (minDrop) or never settled. */
@@ -198,7 +204,8 @@ export interface SnapResult {
 /**
  * The snap rule. For an entropy curve e at steps s:
  * - the local slope at point i is the least-squares slope of e over the
- *   points i−w..i+w (clipped at the ends), which smooths step-to-step noise;
+ *   points i−w..i+w (clipped at the ends), which smooths step-to-step noise
+ *   (w defaults to a twelfth of the curve, at least 2);
  * - the relative rate is r_i = |slope_i| · (s_last − s_first) / D, where D is
  *   the curve's total fall, max(e) − e_last: r = 1 is a rate that would cover
  *   the whole fall once over the whole run;
@@ -209,8 +216,9 @@ export interface SnapResult {
  * for a drop of 0.3 nats and one of 2 nats.
  */
 export function detectSnap(steps: number[], entropy: number[], opts: SnapOptions = {}): SnapResult {
-  const { threshold, halfWindow, minDrop } = { ...SNAP_DEFAULTS, ...opts };
+  const { threshold, minDrop } = { ...SNAP_DEFAULTS, ...opts };
   const n = entropy.length;
+  const halfWindow = opts.halfWindow || Math.max(2, Math.round((n - 1) / 12));
   if (steps.length !== n) throw new Error(`detectSnap: ${steps.length} steps but ${n} entropies`);
   if (n < 3) throw new Error(`detectSnap: need at least 3 points, got ${n}`);
   for (let i = 1; i < n; i++) if (!(steps[i] > steps[i - 1])) throw new Error('detectSnap: steps must increase');
