@@ -8,6 +8,7 @@ import { renderAdditionReport } from '../report/addition-report.js';
 import type { TrainEvent } from '../train/trainer.js';
 import { registerSaeAdditionRun } from './sae.js';
 import { registerCrateRuns } from './crate.js';
+import { registerScanSnapRun } from './scan-snap.js';
 
 interface AdditionFlags {
   preset: 'default' | 'seed';
@@ -125,4 +126,5 @@ export function registerRunCommand(program: Command): void {
       }
     });
   registerSaeAdditionRun(run);
+  registerScanSnapRun(run);
 }

@@ -4,6 +4,7 @@
 // and the report render. Training is prequential coding: the running sum of
 // the training loss, in bits, is the compressed size of the training stream.
 
+import { mkdirSync } from 'node:fs';
 import { noGrad, Tensor } from '../engine/tensor.js';
 import { withStepArena } from '../engine/arena.js';
 import { setThreads } from '../engine/matmul-kernel.js';
@@ -81,6 +82,13 @@ export interface AdditionRunOptions {
   resume?: string;
   /** Skip writing report.html (the caller renders it, or tests don't need it). */
   render?: (result: AdditionResult) => string;
+  /**
+   * Also save the weights at every periodic evaluation to
+   * checkpoints/series/step-NNNNNNN.safetensors, for lenses that read a
+   * training run as a series. It only reads the weights, so the run's bits
+   * are the same with or without it.
+   */
+  series?: boolean;
 }
 
 export function modelConfig(cfg: AdditionConfig): GPTConfig {
@@ -231,7 +239,11 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
     clipNorm: cfg.clip,
     clip: clipGradNorm,
     evalEvery: cfg.evalEvery,
-    evaluate: () => {
+    evaluate: (step) => {
+      if (opts.series) {
+        mkdirSync(`${run.checkpoints}/series`, { recursive: true });
+        saveCheckpoint(`${run.checkpoints}/series/step-${String(step).padStart(7, '0')}.safetensors`, model, { meta: { model_config: mcfg, experiment_config: cfg, step } });
+      }
       const s = scoreProblems(model, task, cfg.evalProblems);
       return { eval_loss: s.loss, exact_match: s.exact, carry_exact_match: scoreCarryCases(model, task) };
     },

@@ -10,7 +10,10 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Directories (from the repo root) whose .ts files are scanned. Extend as layers appear. */
-const SCAN_DIRS = ['src/engine', 'assembly', 'src/codec', 'src/nn', 'src/train', 'src/data'];
+const SCAN_DIRS = ['src/engine', 'assembly', 'src/codec', 'src/nn', 'src/train', 'src/data', 'src/lens/attention'];
+
+/** Single numeric files outside those directories. */
+const SCAN_FILES = ['src/experiments/scan-snap-model.ts', 'src/experiments/scan-snap.ts', 'src/experiments/scan-snap-worker.ts'];
 
 /** Math members whose results ECMAScript leaves implementation-approximated. */
 const FORBIDDEN_MATH = [
@@ -197,6 +200,10 @@ test('no implementation-approximated Math functions or ** in the numeric path', 
   const dirs = SCAN_DIRS.map((d) => join(root, d)).filter((d) => existsSync(d));
   assert.ok(dirs.includes(join(root, 'src/engine')), 'src/engine must exist');
   const files = dirs.flatMap((d) => tsFiles(d, []));
+  for (const f of SCAN_FILES) {
+    assert.ok(existsSync(join(root, f)), `${f} is listed for scanning but missing`);
+    files.push(join(root, f));
+  }
   assert.ok(files.length > 0);
   const report: string[] = [];
   for (const file of files) {

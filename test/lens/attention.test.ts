@@ -87,7 +87,7 @@ test('snap rule: a drop then a noisy plateau still snaps near the end of the dro
 });
 
 test('snap rule: no snap for a flat noisy curve, nor for a curve still falling at the end', () => {
-  const flat = steps.map((_, i) => 2.3 + noise(3, 0.02)[i]);
+  const flat = steps.map((_, i) => 2.3 + noise(3, 0.01)[i]);
   assert.deepEqual([detectSnap(steps, flat).step, detectSnap(steps, flat).reason], [null, 'no-drop']);
   const linear = steps.map((s) => 2.3 - 0.008 * s);
   assert.deepEqual([detectSnap(steps, linear).step, detectSnap(steps, linear).reason], [null, 'never-settles']);
