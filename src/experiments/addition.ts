@@ -229,6 +229,12 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
   const floor = lossFloor(cfg.digits, cfg.firstDigit);
 
   const ckPath = () => `${run.checkpoints}/last.safetensors`;
+  const saveSeries = (step: number): void => {
+    mkdirSync(`${run.checkpoints}/series`, { recursive: true });
+    saveCheckpoint(`${run.checkpoints}/series/step-${String(step).padStart(7, '0')}.safetensors`, model, { meta: { model_config: mcfg, experiment_config: cfg, step } });
+  };
+  // The series starts at the initial weights, so a lens sees where training began.
+  if (opts.series && (start?.step ?? 0) === 0) saveSeries(0);
   const final = trainLoop({
     steps: cfg.steps,
     params,
@@ -240,10 +246,7 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
     clip: clipGradNorm,
     evalEvery: cfg.evalEvery,
     evaluate: (step) => {
-      if (opts.series) {
-        mkdirSync(`${run.checkpoints}/series`, { recursive: true });
-        saveCheckpoint(`${run.checkpoints}/series/step-${String(step).padStart(7, '0')}.safetensors`, model, { meta: { model_config: mcfg, experiment_config: cfg, step } });
-      }
+      if (opts.series) saveSeries(step);
       const s = scoreProblems(model, task, cfg.evalProblems);
       return { eval_loss: s.loss, exact_match: s.exact, carry_exact_match: scoreCarryCases(model, task) };
     },

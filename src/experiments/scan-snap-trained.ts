@@ -80,7 +80,8 @@ function describeSnaps(heads: HeadCurve[], steps: number[], metric: number[], me
 /** A small addition GPT trained with a checkpoint at every evaluation, then the lens over its series. */
 export async function additionLens(outRoot: string, cfgOver: Partial<AdditionConfig> = {}, threads = 1): Promise<TrainedLensResult> {
   const t0 = performance.now();
-  const cfg: AdditionConfig = { ...PRESETS.default, digits: 2, steps: 800, evalEvery: 40, evalProblems: 500, layers: 2, dModel: 64, heads: 4, stopExact: 2, ...cfgOver };
+  const cfg: AdditionConfig = { ...PRESETS.default, digits: 2, steps: 800, evalEvery: 40, evalProblems: 500, layers: 2, dModel: 64, heads: 4, ...cfgOver };
+  cfg.warmup = Math.min(cfg.warmup, cfg.steps);
   const r = await runAddition(cfg, { outRoot, threads, series: true });
   const files = seriesFiles(join(r.run_dir, 'checkpoints', 'series'));
   const task = new AdditionTask({ digits: cfg.digits, answerOrder: cfg.answerOrder, firstDigit: cfg.firstDigit, edgeMix: cfg.edgeMix, seed: cfg.seed });
