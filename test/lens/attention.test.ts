@@ -93,6 +93,9 @@ test('snap rule: no snap for a flat noisy curve, nor for a curve still falling a
   assert.deepEqual([detectSnap(steps, linear).step, detectSnap(steps, linear).reason], [null, 'never-settles']);
   const late = sigmoidDrop(97, 2, 2.3, 1.5);
   assert.equal(detectSnap(steps, late).step, null);
+  // Settling only on the last two points is not a snap.
+  const tail = steps.map((s) => (s < 99 ? 2.3 - 0.01 * s : 2.3 - 0.98));
+  assert.equal(detectSnap(steps, tail, { halfWindow: 1 }).reason, 'never-settles');
 });
 
 test('seriesCurves checks the series and gives one curve per head with its snap', () => {

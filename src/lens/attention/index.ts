@@ -211,8 +211,8 @@ export interface SnapResult {
  *   the curve's total fall, max(e) − e_last: r = 1 is a rate that would cover
  *   the whole fall once over the whole run;
  * - the snap is the first step s_i such that r_j < τ for every j ≥ i, provided
- *   the curve fell at all (D ≥ minDrop · e_0) and the last point itself is
- *   settled; otherwise there is no snap.
+ *   the curve fell at all (D ≥ minDrop · e_0) and at least the last 3 points
+ *   are settled; otherwise there is no snap.
  * Normalising by the fall rather than by the entropy makes the rule the same
  * for a drop of 0.3 nats and one of 2 nats.
  */
@@ -252,7 +252,8 @@ export function detectSnap(steps: number[], entropy: number[], opts: SnapOptions
   if (!(fall >= minDrop * Math.abs(entropy[0])) || fall <= 0) return { step: null, index: null, rate, reason: 'no-drop' };
   let idx = n;
   while (idx > 0 && rate[idx - 1] < threshold) idx--;
-  if (idx === n) return { step: null, index: null, rate, reason: 'never-settles' };
+  // A "snap" on the last point or two is no evidence of freezing: demand a settled stretch of at least 3 points.
+  if (idx > n - 3) return { step: null, index: null, rate, reason: 'never-settles' };
   return { step: steps[idx], index: idx, rate };
 }
 
