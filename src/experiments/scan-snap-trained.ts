@@ -24,7 +24,8 @@ export interface TrainedLensResult {
   steps: number[];
   heads: HeadCurve[];
   metricName: string;
-  metric: number[];
+  /** One value per step; null where the run did not measure it (the addition run does not evaluate at step 0). */
+  metric: Array<number | null>;
   /** Attention maps (one head, one example) at some steps. */
   maps?: Array<{ step: number; pattern: number[][] }>;
   observation: string;
@@ -69,8 +70,8 @@ export function seriesFiles(dir: string): string[] {
   return readdirSync(dir).filter((f) => /^step-\d+\.safetensors$/.test(f)).sort().map((f) => join(dir, f));
 }
 
-function describeSnaps(heads: HeadCurve[], steps: number[], metric: number[], metricName: string, rising: boolean, target: number): string {
-  const reach = steps.find((_, i) => (rising ? metric[i] >= target : metric[i] <= target));
+function describeSnaps(heads: HeadCurve[], steps: number[], metric: Array<number | null>, metricName: string, rising: boolean, target: number): string {
+  const reach = steps.find((_, i) => { const m = metric[i]; return m !== null && (rising ? m >= target : m <= target); });
   const snapped = heads.filter((h) => h.snap.step !== null);
   const parts = heads.map((h) => `L${h.layer}H${h.head}: ${h.entropy[0].toFixed(2)} → ${h.entropy[h.entropy.length - 1].toFixed(2)} nats, ${h.snap.step === null ? `no snap (${h.snap.reason})` : `snap at step ${h.snap.step}`}`);
   const before = reach === undefined ? [] : snapped.filter((h) => h.snap.step! < reach);
@@ -89,7 +90,7 @@ export async function additionLens(outRoot: string, cfgOver: Partial<AdditionCon
   const { inputs } = task.heldOutBatch(0, B);
   const s = gptSeriesLens(files, inputs, B, task.T);
   const evals = readFileSync(join(r.run_dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>).filter((m) => m.kind === 'eval');
-  const metric = s.steps.map((st) => Number(evals.find((e) => e.step === st)?.exact_match ?? NaN));
+  const metric = s.steps.map((st) => { const e = evals.find((x) => x.step === st); return e ? Number(e.exact_match) : null; });
   return {
     name: `Addition GPT (${cfg.digits}-digit, ${cfg.layers} layers × ${cfg.heads} heads, d${cfg.dModel})`,
     description: `Trained by glassbox run addition's code for up to ${cfg.steps} steps with a checkpoint at every evaluation (every ${cfg.evalEvery} steps). Entropy of each head's pattern, averaged over all query positions of ${B} held-out problems, at each checkpoint; held-out exact match from the same evaluations.`,

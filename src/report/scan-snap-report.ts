@@ -6,7 +6,7 @@
 import type { ScanSnapResult, Figure6Cell } from '../experiments/scan-snap.js';
 import { PAPER_FIG6 } from '../experiments/scan-snap.js';
 import type { TrainedLensResult } from '../experiments/scan-snap-trained.js';
-import { page, section, figure, prose, table, card, chartSvg, escapeHtml, formatFixed, formatSeconds, factsTable, formatValue, type ChartOption } from './html.js';
+import { page, section, figure, prose, table, card, chartSvg, escapeHtml, formatFixed, formatSeconds, factsTable, formatValue, raw, type ChartOption } from './html.js';
 
 const CSS = `
 .cards { display: flex; gap: 12px; flex-wrap: wrap; }
@@ -129,16 +129,16 @@ function fig6Section(r: ScanSnapResult): string {
     ),
     ...blocks,
     pc ? prose(`Against the ${pc.cells} quoted cells: mean difference (ours − paper) ${formatFixed(pc.meanDiff, 3)} nats, largest |difference| ${formatFixed(pc.maxAbsDiff, 3)}.`) : '',
-    prose(agreement(r)),
-    prose(
+    prose(raw(agreement(r))),
+    prose(raw(
       `<strong>Trend 1 (a larger η_Z gives lower final entropy, at every K and ratio):</strong> holds in ${t.lrZHolds} of ${t.lrZTotal} series. ` +
         (lrZFails.length ? `It fails at ${lrZFails.map((x) => `K = ${x.K}, ratio ${x.ratio} (${x.means.map((m) => formatFixed(m, 3)).join(' → ')})`).join('; ')}.` : 'No exceptions.'),
-    ),
+    )),
     t.ratioK1.length
-      ? prose(
+      ? prose(raw(
           `<strong>Trend 2 (at K = 1 a larger η_Y/η_Z gives higher final entropy):</strong> ` +
             t.ratioK1.map((x) => `η_Z = ${x.lrZ}: ${x.means.map((m) => formatFixed(m, 3)).join(' → ')} (${x.endToEnd ? '<span class="ok">higher at the largest ratio</span>' : '<span class="bad">not higher at the largest ratio</span>'}${x.everyStep ? ', rising at every step' : ', not at every step'})`).join('; ') + '.',
-        )
+        ))
       : '',
     prose(`Over the whole support (common + distinct) the entropy is ${formatFixed(Math.min(...f6.cells.map((c) => c.supportMean - c.mean)), 2)}–${formatFixed(Math.max(...f6.cells.map((c) => c.supportMean - c.mean)), 2)} nats higher per cell; the heatmaps report the distinct-token entropy, the paper's metric.`),
   ].join('\n');
@@ -173,7 +173,7 @@ function snapSection(r: ScanSnapResult): string {
         `Points are means over the seeds that snapped; ${never} of ${f6.runs} runs had no snap. The paper predicts an earlier snap for a larger η_Y/η_Z.`,
     ),
     `<div class="bars">${charts.join('')}</div>`,
-    prose(snapTrend(r)),
+    prose(raw(snapTrend(r))),
     figure(chartSvg(curves, { width: 1000, height: 280, label: 'entropy curves' }), `Mean distinct-entropy curves at K = ${curveK}, for the smallest and largest ratio.`),
     table(['K', 'η_Z', 'η_Y/η_Z', 'snap step (mean ± sd)', 'snapped'], f6.cells.map((c) => [c.K, c.lrZ, c.ratio, c.snapMean === null ? '—' : `${formatFixed(c.snapMean, 1)} ± ${formatFixed(c.snapSd ?? 0, 1)}`, `${c.snapped}/${cfg.seeds.length}`]), { numeric: [0, 1, 2, 3, 4] }),
   ].join('\n');
@@ -187,7 +187,7 @@ function trainedSection(t: TrainedLensResult): string {
     yAxis: [{ type: 'value', name: 'entropy (nats)', scale: true }, { type: 'value', name: t.metricName, scale: true }],
     series: [
       ...t.heads.map((h) => ({ type: 'line' as const, name: `L${h.layer}H${h.head}${h.snap.step === null ? '' : ` (snap ${h.snap.step})`}`, data: t.steps.map((s, i) => [s, Math.round(h.entropy[i] * 1e4) / 1e4]), showSymbol: false })),
-      { type: 'line' as const, name: t.metricName, yAxisIndex: 1, data: t.steps.map((s, i) => [s, Number(t.metric[i].toPrecision(4))]), lineStyle: { type: 'dashed' as const }, showSymbol: false },
+      { type: 'line' as const, name: t.metricName, yAxisIndex: 1, data: t.steps.map((s, i) => { const m = t.metric[i]; return [s, m === null || !Number.isFinite(m) ? null : Number(m.toPrecision(4))]; }), lineStyle: { type: 'dashed' as const }, showSymbol: false },
     ],
   };
   const maps = (t.maps ?? []).map((m) => {

@@ -54,7 +54,7 @@ test('text lens: a 1-layer model on a corpus gives an entropy curve and attentio
   rmSync(dir, { recursive: true, force: true });
   assert.deepEqual(t.steps, [0, 10, 20]);
   assert.equal(t.heads.length, 1);
-  assert.ok(t.metric[2] < t.metric[0], `held-out loss fell: ${t.metric}`);
+  assert.ok(t.metric[2]! < t.metric[0]!, `held-out loss fell: ${t.metric}`);
   assert.ok(t.maps!.length >= 2);
   assert.equal(t.maps![0].pattern.length, 16);
   assert.ok(Math.abs(t.maps![0].pattern[5].reduce((a, v) => a + v, 0) - 1) < 1e-5, 'rows are distributions');
