@@ -9,6 +9,7 @@ import type { TrainEvent } from '../train/trainer.js';
 import { registerSaeAdditionRun } from './sae.js';
 import { registerCrateRuns } from './crate.js';
 import { registerLmRun } from './lm.js';
+import { registerScanSnapRun } from './scan-snap.js';
 
 interface AdditionFlags {
   preset: 'default' | 'seed';
@@ -127,4 +128,5 @@ export function registerRunCommand(program: Command): void {
     });
   registerSaeAdditionRun(run);
   registerLmRun(run);
+  registerScanSnapRun(run);
 }

@@ -4,6 +4,7 @@
 // and the report render. Training is prequential coding: the running sum of
 // the training loss, in bits, is the compressed size of the training stream.
 
+import { mkdirSync } from 'node:fs';
 import { noGrad, Tensor } from '../engine/tensor.js';
 import { withStepArena } from '../engine/arena.js';
 import { setThreads } from '../engine/matmul-kernel.js';
@@ -83,6 +84,13 @@ export interface AdditionRunOptions {
   resume?: string;
   /** Skip writing report.html (the caller renders it, or tests don't need it). */
   render?: (result: AdditionResult) => string;
+  /**
+   * Also save the weights at every periodic evaluation to
+   * checkpoints/series/step-NNNNNNN.safetensors, for lenses that read a
+   * training run as a series. It only reads the weights, so the run's bits
+   * are the same with or without it.
+   */
+  series?: boolean;
 }
 
 export function modelConfig(cfg: AdditionConfig): GPTConfig {
@@ -223,6 +231,12 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
   const floor = lossFloor(cfg.digits, cfg.firstDigit);
 
   const ckPath = () => `${run.checkpoints}/last.safetensors`;
+  const saveSeries = (step: number): void => {
+    mkdirSync(`${run.checkpoints}/series`, { recursive: true });
+    saveCheckpoint(`${run.checkpoints}/series/step-${String(step).padStart(7, '0')}.safetensors`, model, { meta: { model_config: mcfg, experiment_config: cfg, step } });
+  };
+  // The series starts at the initial weights, so a lens sees where training began.
+  if (opts.series && (start?.step ?? 0) === 0) saveSeries(0);
   const final = trainLoop({
     steps: cfg.steps,
     params,
@@ -233,7 +247,8 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
     clipNorm: cfg.clip,
     clip: clipGradNorm,
     evalEvery: cfg.evalEvery,
-    evaluate: () => {
+    evaluate: (step) => {
+      if (opts.series) saveSeries(step);
       const s = scoreProblems(model, task, cfg.evalProblems);
       return { eval_loss: s.loss, exact_match: s.exact, carry_exact_match: scoreCarryCases(model, task) };
     },

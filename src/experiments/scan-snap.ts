@@ -1,0 +1,346 @@
+// `glassbox run scan-snap`: Tian et al., "Scan and Snap" (arXiv 2305.16380),
+// reproduced on its own synthetic task. Figure 4: how one class's attention
+// moves over its support during training (it leaves the common tokens, and
+// the distinct tokens drop out one by one). Figure 6: the final attention
+// entropy over a sweep of query-token counts and learning rates, and when the
+// attention snaps.
+
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { GENERATOR_DEFAULTS, trainRun, type GeneratorConfig, type TrainConfig } from './scan-snap-model.js';
+import { detectSnap, SNAP_DEFAULTS } from '../lens/attention/index.js';
+import { RunDir } from '../train/run-dir.js';
+import { writeFileAtomic } from '../engine/atomic-file.js';
+import { VERSION } from '../version.js';
+
+export interface ScanSnapConfig {
+  generator: GeneratorConfig;
+  batch: number;
+  iterations: number;
+  momentum: number;
+  /** Figure 4: the paper's run (zero init, η_Z = η_Y = 1, seed 2, 2 queries × 1 next, no per-query common tokens). */
+  fig4: { numLast: number; numNextPerLast: number; numCommonPerLast: number; lrZ: number; lrY: number; init: 'zero' | 'random'; seed: number; classIndex: number; show: number[] };
+  /** Figure 6: the sweep (random init, no per-query common tokens). */
+  fig6: { numLast: number[]; lrZ: number[]; ratio: number[]; seeds: number[]; numCommonPerLast: number; init: 'zero' | 'random' };
+}
+
+export const SCAN_SNAP_PRESETS: Record<'default' | 'quick', ScanSnapConfig> = {
+  default: {
+    generator: { ...GENERATOR_DEFAULTS },
+    batch: 128,
+    iterations: 100,
+    momentum: 0.9,
+    fig4: { numLast: 2, numNextPerLast: 1, numCommonPerLast: 0, lrZ: 1, lrY: 1, init: 'zero', seed: 2, classIndex: 1, show: [0, 2, 4, 6, 8, 10] },
+    fig6: { numLast: [1, 3, 5, 10], lrZ: [0.5, 1, 2, 3], ratio: [1, 2, 5, 10], seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], numCommonPerLast: 0, init: 'random' },
+  },
+  quick: {
+    generator: { ...GENERATOR_DEFAULTS, seqLen: 48 },
+    batch: 32,
+    iterations: 30,
+    momentum: 0.9,
+    fig4: { numLast: 2, numNextPerLast: 1, numCommonPerLast: 0, lrZ: 1, lrY: 1, init: 'zero', seed: 2, classIndex: 1, show: [0, 2, 4, 6, 8, 10] },
+    fig6: { numLast: [1, 3], lrZ: [0.5, 3], ratio: [1, 10], seeds: [1, 2], numCommonPerLast: 0, init: 'random' },
+  },
+};
+
+/**
+ * The paper's Figure 6 means (repository figure_6_data.pkl, as quoted in
+ * docs/THEORY.md §6): entropy of c_n over the distinct tokens, at
+ * η_Y/η_Z = 1, 2, 5, 10. Only these rows are quoted.
+ */
+export const PAPER_FIG6: Array<{ K: number; lrZ: number; values: [number, number, number, number] }> = [
+  { K: 1, lrZ: 0.5, values: [1.971, 2.007, 2.066, 2.092] },
+  { K: 1, lrZ: 2, values: [1.699, 1.81, 1.934, 1.9] },
+  { K: 1, lrZ: 3, values: [1.551, 1.708, 1.786, 1.825] },
+  { K: 10, lrZ: 0.5, values: [2.033, 2.012, 2.018, 2.051] },
+  { K: 10, lrZ: 3, values: [1.94, 1.805, 1.829, 1.875] },
+];
+export const PAPER_RATIOS = [1, 2, 5, 10];
+
+// ------------------------------------------------------------------- Figure 4
+
+export interface Figure4Result {
+  settings: { generator: GeneratorConfig; train: TrainConfig; classIndex: number };
+  /** Support token ids: common then distinct. */
+  tokens: number[];
+  numCommon: number;
+  /** P(l|n) over the support. */
+  probs: number[];
+  /** Iterations shown (the paper's plus the end). */
+  shown: number[];
+  /** c_n at each shown iteration. */
+  weights: number[][];
+  /** Mass of c_n on the common tokens after every update 0..iterations. */
+  commonMass: number[];
+  loss: number[];
+  /** Iteration at which each distinct token's c_n weight peaked (then fell), in distinct-token order (P ascending); the end = never lost weight. */
+  peakIteration: number[];
+  /** Distinct tokens (0-based, in P order) in the order they lost weight; kept ones last, by P. */
+  dropOrder: number[];
+  /** Spearman correlation between a distinct token's P(l|n) rank and its peak iteration (+1 = dropped in order of co-occurrence, low first). */
+  spearman: number;
+  /** Distinct tokens with at least 5% of the distinct mass at the end; > 1 means no winner took all. */
+  survivors: number;
+  finalDistinctEntropy: number;
+}
+
+function ranks(x: number[]): number[] {
+  const idx = x.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const r = new Array<number>(x.length);
+  let i = 0;
+  while (i < idx.length) {
+    let j = i;
+    while (j + 1 < idx.length && idx[j + 1][0] === idx[i][0]) j++;
+    for (let k = i; k <= j; k++) r[idx[k][1]] = (i + j) / 2;
+    i = j + 1;
+  }
+  return r;
+}
+
+export function spearman(a: number[], b: number[]): number {
+  const ra = ranks(a);
+  const rb = ranks(b);
+  const n = a.length;
+  const ma = ra.reduce((s, v) => s + v, 0) / n;
+  const mb = rb.reduce((s, v) => s + v, 0) / n;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    sab += (ra[i] - ma) * (rb[i] - mb);
+    saa += (ra[i] - ma) * (ra[i] - ma);
+    sbb += (rb[i] - mb) * (rb[i] - mb);
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
+}
+
+export function figure4(cfg: ScanSnapConfig): Figure4Result {
+  const f = cfg.fig4;
+  const generator: GeneratorConfig = { ...cfg.generator, numLast: f.numLast, numNextPerLast: f.numNextPerLast, numCommonPerLast: f.numCommonPerLast };
+  const train: TrainConfig = { batch: cfg.batch, iterations: cfg.iterations, lrZ: f.lrZ, lrY: f.lrY, momentum: cfg.momentum, init: f.init, seed: f.seed };
+  const all: number[][] = [];
+  let info0: { tokens: number[]; probs: number[]; numShared: number } | null = null;
+  const r = trainRun(generator, train, (_it, model, v) => {
+    if (f.classIndex < 0 || f.classIndex >= v.classes.length) throw new Error(`scan-snap: fig4 class ${f.classIndex} does not exist (${v.classes.length} classes)`);
+    const info = v.classes[f.classIndex];
+    info0 ??= { tokens: Array.from(info.tokens), probs: Array.from(info.probs), numShared: info.numShared };
+    all.push(Array.from(model.classAttention(info)));
+  });
+  const { tokens, probs, numShared } = info0!;
+  const shown = [...new Set([...f.show.filter((s) => s <= cfg.iterations), cfg.iterations])];
+  const commonMass = all.map((c) => c.slice(0, numShared).reduce((a, x) => a + x, 0));
+  const U = tokens.length - numShared;
+  const peakIteration: number[] = [];
+  for (let j = 0; j < U; j++) {
+    let best = 0;
+    for (let it = 1; it < all.length; it++) if (all[it][numShared + j] > all[best][numShared + j]) best = it;
+    peakIteration.push(best);
+  }
+  const dropOrder = Array.from({ length: U }, (_, j) => j).sort((a, b) => peakIteration[a] - peakIteration[b] || a - b);
+  const final = all[all.length - 1].slice(numShared);
+  const fs = final.reduce((a, x) => a + x, 0);
+  return {
+    settings: { generator, train, classIndex: f.classIndex },
+    tokens, numCommon: numShared, probs, shown,
+    weights: shown.map((s) => all[s]),
+    commonMass, loss: r.trace.loss, peakIteration, dropOrder,
+    spearman: spearman(probs.slice(numShared), peakIteration),
+    survivors: final.filter((x) => x / fs >= 0.05).length,
+    finalDistinctEntropy: r.trace.entropy[r.trace.entropy.length - 1],
+  };
+}
+
+// ------------------------------------------------------------------- Figure 6
+
+export interface SweepRunSpec {
+  generator: GeneratorConfig;
+  train: TrainConfig;
+}
+
+export interface SweepRunResult {
+  entropy: number;
+  supportEntropy: number;
+  snap: number | null;
+  finalLoss: number;
+  curve: number[];
+}
+
+/** One run of the sweep: final entropies, and the snap step of its distinct-entropy curve. */
+export function sweepRun(spec: SweepRunSpec): SweepRunResult {
+  const r = trainRun(spec.generator, spec.train);
+  const steps = r.trace.entropy.map((_, i) => i);
+  const e = r.trace.entropy;
+  return { entropy: e[e.length - 1], supportEntropy: r.trace.supportEntropy[e.length - 1], snap: detectSnap(steps, e).step, finalLoss: r.trace.loss[r.trace.loss.length - 1], curve: e.map((x) => Math.round(x * 1e4) / 1e4) };
+}
+
+export interface Figure6Cell {
+  K: number;
+  lrZ: number;
+  ratio: number;
+  /** Distinct-token entropy (the paper's metric): mean and sample standard deviation (ddof 1) over seeds. */
+  mean: number;
+  sd: number;
+  supportMean: number;
+  supportSd: number;
+  /** Snap steps over the seeds that snapped. */
+  snapMean: number | null;
+  snapSd: number | null;
+  snapped: number;
+  values: number[];
+  /** The mean entropy curve over seeds (for the report). */
+  curve: number[];
+  paper?: number;
+}
+
+function meanSd(x: number[]): [number, number] {
+  const n = x.length;
+  if (n === 0) return [NaN, NaN];
+  const m = x.reduce((a, v) => a + v, 0) / n;
+  if (n < 2) return [m, 0];
+  let s = 0;
+  for (const v of x) s += (v - m) * (v - m);
+  return [m, Math.sqrt(s / (n - 1))];
+}
+
+export function sweepSpecs(cfg: ScanSnapConfig): Array<{ K: number; lrZ: number; ratio: number; seed: number; spec: SweepRunSpec }> {
+  const out: Array<{ K: number; lrZ: number; ratio: number; seed: number; spec: SweepRunSpec }> = [];
+  for (const K of cfg.fig6.numLast) for (const lrZ of cfg.fig6.lrZ) for (const ratio of cfg.fig6.ratio) for (const seed of cfg.fig6.seeds) {
+    out.push({
+      K, lrZ, ratio, seed,
+      spec: {
+        generator: { ...cfg.generator, numLast: K, numCommonPerLast: cfg.fig6.numCommonPerLast },
+        train: { batch: cfg.batch, iterations: cfg.iterations, lrZ, lrY: lrZ * ratio, momentum: cfg.momentum, init: cfg.fig6.init, seed },
+      },
+    });
+  }
+  return out;
+}
+
+/** Runs the specs over `threads` workers (1 = in this thread); each run is computed whole by one worker, results kept by index. */
+export async function runSweep(specs: SweepRunSpec[], threads: number): Promise<SweepRunResult[]> {
+  const results = new Array<SweepRunResult>(specs.length);
+  const n = Math.max(1, Math.min(threads, specs.length));
+  if (n === 1) {
+    specs.forEach((s, i) => (results[i] = sweepRun(s)));
+    return results;
+  }
+  // Interleaved split: expensive (large-K) runs are spread over the workers.
+  const parts = Array.from({ length: n }, (_, w) => specs.map((spec, index) => ({ index, spec })).filter((x) => x.index % n === w));
+  await Promise.all(parts.map((part) => new Promise<void>((resolve, reject) => {
+    const worker = new Worker(new URL('./scan-snap-worker.js', import.meta.url), { workerData: { specs: part } });
+    worker.once('message', (msg: Array<{ index: number; result: SweepRunResult }>) => {
+      for (const { index, result } of msg) results[index] = result;
+      resolve();
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => { if (code !== 0) reject(new Error(`scan-snap worker exited with code ${code}`)); });
+  })));
+  return results;
+}
+
+export interface TrendCheck {
+  /** At every (K, ratio): entropy strictly falls as η_Z grows. */
+  lrZ: Array<{ K: number; ratio: number; means: number[]; holds: boolean }>;
+  lrZHolds: number;
+  lrZTotal: number;
+  /** At K = 1, per η_Z: entropy at the largest ratio above that at ratio 1 (end to end, as the paper's holds), and whether it rises at every step. */
+  ratioK1: Array<{ lrZ: number; means: number[]; endToEnd: boolean; everyStep: boolean }>;
+}
+
+export function checkTrends(cells: Figure6Cell[], cfg: ScanSnapConfig): TrendCheck {
+  const at = (K: number, lrZ: number, ratio: number) => cells.find((c) => c.K === K && c.lrZ === lrZ && c.ratio === ratio)!;
+  const lrZ: TrendCheck['lrZ'] = [];
+  for (const K of cfg.fig6.numLast) for (const ratio of cfg.fig6.ratio) {
+    const means = cfg.fig6.lrZ.map((z) => at(K, z, ratio).mean);
+    lrZ.push({ K, ratio, means, holds: means.every((m, i) => i === 0 || m < means[i - 1]) });
+  }
+  const ratioK1: TrendCheck['ratioK1'] = [];
+  if (cfg.fig6.numLast.includes(1)) {
+    for (const z of cfg.fig6.lrZ) {
+      const means = cfg.fig6.ratio.map((r) => at(1, z, r).mean);
+      ratioK1.push({ lrZ: z, means, endToEnd: means[means.length - 1] > means[0], everyStep: means.every((m, i) => i === 0 || m > means[i - 1]) });
+    }
+  }
+  return { lrZ, lrZHolds: lrZ.filter((t) => t.holds).length, lrZTotal: lrZ.length, ratioK1 };
+}
+
+export interface Figure6Result {
+  cells: Figure6Cell[];
+  trends: TrendCheck;
+  /** Largest |ours − paper| over the quoted cells, and the mean signed difference. */
+  paperComparison: { cells: number; maxAbsDiff: number; meanDiff: number } | null;
+  runs: number;
+  seconds: number;
+  threads: number;
+}
+
+export async function figure6(cfg: ScanSnapConfig, threads: number): Promise<Figure6Result> {
+  const t0 = performance.now();
+  const list = sweepSpecs(cfg);
+  const results = await runSweep(list.map((l) => l.spec), threads);
+  const cells: Figure6Cell[] = [];
+  for (const K of cfg.fig6.numLast) for (const lrZ of cfg.fig6.lrZ) for (const ratio of cfg.fig6.ratio) {
+    const rs = list.map((l, i) => ({ l, r: results[i] })).filter(({ l }) => l.K === K && l.lrZ === lrZ && l.ratio === ratio).map(({ r }) => r);
+    const [mean, sd] = meanSd(rs.map((r) => r.entropy));
+    const [supportMean, supportSd] = meanSd(rs.map((r) => r.supportEntropy));
+    const snaps = rs.map((r) => r.snap).filter((s): s is number => s !== null);
+    const [sm, ss] = meanSd(snaps);
+    const curve = rs[0].curve.map((_, i) => Math.round((rs.reduce((a, r) => a + r.curve[i], 0) / rs.length) * 1e4) / 1e4);
+    const p = PAPER_FIG6.find((q) => q.K === K && q.lrZ === lrZ);
+    const pi = PAPER_RATIOS.indexOf(ratio);
+    cells.push({ K, lrZ, ratio, mean, sd, supportMean, supportSd, snapMean: snaps.length ? sm : null, snapSd: snaps.length ? ss : null, snapped: snaps.length, values: rs.map((r) => r.entropy), curve, paper: p && pi >= 0 ? p.values[pi] : undefined });
+  }
+  const withPaper = cells.filter((c) => c.paper !== undefined);
+  const paperComparison = withPaper.length
+    ? { cells: withPaper.length, maxAbsDiff: Math.max(...withPaper.map((c) => Math.abs(c.mean - c.paper!))), meanDiff: withPaper.reduce((a, c) => a + (c.mean - c.paper!), 0) / withPaper.length }
+    : null;
+  return { cells, trends: checkTrends(cells, cfg), paperComparison, runs: list.length, seconds: (performance.now() - t0) / 1000, threads };
+}
+
+// ---------------------------------------------------------------- experiment
+
+export interface ScanSnapResult {
+  experiment: 'scan-snap';
+  glassbox_version: string;
+  config: ScanSnapConfig;
+  snap_rule: { threshold: number; minDrop: number; window: string };
+  figure4: Figure4Result;
+  figure6: Figure6Result;
+  seconds: number;
+  run_dir: string;
+  report: string;
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(2, availableParallelism()));
+}
+
+export async function runScanSnap(cfg: ScanSnapConfig, opts: { outRoot?: string; threads?: number; render?: (r: ScanSnapResult) => string } = {}): Promise<ScanSnapResult> {
+  const t0 = performance.now();
+  // Fail on impossible parameters before any work or any directory.
+  sweepSpecs(cfg).forEach(() => undefined);
+  const { buildVocabulary } = await import('./scan-snap-model.js');
+  for (const K of cfg.fig6.numLast) buildVocabulary({ ...cfg.generator, numLast: K, numCommonPerLast: cfg.fig6.numCommonPerLast });
+  buildVocabulary({ ...cfg.generator, numLast: cfg.fig4.numLast, numNextPerLast: cfg.fig4.numNextPerLast, numCommonPerLast: cfg.fig4.numCommonPerLast });
+  for (const [k, v] of [['batch', cfg.batch], ['iterations', cfg.iterations]] as const) if (!Number.isInteger(v) || v < 1) throw new Error(`scan-snap: ${k} must be a positive integer, got ${v}`);
+  if (cfg.iterations < 3) throw new Error(`scan-snap: at least 3 iterations are needed to read a snap, got ${cfg.iterations}`);
+  if (cfg.fig6.seeds.length < 1) throw new Error('scan-snap: the sweep needs at least one seed');
+  const run = RunDir.create(opts.outRoot ?? 'runs', 'scan-snap');
+  run.writeJson('config.json', { experiment: 'scan-snap', glassbox_version: VERSION, config: cfg });
+  const fig4 = figure4(cfg);
+  const fig6 = await figure6(cfg, opts.threads ?? defaultThreads());
+  const result: ScanSnapResult = {
+    experiment: 'scan-snap',
+    glassbox_version: VERSION,
+    config: cfg,
+    snap_rule: { threshold: SNAP_DEFAULTS.threshold, minDrop: SNAP_DEFAULTS.minDrop, window: 'least-squares slope over ±max(2, round((n−1)/12)) points' },
+    figure4: fig4,
+    figure6: fig6,
+    seconds: (performance.now() - t0) / 1000,
+    run_dir: run.path,
+    report: run.file('report.html'),
+  };
+  run.writeJson('result.json', result);
+  if (opts.render) writeFileAtomic(result.report, opts.render(result));
+  return result;
+}
