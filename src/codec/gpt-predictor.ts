@@ -1,5 +1,5 @@
 /**
- * The transformer compressor's predictor (issue 4): a byte-level GPT that
+ * The transformer compressor's predictor (container format 1): a byte-level GPT that
  * learns while it codes, mixed with the order-3 count model.
  *
  * Token stream. u = [0, b_0, b_1, ...]: a virtual byte 0 starts the stream

@@ -1,4 +1,4 @@
-// The seed's task (seed 001): k-digit addition written as a token sequence,
+// The addition task (after the minGPT lab of github.com/yulundu/compression): k-digit addition written as a token sequence,
 //
 //   s a_1 .. a_k + b_1 .. b_k = c_1 .. c_{k+1} e        (3k+5 tokens)
 //
@@ -55,7 +55,7 @@ export function decode(ids: ArrayLike<number>): string {
 
 /** 'msf': answer most-significant digit first, as in the seed. 'lsf': reversed. */
 export type AnswerOrder = 'msf' | 'lsf';
-/** 'uniform': every operand digit 0-9. 'nonzero': the first digit of each operand 1-9 (the seed's reference code). */
+/** 'uniform': every operand digit 0-9. 'nonzero': the first digit of each operand 1-9 (the minGPT reference lab's code). */
 export type FirstDigit = 'uniform' | 'nonzero';
 
 /** Largest k: a and b stay exact integers (and their sum too) in a double. */
@@ -322,7 +322,7 @@ export interface CarryCase extends Problem {
 }
 
 /**
- * Edge cases for carries, all distinct: the four the issue names (99..9 + 00..01,
+ * Edge cases for carries, all distinct: the four classic ones (99..9 + 00..01,
  * 99..9 + 99..9, 00..0 + 00..0, 50..0 + 50..0) and a few telling others.
  */
 export function allCarryCases(k: number, order: AnswerOrder = 'msf'): CarryCase[] {
@@ -379,7 +379,7 @@ export interface AdditionTaskOptions {
   heldOutSize?: number;
   /**
    * Share of training problems drawn as edge problems (see EDGE_DIGITS); 0, the
-   * default, is the seed's pure uniform stream.
+   * default, is the pure uniform stream.
    */
   edgeMix?: number;
 }
@@ -504,7 +504,7 @@ export class AdditionTask {
   /** One fresh training problem; reserved problems are redrawn. */
   nextProblem(rng: IntRng = this.trainRng): Problem {
     for (;;) {
-      // No extra draw when there is no mix, so the seed's stream is unchanged.
+      // No extra draw when there is no mix, so the uniform stream is unchanged.
       const edge = this.edgeThreshold > 0 && rng.int(EDGE_SCALE) < this.edgeThreshold;
       const draw = edge ? drawEdgeOperand : drawOperand;
       const a = draw(rng, this.digits, this.firstDigit);

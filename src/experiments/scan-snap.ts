@@ -44,8 +44,8 @@ export const SCAN_SNAP_PRESETS: Record<'default' | 'quick', ScanSnapConfig> = {
 };
 
 /**
- * The paper's Figure 6 means (repository figure_6_data.pkl, as quoted in
- * docs/THEORY.md §6): entropy of c_n over the distinct tokens, at
+ * The paper's Figure 6 means (figure_6_data.pkl in github.com/facebookresearch/luckmatters,
+ * read and averaged over its 10 seeds): entropy of c_n over the distinct tokens, at
  * η_Y/η_Z = 1, 2, 5, 10. Only these rows are quoted.
  */
 export const PAPER_FIG6: Array<{ K: number; lrZ: number; values: [number, number, number, number] }> = [

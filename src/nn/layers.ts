@@ -33,8 +33,8 @@ export function seededNormalInit(seed: number): Init {
 
 /**
  * The std of PyTorch's default nn.Linear weights, U(±1/√fan_in). The image
- * models (CRATE, ViT, CRATE-MAE) use it, as the PyTorch reference runs of
- * the CRATE issue do: with GPT-2's 0.02, CRATE's attention starts nearly
+ * models (CRATE, ViT, CRATE-MAE) use it, as the PyTorch reference code of
+ * CRATE (Yu et al., arXiv 2306.01129) does: with GPT-2's 0.02, CRATE's attention starts nearly
  * uniform and measured 0.75 points lower after 15 epochs.
  */
 export const torchLinearStd = (fanIn: number): number => 1 / Math.sqrt(3 * fanIn);

@@ -9,7 +9,7 @@ import {
   type IntRng,
 } from '../../src/data/addition.js';
 
-test('vocabulary: 14 symbols with the ids of the issue', () => {
+test('vocabulary: 14 symbols with the documented ids', () => {
   assert.equal(VOCAB.length, 14);
   assert.equal(VOCAB_SIZE, 14);
   assert.deepEqual([...encode('0123456789se+=')], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
@@ -61,8 +61,8 @@ test('target positions name each predicted token and its kind', () => {
   assert.deepEqual(answerTargetRange(2), { start: 6, end: 9 });
 });
 
-test('loss floors: k = 8 values of the issue, to 4 decimals', () => {
-  assert.ok(Math.abs(lossFloor(8, 'uniform') - 1.3157) < 1e-4); // 1.31576: the issue truncates
+test('loss floors: k = 8 values 16·ln10/28 and the nonzero variant, to 4 decimals', () => {
+  assert.ok(Math.abs(lossFloor(8, 'uniform') - 1.3157) < 1e-4); // 1.31576: quoted truncated to 4 decimals
   assert.equal(lossFloor(8, 'nonzero').toFixed(4), '1.3082');
   assert.equal(floorBitsPerProblem(8, 'uniform').toFixed(2), '53.15');
   assert.ok(Math.abs(lossFloor(8) - (16 * Math.log(10)) / 28) < 1e-15);
@@ -190,7 +190,7 @@ test('lsf writes the answer least-significant digit first', () => {
   }
 });
 
-test('carry cases: the four of the issue, and more, all distinct', () => {
+test('carry cases: the four classic ones, and more, all distinct', () => {
   const cases = allCarryCases(8);
   const byProblem = new Map(cases.map((c) => [c.problem, c.expected]));
   assert.equal(byProblem.get('99999999+00000001='), '100000000');

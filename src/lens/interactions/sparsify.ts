@@ -1,4 +1,4 @@
-// Learning the AND/OR split of v (THEORY.md §3): v_and = ½(v + q) + p and
+// Learning the AND/OR split of v (Zhang et al., arXiv 2405.10262): v_and = ½(v + q) + p and
 // v_or = ½(v + q) - p, with p and q chosen to make the interactions sparse,
 //   minimise Σ_S |I_and(S)| + Σ_S |I_or(S)|,   |q(S)| ≤ qBound·|v(N) - v(∅)|.
 // As in the reference (sjtu-xai-lab/interaction-concept, its "pq" trick with
