@@ -43,6 +43,7 @@ import { Rng } from '../engine/rng.js';
 import { Tensor as TensorCtor, type Tensor } from '../engine/tensor.js';
 import { add } from '../engine/ops-elementwise.js';
 import { crossEntropy } from '../engine/ops-nn.js';
+import { LOG2E } from '../engine/constants.js';
 
 /** Identifies this predictor family in a container header. */
 export const GPT_PREDICTOR_NAME = 'gpt-mix';
@@ -443,7 +444,7 @@ export class GptPredictor implements Predictor {
     const p = this.lastP;
     let s = 0;
     for (let i = 0; i < N; i++) s += p[i];
-    this.bits += (lnApprox(s) - lnApprox(p[byte])) * 1.4426950408889634;
+    this.bits += (lnApprox(s) - lnApprox(p[byte])) * LOG2E;
     this.counts.observe(byte);
     this.contexts?.observe(byte);
     this.mixer?.update(byte);

@@ -14,9 +14,10 @@ import { crossEntropy, softmax } from '../engine/ops-nn.js';
 import { Rng } from '../engine/rng.js';
 import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { warmupCosine } from '../engine/schedule.js';
+import { LOG2_14 } from '../engine/constants.js';
 import { GPT, type GPTConfig } from '../nn/gpt.js';
 import { AdditionTask, lossFloor, streamFloorBitsPerProblem, perPositionFloor, targetPositions, promptLength, encodeBatch, parseProblem, VOCAB, type AnswerOrder, type FirstDigit, type Problem } from '../data/addition.js';
-import { trainLoop, LOG2E, type TrainEvent, type TrainState, type Batch } from '../train/trainer.js';
+import { trainLoop, type TrainEvent, type TrainState, type Batch } from '../train/trainer.js';
 import { RunDir } from '../train/run-dir.js';
 import { saveCheckpoint, loadCheckpoint, modelTensors } from '../train/checkpoint.js';
 import { optimizerStateTo, optimizerStateFrom } from '../train/optimizer-state.js';
@@ -341,7 +342,6 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
   return result;
 }
 
-const LOG2_14 = 3.807354922057604;
 
 /** The prompt `s a + b =` of a problem as token ids. */
 function promptIds(task: AdditionTask, p: Problem): Int32Array {

@@ -3,6 +3,7 @@
 // under the loss curve, and what stays above zero is the operands' randomness.
 
 import type { AdditionResult, AdditionHistoryPoint } from '../experiments/addition-result.js';
+import { LOG2_14 } from '../engine/constants.js';
 import {
   page, section, figure, prose, table, factsTable, card, chartSvg, raw, escapeHtml,
   formatFixed, formatPercent, formatCount, formatSeconds, formatValue, groupThousands,
@@ -17,7 +18,6 @@ const KIND_COLORS: Record<AdditionResult['per_position'][number]['kind'], string
   end: '#2b8a3e',
 };
 const FLOOR_COLOR = '#c92a2a';
-const LOG2_14 = 3.807354922057604;
 
 export function renderAdditionReport(result: AdditionResult): string {
   const k = result.digits;

@@ -9,9 +9,8 @@
 import type { Tensor } from '../engine/tensor.js';
 import { noGrad } from '../engine/tensor.js';
 import { withStepArena } from '../engine/arena.js';
+import { LOG2E } from '../engine/constants.js';
 
-/** The training-stream bits of one batch: loss (nats/token) × tokens × log2(e). */
-export const LOG2E = 1.4426950408889634;
 
 export interface Batch {
   inputs: Int32Array;

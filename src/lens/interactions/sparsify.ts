@@ -9,7 +9,7 @@
 // pushed back through the transposed transforms, so an iteration costs four
 // O(n·2^n) butterflies and no 2^n × 2^n matrix is ever formed.
 
-import { exp } from '../../engine/detmath.js';
+import { logLinearDecay } from '../../engine/schedule.js';
 import { mobiusSubsets, mobiusSupersets, variablesOf } from './transforms.js';
 import { sparsifyLoopWasm } from './sparsify-wasm.js';
 
@@ -37,7 +37,6 @@ export interface SparsifyResult {
   options: Required<SparsifyOptions>;
 }
 
-const LN10 = 2.302585092994046;
 
 export function validateSparsifyOptions(o: Required<SparsifyOptions>): void {
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new Error(`sparsify: lr must be a positive number, got ${o.lr}`);
@@ -63,10 +62,9 @@ function prepare(v: Float64Array, opts: SparsifyOptions): { o: Required<Sparsify
   return { o, bound: o.qBound * Math.abs(v[size - 1]! - v[0]!) };
 }
 
-/** Learning rate of iteration it: log-linear decay from lr to lr/10. */
+/** Learning rate of iteration it: log-linear decay from lr to lr/10 (engine/schedule.ts). */
 function lrAt(o: Required<SparsifyOptions>, it: number): number {
-  const iters = o.iterations;
-  return iters > 1 ? o.lr * exp((-it / (iters - 1)) * LN10) : o.lr;
+  return logLinearDecay(o.lr, o.iterations)(it);
 }
 
 /** The result from the loop's final state (a = I_and, r = un-negated OR transform). */
