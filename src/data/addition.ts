@@ -12,6 +12,7 @@
 // `rng.int(10)` and summed with a carry, so no float ever enters the data.
 
 import { log2 as detLog2 } from '../engine/detmath.js';
+import { LN10, LN9, LOG2_10, LOG2_9, LOG2_14 } from '../engine/constants.js';
 
 // ---------------------------------------------------------------- vocabulary
 
@@ -79,11 +80,6 @@ export function predictedLength(k: number): number {
   return 3 * k + 4;
 }
 
-/** Sequence index of the first answer digit (after 's', a, '+', b, '='). */
-export function answerStart(k: number): number {
-  return 2 * k + 3;
-}
-
 /** Tokens a model is given before it must produce the answer: "s a + b =". */
 export function promptLength(k: number): number {
   return 2 * k + 3;
@@ -115,13 +111,9 @@ export function targetPositions(k: number): PositionInfo[] {
 
 // ------------------------------------------------------------------- floors
 
-/** ln 10 and ln 9, as literals: the data path computes no logarithms. */
-export const LN10 = 2.302585092994046;
-export const LN9 = 2.1972245773362196;
-/** log2 10, log2 9 and log2 14 (bits). */
-export const LOG2_10 = 3.321928094887362;
-export const LOG2_9 = 3.169925001442312;
-export const LOG2_14 = 3.807354922057604;
+// ln 10, ln 9, log2 10, log2 9 and log2 14 are literals (src/engine/constants.ts):
+// the data path computes no logarithms. Re-exported as part of the task's floors.
+export { LN10, LN9, LOG2_10, LOG2_9, LOG2_14 };
 
 /**
  * The irreducible loss at each predicted position, in nats: ln10 at an operand
@@ -579,80 +571,4 @@ export function parseProblem(str: string, k: number): ParsedProblem {
   if (bs.length !== k) fail(`the second operand has ${bs.length} digits`);
   const p = { a: Number(as), b: Number(bs) };
   return { ...p, prompt: encode(`s${as}+${bs}=`) };
-}
-
-// -------------------------------------------------------------------- scoring
-
-/**
- * Target indices of the k+1 answer digits (in the [T] target vector of one
- * problem): 2k+2 .. 3k+2.
- */
-export function answerTargetRange(k: number): { start: number; end: number } {
-  const start = answerStart(k) - 1;
-  return { start, end: start + k + 1 };
-}
-
-/** The sum as a plain decimal string (most-significant first) from written answer digits. */
-export function readAnswer(written: ArrayLike<number> | string, order: AnswerOrder = 'msf'): string {
-  const s = typeof written === 'string' ? written : decode(written);
-  return order === 'lsf' ? reverse(s) : s;
-}
-
-/** Exact match: every predicted answer digit equals the expected one. */
-export function scoreAnswer(predicted: ArrayLike<number> | string, expected: ArrayLike<number> | string): boolean {
-  const p = typeof predicted === 'string' ? predicted : decode(predicted);
-  const e = typeof expected === 'string' ? expected : decode(expected);
-  return p === e;
-}
-
-/**
- * The argmax token at each answer position, per problem, from teacher-forced
- * logits [B*T*V]. Under teacher forcing, all answer argmaxes are right exactly
- * when greedy decoding writes the right answer, so one forward pass scores
- * exact match.
- */
-export function argmaxAnswers(logits: ArrayLike<number>, B: number, k: number, V: number = VOCAB_SIZE): Int32Array {
-  const T = predictedLength(k);
-  if (logits.length !== B * T * V) throw new Error(`logits have ${logits.length} values, expected B*T*V = ${B}*${T}*${V}`);
-  const { start, end } = answerTargetRange(k);
-  const out = new Int32Array(B * (k + 1));
-  let o = 0;
-  for (let b = 0; b < B; b++) {
-    for (let t = start; t < end; t++) {
-      const base = (b * T + t) * V;
-      let best = 0;
-      let bestV = logits[base]!;
-      for (let v = 1; v < V; v++) {
-        const x = logits[base + v]!;
-        if (x > bestV) {
-          bestV = x;
-          best = v;
-        }
-      }
-      out[o++] = best;
-    }
-  }
-  return out;
-}
-
-/** Per-problem exact match of predicted answer digits [B*(k+1)] against the batch's targets. */
-export function exactMatches(predicted: Int32Array, batch: Batch, k: number): boolean[] {
-  const { start, end } = answerTargetRange(k);
-  const B = batch.targets.length / batch.T;
-  if (predicted.length !== B * (k + 1)) throw new Error(`expected ${B * (k + 1)} predicted digits, got ${predicted.length}`);
-  const out: boolean[] = new Array(B);
-  for (let b = 0; b < B; b++) {
-    let ok = true;
-    for (let t = start; t < end && ok; t++) ok = predicted[b * (k + 1) + t - start] === batch.targets[b * batch.T + t];
-    out[b] = ok;
-  }
-  return out;
-}
-
-/** Fraction of problems answered exactly. */
-export function exactMatchRate(predicted: Int32Array, batch: Batch, k: number): number {
-  const m = exactMatches(predicted, batch, k);
-  let n = 0;
-  for (const ok of m) if (ok) n++;
-  return m.length === 0 ? 0 : n / m.length;
 }

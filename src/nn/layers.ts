@@ -1,11 +1,11 @@
-// Reusable modules: LayerNorm, Embedding, Linear, MLP and causal multi-head
+// Reusable modules: LayerNorm, Linear, MLP and causal multi-head
 // attention. Parameter names and layouts follow TransformerLens (`W_Q` is
 // [n_heads, d_model, d_head], `W_in` is [d_model, d_mlp]), so a researcher
 // can guess them and a checkpoint maps onto TransformerLens weights directly.
 
 import { Tensor } from '../engine/tensor.js';
 import { mulScalar, gelu } from '../engine/ops-elementwise.js';
-import { reshape, permute, gather, causalMask } from '../engine/ops-shape.js';
+import { reshape, permute, causalMask } from '../engine/ops-shape.js';
 import { matmul, matmulBias, softmax, causalSoftmax, layerNorm } from '../engine/ops-nn.js';
 import { Rng } from '../engine/rng.js';
 import { Module } from './module.js';
@@ -56,17 +56,6 @@ export class LayerNorm extends Module {
   }
   forward(x: Tensor): Tensor {
     return layerNorm(x, this.w, this.b, this.eps);
-  }
-}
-
-export class Embedding extends Module {
-  readonly W: Tensor;
-  constructor(vocab: number, d: number, init: Init, name: string, paramName = 'W_E') {
-    super();
-    this.W = this.param(paramName, new Tensor(init(name, vocab * d, 0.02), [vocab, d]));
-  }
-  forward(ids: Int32Array, shape: readonly number[]): Tensor {
-    return gather(this.W, ids, shape);
   }
 }
 
