@@ -21,7 +21,8 @@ export interface Batch {
 }
 
 export interface OptimizerLike {
-  lr: number;
+  /** Sets the rate of the next step (and checks it, as Optimizer.setLr does). */
+  setLr(lr: number): void;
   step(): void;
   zeroGrad(): void;
 }
@@ -107,7 +108,7 @@ export function trainLoop(o: TrainLoopOptions): TrainState & { aborted: boolean;
     }
     const step = state.step;
     const lr = o.lrAt(step);
-    o.optimizer.lr = lr;
+    o.optimizer.setLr(lr);
     const batch = o.batchAt(step);
     // The step's activations and their gradients live in the step arena
     // (engine/arena.ts) and are released when it returns: only the loss
