@@ -1,8 +1,7 @@
 // The 8-digit addition lab (after the minGPT lab of github.com/yulundu/compression),
-// with the operand length as a knob.
-// It composes: the addition task (data), a GPT (nn), the training loop and
-// checkpoints (train), and it returns a typed, JSON-ready result that the CLI
-// and the report render. Training is prequential coding: the running sum of
+// with the operand length as a knob. It composes: the addition task (data), a
+// GPT (nn), the training loop and checkpoints (train), and it returns a typed,
+// JSON-ready result that the CLI and the report render. Training is prequential coding: the running sum of
 // the training loss, in bits, is the compressed size of the training stream.
 
 import { mkdirSync } from 'node:fs';
@@ -341,7 +340,6 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
   }
   return result;
 }
-
 
 /** The prompt `s a + b =` of a problem as token ids. */
 function promptIds(task: AdditionTask, p: Problem): Int32Array {
