@@ -136,7 +136,6 @@ export const LEVELS: Record<number, LevelSpec> = {
   8: { counts: COUNTS, contexts: CONTEXTS, model: { dModel: 64, nLayers: 2, nHeads: 4, contextLength: 128 }, train: { segment: 32, replay: 2 } },
   9: { counts: COUNTS, contexts: CONTEXTS, model: { dModel: 96, nLayers: 2, nHeads: 4, contextLength: 128 }, train: { segment: 32, replay: 3 } },
 };
-export const DEFAULT_LEVEL = 4;
 
 const DEFAULT_TRAIN: Omit<TrainConfig, 'segment'> = {
   steps: 1, optimizer: 'adamw', lr: 3e-3, warmup: 16, decay: 0, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0, clip: 1, replay: 0, history: 1 << 16, seed: 0, residual: false,
