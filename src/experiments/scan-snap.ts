@@ -7,7 +7,8 @@
 
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { GENERATOR_DEFAULTS, trainRun, type GeneratorConfig, type TrainConfig } from './scan-snap-model.js';
+import { trainRun, type TrainConfig } from './scan-snap-model.js';
+import { GENERATOR_DEFAULTS, type GeneratorConfig } from './scan-snap-generator.js';
 import { detectSnap, SNAP_DEFAULTS } from '../lens/attention/index.js';
 import { RunDir } from '../train/run-dir.js';
 import { writeFileAtomic } from '../engine/atomic-file.js';
@@ -319,7 +320,7 @@ export async function runScanSnap(cfg: ScanSnapConfig, opts: { outRoot?: string;
   const t0 = performance.now();
   // Fail on impossible parameters before any work or any directory.
   sweepSpecs(cfg).forEach(() => undefined);
-  const { buildVocabulary } = await import('./scan-snap-model.js');
+  const { buildVocabulary } = await import('./scan-snap-generator.js');
   for (const K of cfg.fig6.numLast) buildVocabulary({ ...cfg.generator, numLast: K, numCommonPerLast: cfg.fig6.numCommonPerLast });
   buildVocabulary({ ...cfg.generator, numLast: cfg.fig4.numLast, numNextPerLast: cfg.fig4.numNextPerLast, numCommonPerLast: cfg.fig4.numCommonPerLast });
   for (const [k, v] of [['batch', cfg.batch], ['iterations', cfg.iterations]] as const) if (!Number.isInteger(v) || v < 1) throw new Error(`scan-snap: ${k} must be a positive integer, got ${v}`);
