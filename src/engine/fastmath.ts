@@ -16,7 +16,6 @@ const POW2 = (() => {
   return t;
 })();
 
-
 /**
  * e^x with relative error below 2e-10 for x in [-745, 709]; 0 below, Infinity
  * above, NaN stays NaN. x = k ln2 + r with |r| <= ln2/2, e^r by a degree-9

@@ -11,7 +11,6 @@ import { noGrad } from '../engine/tensor.js';
 import { withStepArena } from '../engine/arena.js';
 import { LOG2E } from '../engine/constants.js';
 
-
 export interface Batch {
   inputs: Int32Array;
   targets: Int32Array;

@@ -37,7 +37,6 @@ export interface SparsifyResult {
   options: Required<SparsifyOptions>;
 }
 
-
 export function validateSparsifyOptions(o: Required<SparsifyOptions>): void {
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new Error(`sparsify: lr must be a positive number, got ${o.lr}`);
   if (!Number.isInteger(o.iterations) || o.iterations < 1) throw new Error(`sparsify: iterations must be a positive integer, got ${o.iterations}`);

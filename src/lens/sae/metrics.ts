@@ -93,7 +93,6 @@ export function densityHistogram(density: readonly number[]): { edges: number[];
   return { edges, counts, dead };
 }
 
-
 export interface SpliceMetrics {
   ce_clean: number;
   ce_spliced: number;
