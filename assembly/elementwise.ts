@@ -21,9 +21,7 @@
 // ---------------------------------------------------------------- GELU
 
 // fastmath.ts constants, as the same f64 values.
-const INV_LN2: f64 = 1.4426950408889634;
-const LN2_HI: f64 = 0.6931471803691238;
-const LN2_LO: f64 = 1.9082149292705877e-10;
+import { INV_LN2, LN2_HI, LN2_LO } from './constants';
 const SQRT1_2: f64 = 0.7071067811865476;
 const INV_SQRT_2PI: f64 = 0.3989422804014327;
 const AS_P: f64 = 0.3275911;

@@ -1,6 +1,6 @@
 // Deterministic f32 matrix product, 128-bit SIMD, for glassbox.
 //
-// The contract (see docs/ARCHITECTURE.md, "The engine and its determinism
+// The contract (see docs/architecture.md, "The determinism
 // contract"): every output element is
 //
 //     acc = 0f; for p = 0 .. k-1 in order: acc = f32(acc + f32(a_ip * b_pj))

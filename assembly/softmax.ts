@@ -17,9 +17,7 @@
 // Rows are independent, so threads may split them anywhere (the *Rows
 // signatures: shared arguments, then the row range, then the thread's scratch).
 
-const INV_LN2: f64 = 1.4426950408889634;
-const LN2_HI: f64 = 0.6931471803691238;
-const LN2_LO: f64 = 1.9082149292705877e-10;
+import { INV_LN2, LN2_HI, LN2_LO } from './constants';
 
 // 2^k exactly, for an integer k in [-1074, 1023]: a normal number's exponent
 // field, or a subnormal's single mantissa bit.

@@ -1,4 +1,4 @@
-"""One CRATE layer in PyTorch (float64), written from THEORY.md section 2:
+"""One CRATE layer in PyTorch (float64), written from the CRATE paper (arXiv 2306.01129):
     Z_half = Z + MSSA(LN(Z)),  Z_next = ISTA(LN(Z_half)),
 MSSA: per head w_k = U_k^T x (one projection as query, key and value),
 softmax(w w^T / sqrt(d_h)) w, heads concatenated, output map W_O, b_O;

@@ -1,23 +1,71 @@
-// glassbox as a library: the engine, the models, training, and the experiments.
-export * from './engine/index.js';
+// glassbox as a library: what a user builds with, and nothing the engine
+// only needs inside itself. Code in this repository imports the module it
+// needs directly; test/package-entry.test.ts keeps this list honest.
+
+// ---------------------------------------------------------------- tensors and ops
+export { Tensor, ShapeError, NonFiniteError, noGrad, isGradEnabled, setFiniteCheck, type Shape } from './engine/tensor.js';
+export { add, sub, mul, div, addScalar, mulScalar, neg, exp, log, sqrt, rsqrt, square, abs, relu, tanh, sigmoid, gelu } from './engine/ops-elementwise.js';
+export { sum, mean, max, argmax } from './engine/ops-reduce.js';
+export { reshape, permute, transpose, slice, concat, gather, oneHot, where, maskedFill, causalMask } from './engine/ops-shape.js';
+export { matmul, matmulBias, softmax, logSoftmax, crossEntropy, layerNorm, dropout, topk, keepTopK, type MatmulOptions, type CrossEntropyOptions } from './engine/ops-nn.js';
+
+// ---------------------------------------------------------------- determinism tools and engine settings
+export { setThreads, getThreads, shutdownThreads } from './engine/matmul-kernel.js';
+export { withStepArena } from './engine/arena.js';
+export { Rng } from './engine/rng.js';
+export * as detmath from './engine/detmath.js';
+export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './engine/safetensors.js';
+
+// ---------------------------------------------------------------- optimisers and schedules
+export { Optimizer, SGD, Adam, AdamW, Lion, clipGradNorm, type Param, type OptimizerState, type SGDOptions, type AdamOptions, type LionOptions } from './engine/optim.js';
+export { warmupCosine, oneCycle, logLinearDecay, type LrSchedule, type WarmupDecayOptions } from './engine/schedule.js';
+
+// ---------------------------------------------------------------- models
 export { Module } from './nn/module.js';
 export { Hooks, type HookFn } from './nn/hooks.js';
+export { LayerNorm, Linear, MLP, CausalSelfAttention, seededNormalInit, type Init } from './nn/layers.js';
 export { GPT, type GPTConfig, type ForwardOptions } from './nn/gpt.js';
-export { trainLoop, type TrainEvent, type TrainState } from './train/trainer.js';
+export { IncrementalGPT } from './nn/gpt-incremental.js';
+export { Crate, type CrateConfig } from './nn/crate.js';
+export { ViT, type ViTConfig } from './nn/vit.js';
+export { CrateMAE, type CrateMAEConfig } from './nn/crate-mae.js';
+
+// ---------------------------------------------------------------- training
+export { trainLoop, NonFiniteLossError, type TrainEvent, type TrainState, type TrainLoopOptions } from './train/trainer.js';
 export { saveCheckpoint, loadCheckpoint } from './train/checkpoint.js';
 export { RunDir } from './train/run-dir.js';
+
+// ---------------------------------------------------------------- data
 export * as addition from './data/addition.js';
-export { runAddition, loadAdditionModel, solveProblem, PRESETS as ADDITION_PRESETS, type AdditionConfig } from './experiments/addition.js';
-export type { AdditionResult } from './experiments/addition-result.js';
-export * as interactions from './lens/interactions/index.js';
-export { Crate, type CrateConfig } from './nn/crate.js';
-export { VERSION } from './version.js';
-export * as sae from './lens/sae/index.js';
+export { loadFashionMnist, type ImageSet } from './data/fashion-mnist.js';
+export { buildCorpus, loadCorpus, readManifest as readCorpusManifest } from './data/lm-corpus.js';
+
+// ---------------------------------------------------------------- the compressor
 export { compress, decompress, CM_LEVELS, CM_DEFAULT_LEVEL, CM_MAX_LEVEL, type ByteModel } from './codec/cm/index.js';
 export { CorruptInputError } from './codec/errors.js';
+
+// ---------------------------------------------------------------- lenses
+export { attentionLens, detectSnap } from './lens/attention/index.js';
+export * as attention from './lens/attention/index.js';
+export * as codingRate from './lens/coding-rate.js';
+export * as interactions from './lens/interactions/index.js';
+export * as sae from './lens/sae/index.js';
+
+// ---------------------------------------------------------------- the language model
 export { loadModel, saveLmModel, builtinModelPath, type LoadedLm, type ModelCard } from './lm/model-file.js';
 export { generate, sampleFromLogits, type GenerateOptions } from './lm/generate.js';
 export { scoreBytes, regionBitsPerByte, type ByteScores, type ScoreOptions } from './lm/score.js';
+
+// ---------------------------------------------------------------- experiments: run function, config, presets, result
+export { runAddition, loadAdditionModel, solveProblem, PRESETS as ADDITION_PRESETS, type AdditionConfig } from './experiments/addition.js';
+export type { AdditionResult } from './experiments/addition-result.js';
+export { runSaeAddition, SAE_ADDITION_DEFAULT, type SaeAdditionConfig } from './experiments/sae-addition.js';
+export type { SaeAdditionResult } from './experiments/sae-addition-result.js';
+export { runInteractionsAddition, INTERACTIONS_DEFAULTS } from './experiments/interactions-addition.js';
+export type { InteractionsAdditionConfig, InteractionsAdditionResult } from './experiments/interactions-addition-result.js';
+export { runCrateFashion, CRATE_FASHION_PRESETS, type CrateFashionConfig, type CrateFashionResult } from './experiments/crate-fashion.js';
+export { runCrateMAE, CRATE_MAE_PRESETS, type CrateMAEExperimentConfig, type CrateMAEResult } from './experiments/crate-mae.js';
+export { runScanSnap, SCAN_SNAP_PRESETS, type ScanSnapConfig, type ScanSnapResult } from './experiments/scan-snap.js';
 export { runLm, LM_PRESETS, type LmConfig, type LmResult } from './experiments/lm.js';
-export { buildCorpus, loadCorpus, readManifest as readCorpusManifest } from './data/lm-corpus.js';
-export { attentionLens, detectSnap } from './lens/attention/index.js';
+
+export { VERSION } from './version.js';

@@ -69,8 +69,8 @@ export function registerCrateRuns(run: Command): void {
   withCommonFlags(
     run
       .command('crate-fashion')
-      .description("seed 000's white-box transformer: train CRATE and a same-size ViT on Fashion-MNIST; coding rate, sparsity and attention maps per layer")
-      .addOption(new Option('--preset <name>', 'default (3 epochs, about 6 min on 2 cores), reference (the issue\'s 15-epoch set-up, about 31 min on 2 cores) or tiny (smoke test)').choices(Object.keys(CRATE_FASHION_PRESETS)).default('default'))
+      .description("the white-box transformer (CRATE, arXiv 2306.01129): train CRATE and a same-size ViT on Fashion-MNIST; coding rate, sparsity and attention maps per layer")
+      .addOption(new Option('--preset <name>', 'default (3 epochs, about 6 min on 2 cores), reference (the 15-epoch reference set-up, about 31 min on 2 cores) or tiny (smoke test)').choices(Object.keys(CRATE_FASHION_PRESETS)).default('default'))
       .option('--lambda <x>', 'ISTA sparsity penalty λ', floatArg(0, 100))
       .option('--eps <x>', 'coding-rate distortion ε', floatArg(1e-12, 100))
       .addOption(new Option('--models <which>', 'train both models or one').choices(['both', 'crate', 'vit'])),

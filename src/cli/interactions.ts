@@ -69,7 +69,7 @@ export function registerInteractionsCommand(program: Command): void {
   if (!run) throw new Error('registerInteractionsCommand: register the run command first');
   run
     .command('interactions-addition')
-    .description("seed 002 on the addition GPT: AND-OR interactions of the operand digits, the carry chain they expose, and their orders over training on a finite set")
+    .description("AND-OR interactions (arXiv 2405.10262) of the addition GPT's operand digits, the carry chain they expose, and their orders over training on a finite set")
     .option('--digits <k>', 'operand length k; the 2k operand digits are the variables (k ≤ 8: 2^2k masked forwards)', intArg(1, 8))
     .option('--train-size <n>', 'finite training set, sampled with replacement', intArg(1, 10_000_000))
     .option('--steps <n>', 'training steps', intArg(1))

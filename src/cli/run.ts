@@ -68,12 +68,12 @@ export function registerRunCommand(program: Command): void {
   registerCrateRuns(run);
   run
     .command('addition')
-    .description("seed 001's addition lab: train a GPT on k-digit addition and watch training loss become compressed size")
-    .addOption(new Option('--preset <name>', 'starting configuration: default (3 digits, about 3 minutes on 2 cores) or seed (the seed\'s 8-digit experiment, 30,000 steps, about 22 minutes on 2 cores, extrapolated from steps 200-1,200)').choices(['default', 'seed']).default('default'))
+    .description("the addition lab: train a GPT on k-digit addition and watch training loss become compressed size")
+    .addOption(new Option('--preset <name>', 'starting configuration: default (3 digits, about 3 minutes on 2 cores) or seed (the original 8-digit experiment, 30,000 steps, about 22 minutes on 2 cores, extrapolated from steps 200-1,200)').choices(['default', 'seed']).default('default'))
     .option('--digits <k>', 'operand length k (sequence s a+b=c e of 3k+5 tokens)', intArg(1, 15))
     .addOption(new Option('--answer-order <order>', 'answer digits most- or least-significant first').choices(['msf', 'lsf']))
-    .addOption(new Option('--first-digit <mode>', 'leading operand digit: uniform 0-9, or 1-9 as in the seed\'s code').choices(['uniform', 'nonzero']))
-    .option('--edge-mix <q>', 'share of training problems with every digit from 0,1,4,5,9, so runs of zeros and 5+5 carries are seen (0 = the seed\'s uniform stream)', floatArg(0, 1))
+    .addOption(new Option('--first-digit <mode>', 'leading operand digit: uniform 0-9, or 1-9 as in the minGPT reference lab\'s code').choices(['uniform', 'nonzero']))
+    .option('--edge-mix <q>', 'share of training problems with every digit from 0,1,4,5,9, so runs of zeros and 5+5 carries are seen (0 = the pure uniform stream)', floatArg(0, 1))
     .option('--steps <n>', 'training steps (at most; stops early at the target)', intArg(1))
     .option('--batch <n>', 'problems per step', intArg(1, 65536))
     .option('--lr <x>', 'peak learning rate (AdamW, warmup then cosine)', floatArg(1e-8, 10))

@@ -3,7 +3,7 @@
 
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { intArg, floatArg } from './args.js';
 import { progressBar, formatSeconds } from './progress.js';
 import { SAE_ADDITION_DEFAULT, runSaeAddition, saeSummaryLine, type SaeAdditionConfig } from '../experiments/sae-addition.js';

@@ -1,5 +1,6 @@
 /**
- * Prequential compression driven by a Predictor (THEORY.md §1): each chunk is
+ * Prequential compression driven by a Predictor (Dawid's prequential
+ * approach; Blier & Ollivier, arXiv 1802.07044; docs/theory.md): each chunk is
  * range-coded with the predictor as it stands, then the predictor learns from
  * the chunk (endChunk); the decoder replays the same calls, so it needs only
  * the program and the header, never the weights.

@@ -17,10 +17,9 @@
  * how good the mix is, never whether decoding works.
  */
 import { log as detLog } from '../engine/detmath.js';
+import { LN2, LOG2E } from '../engine/constants.js';
 
 const N = 256;
-const LN2 = 0.6931471805599453;
-const LOG2E = 1.4426950408889634;
 
 // ---------------------------------------------------------------- ln
 

@@ -1,5 +1,5 @@
 /**
- * The transformer compressor's predictor (issue 4): a byte-level GPT that
+ * The transformer compressor's predictor (container format 1): a byte-level GPT that
  * learns while it codes, mixed with the order-3 count model.
  *
  * Token stream. u = [0, b_0, b_1, ...]: a virtual byte 0 starts the stream
@@ -43,6 +43,7 @@ import { Rng } from '../engine/rng.js';
 import { Tensor as TensorCtor, type Tensor } from '../engine/tensor.js';
 import { add } from '../engine/ops-elementwise.js';
 import { crossEntropy } from '../engine/ops-nn.js';
+import { LOG2E } from '../engine/constants.js';
 
 /** Identifies this predictor family in a container header. */
 export const GPT_PREDICTOR_NAME = 'gpt-mix';
@@ -135,7 +136,6 @@ export const LEVELS: Record<number, LevelSpec> = {
   8: { counts: COUNTS, contexts: CONTEXTS, model: { dModel: 64, nLayers: 2, nHeads: 4, contextLength: 128 }, train: { segment: 32, replay: 2 } },
   9: { counts: COUNTS, contexts: CONTEXTS, model: { dModel: 96, nLayers: 2, nHeads: 4, contextLength: 128 }, train: { segment: 32, replay: 3 } },
 };
-export const DEFAULT_LEVEL = 4;
 
 const DEFAULT_TRAIN: Omit<TrainConfig, 'segment'> = {
   steps: 1, optimizer: 'adamw', lr: 3e-3, warmup: 16, decay: 0, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0, clip: 1, replay: 0, history: 1 << 16, seed: 0, residual: false,
@@ -443,7 +443,7 @@ export class GptPredictor implements Predictor {
     const p = this.lastP;
     let s = 0;
     for (let i = 0; i < N; i++) s += p[i];
-    this.bits += (lnApprox(s) - lnApprox(p[byte])) * 1.4426950408889634;
+    this.bits += (lnApprox(s) - lnApprox(p[byte])) * LOG2E;
     this.counts.observe(byte);
     this.contexts?.observe(byte);
     this.mixer?.update(byte);

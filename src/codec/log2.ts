@@ -8,7 +8,7 @@
  * 12 terms bring the truncation error below 1e-18. Absolute error < 1e-15.
  */
 
-const LOG2_E = 1.4426950408889634; // 1 / ln 2, correctly rounded
+import { LOG2E as LOG2_E } from '../engine/constants.js';
 const SQRT2 = 1.4142135623730951;
 
 /** log2(x) for an integer x in [1, 2^32). */

@@ -1,4 +1,5 @@
-// The seed's task (seed 001): k-digit addition written as a token sequence,
+// The addition task (after the minGPT lab of github.com/yulundu/compression):
+// k-digit addition written as a token sequence,
 //
 //   s a_1 .. a_k + b_1 .. b_k = c_1 .. c_{k+1} e        (3k+5 tokens)
 //
@@ -11,222 +12,15 @@
 // Everything here is integer work: digits are drawn one at a time with
 // `rng.int(10)` and summed with a carry, so no float ever enters the data.
 
-import { log2 as detLog2 } from '../engine/detmath.js';
+import {
+  encodeBatch, promptString, answerString, checkDigits, predictedLength, EDGE_DIGITS,
+  type AnswerOrder, type FirstDigit, type Problem, type Batch,
+} from './addition-tokens.js';
 
-// ---------------------------------------------------------------- vocabulary
-
-/** The 14 symbols; a token id is the index of its symbol. */
-export const VOCAB: readonly string[] = Object.freeze([
-  '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 's', 'e', '+', '=',
-]);
-export const VOCAB_SIZE = 14;
-export const TOKEN_START = 10; // 's'
-export const TOKEN_END = 11; // 'e'
-export const TOKEN_PLUS = 12; // '+'
-export const TOKEN_EQUALS = 13; // '='
-
-const CHAR_TO_ID: ReadonlyMap<string, number> = new Map(VOCAB.map((ch, id) => [ch, id]));
-
-/** Token ids of a string over the vocabulary; throws on any other character. */
-export function encode(str: string): Int32Array {
-  const out = new Int32Array(str.length);
-  for (let i = 0; i < str.length; i++) {
-    const id = CHAR_TO_ID.get(str[i]!);
-    if (id === undefined) {
-      throw new Error(`cannot encode ${JSON.stringify(str[i])} at index ${i} of ${JSON.stringify(str)}: the vocabulary is ${VOCAB.join('')}`);
-    }
-    out[i] = id;
-  }
-  return out;
-}
-
-/** The string of a sequence of token ids; throws on an id outside 0..13. */
-export function decode(ids: ArrayLike<number>): string {
-  let s = '';
-  for (let i = 0; i < ids.length; i++) {
-    const sym = VOCAB[ids[i]!];
-    if (sym === undefined) throw new Error(`cannot decode token id ${ids[i]} at index ${i}: ids run 0..${VOCAB_SIZE - 1}`);
-    s += sym;
-  }
-  return s;
-}
-
-// ------------------------------------------------------------------- options
-
-/** 'msf': answer most-significant digit first, as in the seed. 'lsf': reversed. */
-export type AnswerOrder = 'msf' | 'lsf';
-/** 'uniform': every operand digit 0-9. 'nonzero': the first digit of each operand 1-9 (the seed's reference code). */
-export type FirstDigit = 'uniform' | 'nonzero';
-
-/** Largest k: a and b stay exact integers (and their sum too) in a double. */
-export const MAX_DIGITS = 15;
-
-function checkDigits(k: number): void {
-  if (!Number.isInteger(k) || k < 1 || k > MAX_DIGITS) {
-    throw new Error(`digits must be an integer from 1 to ${MAX_DIGITS}, got ${k}`);
-  }
-}
-
-// ------------------------------------------------------------------- layout
-
-/** Tokens in a full sequence: s, k, +, k, =, k+1, e. */
-export function sequenceLength(k: number): number {
-  return 3 * k + 5;
-}
-
-/** Predicted positions (= model context length T): the sequence shifted by one. */
-export function predictedLength(k: number): number {
-  return 3 * k + 4;
-}
-
-/** Sequence index of the first answer digit (after 's', a, '+', b, '='). */
-export function answerStart(k: number): number {
-  return 2 * k + 3;
-}
-
-/** Tokens a model is given before it must produce the answer: "s a + b =". */
-export function promptLength(k: number): number {
-  return 2 * k + 3;
-}
-
-export type PositionKind = 'operand' | 'operator' | 'answer' | 'end';
-
-export interface PositionInfo {
-  /** Index into the target vector (0 .. 3k+3); it predicts sequence index position+1. */
-  position: number;
-  /** 'a1'..'ak', '+', 'b1'..'bk', '=', 'c1'..'c(k+1)', 'e'. Answer digits are numbered in the order they are written. */
-  target: string;
-  kind: PositionKind;
-}
-
-/** What each of the 3k+4 predicted positions predicts. */
-export function targetPositions(k: number): PositionInfo[] {
-  checkDigits(k);
-  const out: PositionInfo[] = [];
-  const push = (target: string, kind: PositionKind) => out.push({ position: out.length, target, kind });
-  for (let i = 1; i <= k; i++) push(`a${i}`, 'operand');
-  push('+', 'operator');
-  for (let i = 1; i <= k; i++) push(`b${i}`, 'operand');
-  push('=', 'operator');
-  for (let i = 1; i <= k + 1; i++) push(`c${i}`, 'answer');
-  push('e', 'end');
-  return out;
-}
-
-// ------------------------------------------------------------------- floors
-
-/** ln 10 and ln 9, as literals: the data path computes no logarithms. */
-export const LN10 = 2.302585092994046;
-export const LN9 = 2.1972245773362196;
-/** log2 10, log2 9 and log2 14 (bits). */
-export const LOG2_10 = 3.321928094887362;
-export const LOG2_9 = 3.169925001442312;
-export const LOG2_14 = 3.807354922057604;
-
-/**
- * The irreducible loss at each predicted position, in nats: ln10 at an operand
- * digit (ln9 at an operand's first digit when it is drawn from 1-9), 0 elsewhere.
- */
-export function perPositionFloor(k: number, firstDigit: FirstDigit = 'uniform'): Float64Array {
-  const out = new Float64Array(predictedLength(k));
-  for (const p of targetPositions(k)) {
-    if (p.kind !== 'operand') continue;
-    const first = p.target === 'a1' || p.target === 'b1';
-    out[p.position] = first && firstDigit === 'nonzero' ? LN9 : LN10;
-  }
-  return out;
-}
-
-/**
- * The loss floor in nats per predicted token.
- * uniform: 2k·ln10/(3k+4) (1.3157 for k = 8); nonzero: (2(k-1)·ln10 + 2·ln9)/(3k+4) (1.3082 for k = 8).
- */
-export function lossFloor(k: number, firstDigit: FirstDigit = 'uniform'): number {
-  checkDigits(k);
-  const nats = firstDigit === 'nonzero' ? 2 * (k - 1) * LN10 + 2 * LN9 : 2 * k * LN10;
-  return nats / predictedLength(k);
-}
-
-/** The floor in bits per problem: the entropy of the two operands (53.15 for k = 8, uniform). */
-export function floorBitsPerProblem(k: number, firstDigit: FirstDigit = 'uniform'): number {
-  checkDigits(k);
-  return firstDigit === 'nonzero' ? 2 * (k - 1) * LOG2_10 + 2 * LOG2_9 : 2 * k * LOG2_10;
-}
-
-// ------------------------------------------------------------------ problems
-
-/** One problem: operands as exact integers (k ≤ 15 keeps them exact). */
-export interface Problem {
-  a: number;
-  b: number;
-}
-
-/** A k-digit zero-padded decimal string of n. */
-export function padDigits(n: number, width: number): string {
-  return String(n).padStart(width, '0');
-}
-
-/** The answer as written in the sequence: k+1 digits, reversed for 'lsf'. */
-export function answerString(p: Problem, k: number, order: AnswerOrder = 'msf'): string {
-  const c = padDigits(p.a + p.b, k + 1);
-  return order === 'lsf' ? reverse(c) : c;
-}
-
-/** "a+b=" with zero-padded k-digit operands, the form `parseProblem` accepts. */
-export function promptString(p: Problem, k: number): string {
-  return `${padDigits(p.a, k)}+${padDigits(p.b, k)}=`;
-}
-
-/** The full sequence as text, e.g. "s1234+8765=09999e". */
-export function sequenceString(p: Problem, k: number, order: AnswerOrder = 'msf'): string {
-  return `s${promptString(p, k)}${answerString(p, k, order)}e`;
-}
-
-function reverse(s: string): string {
-  let r = '';
-  for (let i = s.length - 1; i >= 0; i--) r += s[i];
-  return r;
-}
-
-/**
- * Writes the 3k+5 token ids of a problem into `out` at `offset`. Digits come
- * from the decimal strings and the answer from integer addition, so the
- * layout is the one `sequenceString` shows.
- */
-export function encodeProblemInto(p: Problem, k: number, order: AnswerOrder, out: Int32Array, offset: number): void {
-  const text = sequenceString(p, k, order);
-  for (let i = 0; i < text.length; i++) out[offset + i] = CHAR_TO_ID.get(text[i]!)!;
-}
-
-/** The 3k+5 token ids of one problem. */
-export function encodeProblem(p: Problem, k: number, order: AnswerOrder = 'msf'): Int32Array {
-  const out = new Int32Array(sequenceLength(k));
-  encodeProblemInto(p, k, order, out, 0);
-  return out;
-}
-
-/** A batch of problems as model inputs and next-token targets, each [B*T] with T = 3k+4. */
-export interface Batch {
-  inputs: Int32Array;
-  targets: Int32Array;
-  T: number;
-}
-
-export function encodeBatch(problems: readonly Problem[], k: number, order: AnswerOrder = 'msf'): Batch {
-  checkDigits(k);
-  const L = sequenceLength(k);
-  const T = L - 1;
-  const B = problems.length;
-  const inputs = new Int32Array(B * T);
-  const targets = new Int32Array(B * T);
-  const seq = new Int32Array(L);
-  for (let i = 0; i < B; i++) {
-    encodeProblemInto(problems[i]!, k, order, seq, 0);
-    inputs.set(seq.subarray(0, T), i * T);
-    targets.set(seq.subarray(1, L), i * T);
-  }
-  return { inputs, targets, T };
-}
+// The task's vocabulary and layout, and its floors, live beside it; this
+// module re-exports them so `data/addition.js` is the task's one entry.
+export * from './addition-tokens.js';
+export * from './addition-floors.js';
 
 // ---------------------------------------------------------------- randomness
 
@@ -322,7 +116,7 @@ export interface CarryCase extends Problem {
 }
 
 /**
- * Edge cases for carries, all distinct: the four the issue names (99..9 + 00..01,
+ * Edge cases for carries, all distinct: the four classic ones (99..9 + 00..01,
  * 99..9 + 99..9, 00..0 + 00..0, 50..0 + 50..0) and a few telling others.
  */
 export function allCarryCases(k: number, order: AnswerOrder = 'msf'): CarryCase[] {
@@ -379,19 +173,10 @@ export interface AdditionTaskOptions {
   heldOutSize?: number;
   /**
    * Share of training problems drawn as edge problems (see EDGE_DIGITS); 0, the
-   * default, is the seed's pure uniform stream.
+   * default, is the pure uniform stream.
    */
   edgeMix?: number;
 }
-
-/**
- * The digits of edge problems. Uniform random problems almost never show long
- * runs of zeros or 5+5 with nothing around it, so a model can ace the held-out
- * set and still write 000+000=0010. Drawing every digit from these five gives
- * runs of zeros, ripples of nines, 4+5 = 9 and 5+5 = 10 - the carry edge cases'
- * ingredients - without ever drawing the reserved carry cases themselves.
- */
-export const EDGE_DIGITS: readonly number[] = Object.freeze([0, 1, 4, 5, 9]);
 
 /** 2^20: edge-mix decisions compare an integer draw against round(edgeMix·2^20), so no float enters the data. */
 const EDGE_SCALE = 1 << 20;
@@ -402,32 +187,6 @@ export function drawEdgeOperand(rng: IntRng, k: number, firstDigit: FirstDigit):
   let n = lead[rng.int(lead.length)];
   for (let i = 1; i < k; i++) n = n * 10 + EDGE_DIGITS[rng.int(EDGE_DIGITS.length)];
   return n;
-}
-
-/**
- * The entropy, in bits per problem, of a training stream that mixes uniform
- * problems with a share q of edge problems: the floor its prequential code
- * length can approach. With q = 0 it is floorBitsPerProblem.
- *
- * A problem made only of edge digits (M of the N possible pairs) has
- * probability (1-q)/N + q/M; any other has (1-q)/N. The logs are taken of
- * factored forms so nothing underflows at N = 10^16.
- */
-export function streamFloorBitsPerProblem(k: number, firstDigit: FirstDigit = 'uniform', edgeMix = 0): number {
-  const base = floorBitsPerProblem(k, firstDigit); // log2 N
-  const q = edgeMix;
-  if (!(q >= 0 && q <= 1)) throw new Error(`edge mix must be in [0, 1], got ${q}`);
-  if (q === 0) return base;
-  const leadEdge = firstDigit === 'nonzero' ? EDGE_DIGITS.length - 1 : EDGE_DIGITS.length;
-  const log2M = 2 * (detLog2(leadEdge) + (k - 1) * detLog2(EDGE_DIGITS.length));
-  let perOperand = leadEdge / (firstDigit === 'nonzero' ? 9 : 10);
-  for (let i = 1; i < k; i++) perOperand *= EDGE_DIGITS.length / 10;
-  const mOverN = perOperand * perOperand; // M/N by products, no pow
-  // Edge pairs together: M·P_s = q(1 + r), r = (1-q)M/(qN); log2 P_s = log2 q - log2 M + log2(1 + r).
-  const r = ((1 - q) * mOverN) / q;
-  const edgePart = -q * (1 + r) * (detLog2(q) - log2M + detLog2(1 + r));
-  const otherPart = q === 1 ? 0 : -(1 - q) * (1 - mOverN) * (detLog2(1 - q) - base);
-  return edgePart + otherPart;
 }
 
 export const HELD_OUT_SIZE = 10_000;
@@ -504,7 +263,7 @@ export class AdditionTask {
   /** One fresh training problem; reserved problems are redrawn. */
   nextProblem(rng: IntRng = this.trainRng): Problem {
     for (;;) {
-      // No extra draw when there is no mix, so the seed's stream is unchanged.
+      // No extra draw when there is no mix, so the uniform stream is unchanged.
       const edge = this.edgeThreshold > 0 && rng.int(EDGE_SCALE) < this.edgeThreshold;
       const draw = edge ? drawEdgeOperand : drawOperand;
       const a = draw(rng, this.digits, this.firstDigit);
@@ -536,123 +295,4 @@ export class AdditionTask {
   carryBatch(): Batch {
     return encodeBatch(this.carryCases, this.digits, this.answerOrder);
   }
-}
-
-// ---------------------------------------------------------------- parse input
-
-export interface ParsedProblem extends Problem {
-  /** The prompt's token ids: s a + b = (2k+3 tokens). */
-  prompt: Int32Array;
-}
-
-function exampleProblem(k: number): string {
-  let a = '';
-  let b = '';
-  for (let i = 0; i < k; i++) {
-    a += String((i + 1) % 10);
-    b += String((18 - i) % 10);
-  }
-  return `${a}+${b}=`;
-}
-
-/**
- * Parses "12345678+87654321=" (a leading 's' and surrounding spaces are allowed,
- * the '=' may be left off). Both operands must have exactly k digits.
- */
-export function parseProblem(str: string, k: number): ParsedProblem {
-  checkDigits(k);
-  const fail = (why: string): never => {
-    throw new Error(`expected ${k}-digit operands like ${exampleProblem(k)}, got ${JSON.stringify(str)} (${why})`);
-  };
-  if (typeof str !== 'string') fail('not a string');
-  let s = str.trim();
-  if (s.startsWith('s')) s = s.slice(1);
-  if (s.endsWith('=')) s = s.slice(0, -1);
-  const m = /^([0-9]*)\+([0-9]*)$/.exec(s);
-  if (!m) {
-    const bad = /[^0-9+]/.exec(s);
-    if (bad) fail(`unexpected character ${JSON.stringify(bad[0])}`);
-    return fail("it needs exactly one '+' between the operands");
-  }
-  const [, as, bs] = m as unknown as [string, string, string];
-  if (as.length !== k) fail(`the first operand has ${as.length} digits`);
-  if (bs.length !== k) fail(`the second operand has ${bs.length} digits`);
-  const p = { a: Number(as), b: Number(bs) };
-  return { ...p, prompt: encode(`s${as}+${bs}=`) };
-}
-
-// -------------------------------------------------------------------- scoring
-
-/**
- * Target indices of the k+1 answer digits (in the [T] target vector of one
- * problem): 2k+2 .. 3k+2.
- */
-export function answerTargetRange(k: number): { start: number; end: number } {
-  const start = answerStart(k) - 1;
-  return { start, end: start + k + 1 };
-}
-
-/** The sum as a plain decimal string (most-significant first) from written answer digits. */
-export function readAnswer(written: ArrayLike<number> | string, order: AnswerOrder = 'msf'): string {
-  const s = typeof written === 'string' ? written : decode(written);
-  return order === 'lsf' ? reverse(s) : s;
-}
-
-/** Exact match: every predicted answer digit equals the expected one. */
-export function scoreAnswer(predicted: ArrayLike<number> | string, expected: ArrayLike<number> | string): boolean {
-  const p = typeof predicted === 'string' ? predicted : decode(predicted);
-  const e = typeof expected === 'string' ? expected : decode(expected);
-  return p === e;
-}
-
-/**
- * The argmax token at each answer position, per problem, from teacher-forced
- * logits [B*T*V]. Under teacher forcing, all answer argmaxes are right exactly
- * when greedy decoding writes the right answer, so one forward pass scores
- * exact match.
- */
-export function argmaxAnswers(logits: ArrayLike<number>, B: number, k: number, V: number = VOCAB_SIZE): Int32Array {
-  const T = predictedLength(k);
-  if (logits.length !== B * T * V) throw new Error(`logits have ${logits.length} values, expected B*T*V = ${B}*${T}*${V}`);
-  const { start, end } = answerTargetRange(k);
-  const out = new Int32Array(B * (k + 1));
-  let o = 0;
-  for (let b = 0; b < B; b++) {
-    for (let t = start; t < end; t++) {
-      const base = (b * T + t) * V;
-      let best = 0;
-      let bestV = logits[base]!;
-      for (let v = 1; v < V; v++) {
-        const x = logits[base + v]!;
-        if (x > bestV) {
-          bestV = x;
-          best = v;
-        }
-      }
-      out[o++] = best;
-    }
-  }
-  return out;
-}
-
-/** Per-problem exact match of predicted answer digits [B*(k+1)] against the batch's targets. */
-export function exactMatches(predicted: Int32Array, batch: Batch, k: number): boolean[] {
-  const { start, end } = answerTargetRange(k);
-  const B = batch.targets.length / batch.T;
-  if (predicted.length !== B * (k + 1)) throw new Error(`expected ${B * (k + 1)} predicted digits, got ${predicted.length}`);
-  const out: boolean[] = new Array(B);
-  for (let b = 0; b < B; b++) {
-    let ok = true;
-    for (let t = start; t < end && ok; t++) ok = predicted[b * (k + 1) + t - start] === batch.targets[b * batch.T + t];
-    out[b] = ok;
-  }
-  return out;
-}
-
-/** Fraction of problems answered exactly. */
-export function exactMatchRate(predicted: Int32Array, batch: Batch, k: number): number {
-  const m = exactMatches(predicted, batch, k);
-  let n = 0;
-  for (const ok of m) if (ok) n++;
-  return m.length === 0 ? 0 : n / m.length;
 }

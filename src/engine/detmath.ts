@@ -7,17 +7,20 @@
 // Every function takes and returns an f64. Callers usually store the result
 // into a Float32Array. Error bounds below are in units in the last place (ulp)
 // of the f64 result, measured against Math.* and a 200-bit reference while
-// writing; test/engine/detmath.test.ts checks them against Math.* (and erf
-// and erfc against an exact BigInt series) on up to 100k points per range.
+// writing; test/engine/detmath.test.ts checks them against Math.* on up to
+// 100k points per range.
 //
-// exp, log, log2, tanh and erf follow the published fdlibm algorithms (Sun
-// Microsystems, 1993; e_exp.c, e_log.c, e_log2.c, s_tanh.c, s_erf.c): the same
-// range reductions and minimax coefficients, written here in plain
-// TypeScript. expm1, log1p, sin/cos and sinPi/cosPi are our own (Taylor
-// kernels with double-double corrections where cancellation would cost bits).
+// exp, log, log2 and tanh follow the published fdlibm algorithms (Sun
+// Microsystems, 1993; e_exp.c, e_log.c, e_log2.c, s_tanh.c): the same range
+// reductions and minimax coefficients, written here in plain TypeScript.
+// expm1 and cosPi are our own (Taylor kernels with double-double corrections
+// where cancellation would cost bits). Only what the numeric path calls lives
+// here; fdlibm's other routines (erf, sin, ...) can be added the same way.
 //
 // Changing any output bit changes every saved run: the golden hashes in the
 // test pin them. Measured cost on V8: 1-2x the corresponding Math.* call.
+
+import { LN2, LN2_HI, LN2_LO, LOG2E as INV_LN2 } from './constants.js';
 
 // ---------------------------------------------------------------- bit access
 
@@ -81,17 +84,12 @@ export function ldexp(x: number, k: number): number {
 
 // ---------------------------------------------------------------- constants
 
-/** ln 2 split so that k * LN2_HI is exact for |k| < 2^21 (LN2_HI has 32 significant bits). */
-const LN2_HI = 6.93147180369123816490e-1; // 0x3fe62e42 fee00000
-const LN2_LO = 1.90821492927058770002e-10; // 0x3dea39ef 35793c76
-const INV_LN2 = 1.44269504088896338700e0;
-const LN2 = 6.93147180559945286227e-1;
+// ln 2, 1/ln 2 and the two-part ln 2 of the range reductions: src/engine/constants.ts.
 /** Largest x with exp(x) finite, and the x below which exp(x) rounds to 0. */
 const EXP_OVERFLOW = 7.09782712893383973096e2;
 const EXP_UNDERFLOW = -7.45133219101941108420e2;
 const TWO_M28 = 3.725290298461914e-9;
 const TWO_M54 = 5.551115123125783e-17;
-const TWO_OVER_SQRT_PI = 1.1283791670955126; // correctly rounded 2/sqrt(pi)
 const PI = 3.141592653589793;
 const LOG2E_HI = 1.4426950407214463; // 0x3ff71547 65200000 (32 significant bits)
 const LOG2E_LO = 1.6751713164886512e-10; // 1/ln2 - LOG2E_HI
@@ -278,22 +276,6 @@ export function log(x: number): number {
 }
 
 /**
- * log(1+x), accurate for small |x|. Method: u = 1 + x rounded, c the exact
- * rounding error of that sum (Fast2Sum), log1p(x) = log(u) + c/u.
- * For |x| < 2^-28 the series x - x^2/2 + x^3/3 is used.
- * Error < 1.1 ulp (measured against mpmath).
- */
-export function log1p(x: number): number {
-  if (x !== x) return x;
-  if (Math.abs(x) < TWO_M28) return x - x * x * (0.5 - x / 3);
-  if (!(x > -1)) return x === -1 ? -Infinity : NaN;
-  if (x === Infinity) return x;
-  const u = 1 + x;
-  const c = x <= 1 ? x - (u - 1) : 1 - (u - x);
-  return log(u) + c / u;
-}
-
-/**
  * log base 2. Method (as fdlibm e_log2.c): x = 2^k (1+f) as in log, and
  * log(1+f) = hi + lo with hi = f - f^2/2 cut to 21 significant bits, so that
  * hi/ln2 is formed almost exactly; then k + (hi + lo)/ln2 is summed with the
@@ -317,7 +299,7 @@ export function log2(x: number): number {
   return valLo + w;
 }
 
-// ---------------------------------------------------------------- tanh, sigmoid, softplus
+// ---------------------------------------------------------------- tanh, sigmoid
 
 /**
  * Hyperbolic tangent. Method (as fdlibm s_tanh.c): tiny |x| -> x;
@@ -352,151 +334,7 @@ export function sigmoid(x: number): number {
   return e / (1 + e); // NaN falls through here and stays NaN
 }
 
-/** log(1 + e^x) without overflow: max(x,0) + log1p(exp(-|x|)). Error < 3 ulp. */
-export function softplus(x: number): number {
-  if (x !== x) return x;
-  return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
-}
-
-// ---------------------------------------------------------------- erf, erfc
-
-// fdlibm s_erf.c: rational minimax approximations on four intervals.
-// [0, 0.84375]: erf(x) = x + x*PP(x^2)/QQ(x^2), |error| < 2^-57.90.
-const PP0 = 1.28379167095512558561e-1;
-const PP1 = -3.25042107247001499370e-1;
-const PP2 = -2.84817495755985104766e-2;
-const PP3 = -5.77027029648944159157e-3;
-const PP4 = -2.37630166566501626084e-5;
-const QQ1 = 3.97917223959155352819e-1;
-const QQ2 = 6.50222499887672944485e-2;
-const QQ3 = 5.08130628187576562776e-3;
-const QQ4 = 1.32494738004321644526e-4;
-const QQ5 = -3.96022827877536812320e-6;
-// [0.84375, 1.25]: erf(1+s) = ERX + PA(s)/QA(s), |error| < 2^-59.06; ERX = erf(1) rounded to 24 bits.
-const ERX = 8.45062911510467529297e-1;
-const PA0 = -2.36211856075265944077e-3;
-const PA1 = 4.14856118683748331666e-1;
-const PA2 = -3.72207876035701323847e-1;
-const PA3 = 3.18346619901161753674e-1;
-const PA4 = -1.10894694282396677476e-1;
-const PA5 = 3.54783043256182359371e-2;
-const PA6 = -2.16637559486879084300e-3;
-const QA1 = 1.06420880400844228286e-1;
-const QA2 = 5.40397917702171048937e-1;
-const QA3 = 7.18286544141962662868e-2;
-const QA4 = 1.26171219808761642112e-1;
-const QA5 = 1.36370839120290507362e-2;
-const QA6 = 1.19844998467991074170e-2;
-// [1.25, 1/0.35]: erfc(x) = exp(-x^2 - 0.5625 + RA(z)/SA(z))/x with z = 1/x^2, |error| < 2^-62.57.
-const RA0 = -9.86494403484714822705e-3;
-const RA1 = -6.93858572707181764372e-1;
-const RA2 = -1.05586262253232909814e1;
-const RA3 = -6.23753324503260060396e1;
-const RA4 = -1.62396669462573470355e2;
-const RA5 = -1.84605092906711035994e2;
-const RA6 = -8.12874355063065934246e1;
-const RA7 = -9.81432934416914548592e0;
-const SA1 = 1.96512716674392571292e1;
-const SA2 = 1.37657754143519042600e2;
-const SA3 = 4.34565877475229228821e2;
-const SA4 = 6.45387271733267880336e2;
-const SA5 = 4.29008140027567833386e2;
-const SA6 = 1.08635005541779435134e2;
-const SA7 = 6.57024977031928170135e0;
-const SA8 = -6.04244152148580987438e-2;
-// [1/0.35, 28]: as above with RB/SB, |error| < 2^-61.52.
-const RB0 = -9.86494292470009928597e-3;
-const RB1 = -7.99283237680523006574e-1;
-const RB2 = -1.77579549177547519889e1;
-const RB3 = -1.60636384855821916062e2;
-const RB4 = -6.37566443368389627722e2;
-const RB5 = -1.02509513161107724954e3;
-const RB6 = -4.83519191608651397019e2;
-const SB1 = 3.03380607434824582924e1;
-const SB2 = 3.25792512996573918826e2;
-const SB3 = 1.53672958608443695994e3;
-const SB4 = 3.19985821950859553908e3;
-const SB5 = 2.55305040643316442583e3;
-const SB6 = 4.74528541206955367215e2;
-const SB7 = -2.24409524465858183362e1;
-
-/** erf(a)/a - 1 for 0 <= a < 0.84375 (add a*this to a). */
-function erfSmallRatio(a: number): number {
-  const z = a * a;
-  const p = PP0 + z * (PP1 + z * (PP2 + z * (PP3 + z * PP4)));
-  const q = 1 + z * (QQ1 + z * (QQ2 + z * (QQ3 + z * (QQ4 + z * QQ5))));
-  return p / q;
-}
-
-/** erf(a) - ERX for 0.84375 <= a < 1.25. */
-function erfNearOne(a: number): number {
-  const s = a - 1;
-  const p = PA0 + s * (PA1 + s * (PA2 + s * (PA3 + s * (PA4 + s * (PA5 + s * PA6)))));
-  const q = 1 + s * (QA1 + s * (QA2 + s * (QA3 + s * (QA4 + s * (QA5 + s * QA6)))));
-  return p / q;
-}
-
-/**
- * erfc(a) for 1.25 <= a < 28. exp(-a^2) is formed as
- * exp(-h^2 - 0.5625) * exp((h-a)(h+a) + R/S), where h is a with its low 32
- * bits cleared, so h*h is exact and no accuracy is lost to rounding a^2.
- */
-function erfcTail(a: number): number {
-  const z = 1 / (a * a);
-  let r: number;
-  let s: number;
-  if (a < 1 / 0.35) {
-    r = RA0 + z * (RA1 + z * (RA2 + z * (RA3 + z * (RA4 + z * (RA5 + z * (RA6 + z * RA7))))));
-    s = 1 + z * (SA1 + z * (SA2 + z * (SA3 + z * (SA4 + z * (SA5 + z * (SA6 + z * (SA7 + z * SA8)))))));
-  } else {
-    r = RB0 + z * (RB1 + z * (RB2 + z * (RB3 + z * (RB4 + z * (RB5 + z * RB6)))));
-    s = 1 + z * (SB1 + z * (SB2 + z * (SB3 + z * (SB4 + z * (SB5 + z * (SB6 + z * SB7))))));
-  }
-  const h = fromWords(highWord(a), 0);
-  return (exp(-h * h - 0.5625) * exp((h - a) * (h + a) + r / s)) / a;
-}
-
-/**
- * The error function. Method (fdlibm s_erf.c): odd; |x| < 0.84375: x + x*P/Q
- * in x^2; |x| < 1.25: erf(1) + P/Q in |x|-1; |x| < 6: 1 - erfc(|x|) with erfc
- * as exp(-x^2 - 0.5625 + R/S)/x in 1/x^2; 1 beyond. Error < 1 ulp (measured
- * against an exact BigInt series in the tests).
- */
-export function erf(x: number): number {
-  if (x !== x) return x;
-  const a = Math.abs(x);
-  let r: number;
-  if (a < TWO_M28) return x * TWO_OVER_SQRT_PI; // erf x = (2/sqrt(pi))(x - x^3/3 ...)
-  if (a < 0.84375) return x + x * erfSmallRatio(a);
-  if (a < 1.25) r = ERX + erfNearOne(a);
-  else if (a < 6) r = 1 - erfcTail(a);
-  else r = 1; // erfc(6) < 2^-55
-  return x < 0 ? -r : r;
-}
-
-/**
- * The complementary error function 1 - erf(x), with relative accuracy kept
- * for large x (erfc(x) underflows to 0 beyond x = 27.3). Method as erf
- * (fdlibm s_erf.c). Error < 3 ulp (measured against mpmath while writing).
- */
-export function erfc(x: number): number {
-  if (x !== x) return x;
-  const a = Math.abs(x);
-  if (a < 0.84375) {
-    if (a < TWO_M54) return 1 - x;
-    const y = erfSmallRatio(a);
-    if (x < 0.25) return 1 - (x + x * y); // includes all x < 0 here
-    return 0.5 - (x * y + (x - 0.5)); // keeps the bits of 1 - erf(x) for x in [1/4, 0.84375)
-  }
-  if (a < 1.25) {
-    const p = erfNearOne(a);
-    return x > 0 ? 1 - ERX - p : 1 + (ERX + p);
-  }
-  if (x < 0) return a < 6 ? 2 - erfcTail(a) : 2;
-  return a < 28 ? erfcTail(a) : 0;
-}
-
-// ---------------------------------------------------------------- sin, cos
+// ---------------------------------------------------------------- cosPi
 
 /** sin(r) for |r| <= pi/4 + tiny: Taylor series to r^19 (truncation < 2^-60 relative). */
 function sinKernel(r: number): number {
@@ -515,75 +353,9 @@ function cosKernel(r: number): number {
   return 1 + z * q;
 }
 
-// pi/2 in three 33-bit pieces (fdlibm k_rem_pio2 style, Cody-Waite): k*PIO2_1 and k*PIO2_2 exact for |k| < 2^20.
-const PIO2_1 = 1.57079632673412561417e0;
-const PIO2_2 = 6.07710050630396597660e-11;
-const PIO2_3 = 2.02226624871116645580e-21;
-const TWO_OVER_PI = 6.36619772367581382433e-1;
-
-let RED_N = 0;
-/** Reduces x to r in [-pi/4, pi/4] with x = n*pi/2 + r; n mod 4 in RED_N. Accurate for |x| < 2^20 * pi/2. */
-function reduceHalfPi(x: number): number {
-  const k = Math.round(x * TWO_OVER_PI);
-  RED_N = k - 4 * Math.floor(k / 4);
-  return x - k * PIO2_1 - k * PIO2_2 - k * PIO2_3;
-}
-
-/**
- * Sine. Method: Cody-Waite reduction by pi/2 with a three-part constant, then
- * Taylor kernels on [-pi/4, pi/4]. Error < 2 ulp for |x| < 1e5 (measured
- * against Math.sin); deterministic but less accurate beyond ~1.6e6.
- * sin(±Infinity) = NaN.
- */
-export function sin(x: number): number {
-  if (!(Math.abs(x) < Infinity)) return NaN;
-  if (Math.abs(x) < TWO_M28) return x;
-  const r = reduceHalfPi(x);
-  switch (RED_N) {
-    case 0:
-      return sinKernel(r);
-    case 1:
-      return cosKernel(r);
-    case 2:
-      return -sinKernel(r);
-    default:
-      return -cosKernel(r);
-  }
-}
-
-/** Cosine; method and accuracy as sin. cos(±Infinity) = NaN. */
-export function cos(x: number): number {
-  if (!(Math.abs(x) < Infinity)) return NaN;
-  const r = reduceHalfPi(x);
-  switch (RED_N) {
-    case 0:
-      return cosKernel(r);
-    case 1:
-      return -sinKernel(r);
-    case 2:
-      return -cosKernel(r);
-    default:
-      return sinKernel(r);
-  }
-}
-
-/** x - 2*round(x/2), exactly, in [-1, 1]: the reduction of sinPi/cosPi. */
+/** x - 2*round(x/2), exactly, in [-1, 1]: the reduction of cosPi. */
 function reduceTwo(x: number): number {
   return x - 2 * Math.round(x / 2);
-}
-
-/**
- * sin(pi*x), with an exact reduction for every finite x (so sinPi(n) = ±0
- * exactly for integers n, with the sign of n). Error < 2 ulp. sinPi(±Infinity) = NaN.
- */
-export function sinPi(x: number): number {
-  if (!(Math.abs(x) < Infinity)) return NaN;
-  const t = reduceTwo(x);
-  const u = Math.abs(t);
-  const v = u > 0.5 ? 1 - u : u; // sin(pi u) = sin(pi (1-u)); exact
-  const r = v <= 0.25 ? sinKernel(PI * v) : cosKernel(PI * (0.5 - v));
-  if (r === 0) return x * 0; // sinPi(n) = +0 for n >= 0 (and -0 for -0), -0 for n < 0
-  return t < 0 ? -r : r;
 }
 
 /**

@@ -4,6 +4,8 @@
 // cheap. They use only IEEE +, -, *, / and a table of exact powers of two,
 // so they are as deterministic as detmath (no Math.exp anywhere).
 
+import { LN2_HI, LN2_LO, LOG2E as INV_LN2 } from './constants.js';
+
 /** 2^k for k in [-1074, 1023] (index k + 1074); every entry is exact. */
 const POW2 = (() => {
   const t = new Float64Array(1074 + 1024);
@@ -13,10 +15,6 @@ const POW2 = (() => {
   for (let k = 0; k >= -1074; k--, v /= 2) t[k + 1074] = v;
   return t;
 })();
-
-const INV_LN2 = 1.4426950408889634;
-const LN2_HI = 0.6931471803691238; // 32 significant bits: k * LN2_HI is exact for |k| < 2^21
-const LN2_LO = 1.9082149292705877e-10;
 
 /**
  * e^x with relative error below 2e-10 for x in [-745, 709]; 0 below, Infinity

@@ -1,4 +1,5 @@
-// The engine's public face: tensors, autograd, ops, kernels, determinism tools.
+// Everything the engine offers, for code inside the repository; the package
+// entry (src/index.ts) picks the part a user builds with.
 export * from './tensor.js';
 export * from './ops-elementwise.js';
 export * from './ops-reduce.js';

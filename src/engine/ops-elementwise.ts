@@ -3,7 +3,7 @@
 // when stored to f32, so `a + b` is exactly IEEE f32 addition and every result
 // is bit-reproducible. Transcendentals come from detmath, never Math.exp/log.
 
-import { allocF32, allocOutput, f32From, inWasmMemory } from './arena.js';
+import { allocOutput, f32From, inWasmMemory } from './arena.js';
 import { Tensor, ShapeError, result, shapeStr, shapeSize, stridesOf, stridedIndex, accumulateGrad, isGradEnabled, type Shape } from './tensor.js';
 import * as dm from './detmath.js';
 import { geluInto } from './fastmath.js';

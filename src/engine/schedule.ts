@@ -1,10 +1,13 @@
-// schedule: learning-rate schedules as plain functions step -> lr.
+// schedule: the learning-rate schedules of glassbox, all in one place, as
+// plain functions step -> lr.
 //
-// `step` is the 0-based index of the optimiser step about to be taken. The
-// training loop calls opt.setLr(schedule(step)) before opt.step(). Cosine
-// uses detmath.cosPi, so the values are the same bits everywhere.
+// `step` is the 0-based index of the optimiser step about to be taken; the
+// training loop sets the optimiser's lr from the schedule before each step.
+// Cosines use detmath.cosPi and exponentials detmath.exp, so the values are
+// the same bits everywhere.
 
 import * as dm from './detmath.js';
+import { LN10 } from './constants.js';
 
 export type LrSchedule = (step: number) => number;
 
@@ -34,12 +37,6 @@ function checkStep(step: number, fn: string): void {
   if (!Number.isInteger(step) || step < 0) throw new RangeError(`${fn}: step must be an integer >= 0, got ${step}`);
 }
 
-/** The same rate at every step. */
-export function constantLr(lr: number): LrSchedule {
-  if (!(lr >= 0) || lr === Infinity) throw new RangeError(`constantLr: lr must be finite and >= 0, got ${lr}`);
-  return () => lr;
-}
-
 /**
  * Linear warmup then a decay from base to min shaped by `decay`, a function
  * of progress p in [0, 1] that is 1 at p = 0 and 0 at p = 1:
@@ -65,12 +62,25 @@ export function warmupCosine(o: WarmupDecayOptions): LrSchedule {
   return warmupThen(o, 'warmupCosine', (p) => 0.5 * (1 + dm.cosPi(p)));
 }
 
-/** Linear warmup, then linear decay: c = 1 - p. */
-export function warmupLinear(o: WarmupDecayOptions): LrSchedule {
-  return warmupThen(o, 'warmupLinear', (p) => 1 - p);
+/**
+ * PyTorch's OneCycleLR with cosine annealing, pct_start 0.3, div_factor 25
+ * and final_div_factor 1e4 (Smith & Topin, arXiv 1708.07120): from maxLr/25
+ * up to maxLr over the first 30% of the steps, then down to maxLr/25e4.
+ */
+export function oneCycle(maxLr: number, total: number, pctStart = 0.3): LrSchedule {
+  const initial = maxLr / 25;
+  const final = initial / 1e4;
+  const up = Math.max(1, Math.floor(pctStart * total) - 1);
+  const down = Math.max(1, total - 1 - up);
+  const cosAnneal = (from: number, to: number, p: number) => to + ((from - to) * (1 + dm.cosPi(p))) / 2;
+  return (step) => (step <= up ? cosAnneal(initial, maxLr, step / up) : cosAnneal(maxLr, final, Math.min(1, (step - up) / down)));
 }
 
-/** A schedule multiplied by a constant factor (e.g. a per-group lr multiplier). */
-export function scaledLr(schedule: LrSchedule, factor: number): LrSchedule {
-  return (step) => schedule(step) * factor;
+/**
+ * Log-linear decay from lr at step 0 to lr/10 at step `steps` - 1 (the
+ * interaction lens's split, as in the sjtu-xai-lab/interaction-concept
+ * reference); a single step keeps lr.
+ */
+export function logLinearDecay(lr: number, steps: number): LrSchedule {
+  return (step) => (steps > 1 ? lr * dm.exp((-step / (steps - 1)) * LN10) : lr);
 }

@@ -18,8 +18,9 @@
 //   POSTED -> RUNNING; when the main thread runs out of chunks it cancels with
 //   POSTED -> CANCELLED. Exactly one of the two swaps wins, so the main thread
 //   waits only for workers that really started, never for a sleeping one.
-//   (A worker that only looks at its state when it wakes also cannot sleep
-//   past a job posted before it started: the pitfall in docs/BENCHMARKS.md.)
+//   (A worker sleeps with Atomics.wait on the state value it last read, so a
+//   job posted before it fell asleep makes the wait return at once: it can
+//   never sleep through a job.)
 // - Workers are unref()'d so a program that never calls shutdownThreads still
 //   exits, and each worker's slot sits on its own cache line.
 

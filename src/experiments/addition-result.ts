@@ -60,7 +60,7 @@ export interface AdditionResult {
   digits: number;
   answer_order: 'msf' | 'lsf';
   first_digit: 'uniform' | 'nonzero';
-  /** Share of training problems drawn from the edge digits 0,1,4,5,9 (0: the seed's uniform stream). Held-out problems are always uniform. */
+  /** Share of training problems drawn from the edge digits 0,1,4,5,9 (0: the pure uniform stream). Held-out problems are always uniform. */
   edge_mix: number;
   /** Held-out loss, nats per predicted token. */
   eval_loss: number;

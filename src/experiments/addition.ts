@@ -1,7 +1,7 @@
-// The 8-digit addition lab of seed 001, with the operand length as a knob.
-// It composes: the addition task (data), a GPT (nn), the training loop and
-// checkpoints (train), and it returns a typed, JSON-ready result that the CLI
-// and the report render. Training is prequential coding: the running sum of
+// The 8-digit addition lab (after the minGPT lab of github.com/yulundu/compression),
+// with the operand length as a knob. It composes: the addition task (data), a
+// GPT (nn), the training loop and checkpoints (train), and it returns a typed,
+// JSON-ready result that the CLI and the report render. Training is prequential coding: the running sum of
 // the training loss, in bits, is the compressed size of the training stream.
 
 import { mkdirSync } from 'node:fs';
@@ -13,9 +13,10 @@ import { crossEntropy, softmax } from '../engine/ops-nn.js';
 import { Rng } from '../engine/rng.js';
 import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { warmupCosine } from '../engine/schedule.js';
+import { LOG2_14 } from '../engine/constants.js';
 import { GPT, type GPTConfig } from '../nn/gpt.js';
 import { AdditionTask, lossFloor, streamFloorBitsPerProblem, perPositionFloor, targetPositions, promptLength, encodeBatch, parseProblem, VOCAB, type AnswerOrder, type FirstDigit, type Problem } from '../data/addition.js';
-import { trainLoop, LOG2E, type TrainEvent, type TrainState, type Batch } from '../train/trainer.js';
+import { trainLoop, type TrainEvent, type TrainState, type Batch } from '../train/trainer.js';
 import { RunDir } from '../train/run-dir.js';
 import { saveCheckpoint, loadCheckpoint, modelTensors } from '../train/checkpoint.js';
 import { optimizerStateTo, optimizerStateFrom } from '../train/optimizer-state.js';
@@ -26,7 +27,7 @@ export interface AdditionConfig {
   digits: number;
   answerOrder: AnswerOrder;
   firstDigit: FirstDigit;
-  /** Share of training problems drawn from the edge digits 0,1,4,5,9 (data/addition EDGE_DIGITS); 0 is the seed's uniform stream. */
+  /** Share of training problems drawn from the edge digits 0,1,4,5,9 (data/addition EDGE_DIGITS); 0 is the pure uniform stream. */
   edgeMix: number;
   steps: number;
   batch: number;
@@ -57,12 +58,12 @@ export const PRESETS: Record<'default' | 'seed', AdditionConfig> = {
     digits: 3, answerOrder: 'msf', firstDigit: 'uniform', edgeMix: 0.0625, steps: 3000, batch: 64, lr: 3e-3, minLr: 1e-4, warmup: 100, weightDecay: 0.1, clip: 1,
     layers: 2, dModel: 128, heads: 4, seed: 1, evalEvery: 250, evalProblems: 1000, stopExact: 0.995, stopGap: 0.01,
   },
-  // The seed's experiment: 8-digit operands, answer most-significant first, the uniform stream.
+  // The original experiment: 8-digit operands, answer most-significant first, the uniform stream.
   // The recipe is ours, chosen by measurement (all d64, 4 layers, lr 3e-3, 1 thread each while
   // sharing the 2 cores): learning here is limited by steps, not tokens. Batch 32 and batch 64
   // were level step for step through the first plateau (loss 1.90 at step 2,000 for both), so
   // batch 32 does the same learning for half the compute. Batch 32 first reached 99% held-out
-  // exact match at step 22,000 (19.7M tokens; the issue's PyTorch d128 figure is 68M), 0.0015
+  // exact match at step 22,000 (19.7M tokens; a PyTorch d128 reference run needed 68M), 0.0015
   // nats above the floor; batch 64 was at 17.5% at step 13,000. d128 was 3x slower a step.
   // After all 30,000 steps: 99.68% of the 10,000 held-out problems, 0.00045 nats above the floor;
   // but only 4 of the 10 carry edge cases (long carry chains never appear in a uniform stream).
@@ -339,8 +340,6 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
   }
   return result;
 }
-
-const LOG2_14 = 3.807354922057604;
 
 /** The prompt `s a + b =` of a problem as token ids. */
 function promptIds(task: AdditionTask, p: Problem): Int32Array {

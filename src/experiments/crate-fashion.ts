@@ -1,4 +1,4 @@
-// CRATE vs a same-size ViT on Fashion-MNIST (seed 000, issue 7). It composes
+// CRATE (Yu et al., arXiv 2306.01129) vs a same-size ViT on Fashion-MNIST. It composes
 // the dataset (data), the two models (nn), the training loop (train) and the
 // coding-rate lens (lens), and returns a JSON-ready result: test accuracy and
 // parameter counts for both; R, R^c and sparsity per layer before and after
@@ -50,7 +50,7 @@ export const CRATE_FASHION_PRESETS: Record<'default' | 'reference' | 'tiny', Cra
   // budget. A CRATE step is ~5d² multiply-adds per token per layer (U, W_O, and two products with D),
   // a ViT step ~12d² (QKV, W_O, 4d MLP).
   default: { dModel: 96, heads: 4, layers: 4, patch: 7, epochs: 3, batch: 256, lr: 1e-3, weightDecay: 0.05, trainImages: 0, evalImages: 2000, rateImages: 200, attentionImages: 8, eta: 0.1, lambda: 0.1, eps: 0.01, seed: 1, models: 'both' },
-  // The issue's reference set-up: AdamW lr 1e-3 one-cycle, wd 0.05, batch 256, 15 epochs, normalised pixels, no augmentation.
+  // The reference set-up: AdamW lr 1e-3 one-cycle, wd 0.05, batch 256, 15 epochs, normalised pixels, no augmentation.
   reference: { dModel: 96, heads: 4, layers: 4, patch: 7, epochs: 15, batch: 256, lr: 1e-3, weightDecay: 0.05, trainImages: 0, evalImages: 10000, rateImages: 200, attentionImages: 8, eta: 0.1, lambda: 0.1, eps: 0.01, seed: 1, models: 'both' },
   // For tests and smoke runs: seconds.
   tiny: { dModel: 16, heads: 2, layers: 2, patch: 7, epochs: 3, batch: 16, lr: 1e-2, weightDecay: 0.05, trainImages: 256, evalImages: 128, rateImages: 16, attentionImages: 2, eta: 0.1, lambda: 0.1, eps: 0.01, seed: 1, models: 'both' },

@@ -16,7 +16,7 @@ import { patchify, unpatchify, patchDim } from '../nn/patches.js';
 import { RunDir } from '../train/run-dir.js';
 import { saveCheckpoint } from '../train/checkpoint.js';
 import { trainLoop, type Batch, type TrainEvent } from '../train/trainer.js';
-import { oneCycle } from './image-training.js';
+import { oneCycle } from '../engine/schedule.js';
 import { VERSION } from '../version.js';
 
 export interface CrateMAEExperimentConfig {

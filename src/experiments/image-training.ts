@@ -8,7 +8,7 @@ import { withStepArena } from '../engine/arena.js';
 import { argmax } from '../engine/ops-reduce.js';
 import { Rng } from '../engine/rng.js';
 import { AdamW } from '../engine/optim.js';
-import * as dm from '../engine/detmath.js';
+import { oneCycle } from '../engine/schedule.js';
 import { imageBatch, type ImageSet } from '../data/fashion-mnist.js';
 import { trainLoop, type Batch, type TrainEvent } from '../train/trainer.js';
 import type { Module } from '../nn/module.js';
@@ -24,16 +24,6 @@ export interface ClassifierTraining {
   lr: number;
   weightDecay: number;
   seed: number;
-}
-
-/** PyTorch's OneCycleLR (cos anneal, pct_start 0.3, div 25, final div 1e4) as a step → lr function. */
-export function oneCycle(maxLr: number, total: number, pctStart = 0.3): (step: number) => number {
-  const initial = maxLr / 25;
-  const final = initial / 1e4;
-  const up = Math.max(1, Math.floor(pctStart * total) - 1);
-  const down = Math.max(1, total - 1 - up);
-  const cosAnneal = (from: number, to: number, p: number) => to + ((from - to) * (1 + dm.cosPi(p))) / 2;
-  return (step) => (step <= up ? cosAnneal(initial, maxLr, step / up) : cosAnneal(maxLr, final, Math.min(1, (step - up) / down)));
 }
 
 /** Accuracy on the first `limit` images of a set, in chunks. */

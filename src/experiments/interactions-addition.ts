@@ -1,4 +1,4 @@
-// Seed 002 on seed 001's task: AND-OR interactions of an addition GPT, and how
+// The interaction lens on the addition task: AND-OR interactions of an addition GPT, and how
 // their orders move while the model trains on a finite training set.
 //
 // Variables: the 2k operand digits. Masking: a masked digit's token embedding
@@ -242,7 +242,7 @@ function carryChainResult(last: { train: Interactions[]; test: Interactions[] },
   };
 }
 
-/** The two-phase verdict of seed 002 from the checkpoints (exported for its test). */
+/** The two-phase verdict (Zhang et al., arXiv 2405.10262) from the checkpoints (exported for its test). */
 export function twoPhase(cps: InteractionsCheckpoint[], n: number): TwoPhaseVerdict {
   let minI = 0;
   cps.forEach((c, i) => { if (c.mean_order < cps[minI]!.mean_order) minI = i; });

@@ -1,4 +1,4 @@
-// Sparse autoencoders on the addition GPT (issue 5). It composes: an addition
+// Sparse autoencoders on the addition GPT (Gao et al., arXiv 2406.04093). It composes: an addition
 // model (loaded, or trained first by runAddition), an activation buffer at one
 // hook point, a sweep of TopK k and ReLU L1 SAEs (plus BatchTopK and TopK
 // without AuxK), the field's metrics, latent-to-label matching and dashboards
@@ -225,7 +225,7 @@ function transposeEmbedding(W_E: Float32Array, V: number, d: number): Float32Arr
   return out;
 }
 
-/** The per-SAE summary line `--json` prints, as the issue names it. */
+/** The per-SAE summary line `--json` prints, in the metric names SAELens uses. */
 export function saeSummaryLine(s: SaeSummary): { arch: SaeArch; k_or_l1: number; auxk: boolean; l0: number; fvu: number; ce_score: number; dead_fraction: number } {
   return { arch: s.arch, k_or_l1: s.k_or_l1, auxk: s.auxk, l0: s.l0, fvu: s.fvu, ce_score: s.ce_score, dead_fraction: s.dead_fraction };
 }

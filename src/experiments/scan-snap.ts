@@ -7,7 +7,8 @@
 
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { GENERATOR_DEFAULTS, trainRun, type GeneratorConfig, type TrainConfig } from './scan-snap-model.js';
+import { trainRun, type TrainConfig } from './scan-snap-model.js';
+import { GENERATOR_DEFAULTS, type GeneratorConfig } from './scan-snap-generator.js';
 import { detectSnap, SNAP_DEFAULTS } from '../lens/attention/index.js';
 import { RunDir } from '../train/run-dir.js';
 import { writeFileAtomic } from '../engine/atomic-file.js';
@@ -44,8 +45,8 @@ export const SCAN_SNAP_PRESETS: Record<'default' | 'quick', ScanSnapConfig> = {
 };
 
 /**
- * The paper's Figure 6 means (repository figure_6_data.pkl, as quoted in
- * docs/THEORY.md §6): entropy of c_n over the distinct tokens, at
+ * The paper's Figure 6 means (figure_6_data.pkl in github.com/facebookresearch/luckmatters,
+ * read and averaged over its 10 seeds): entropy of c_n over the distinct tokens, at
  * η_Y/η_Z = 1, 2, 5, 10. Only these rows are quoted.
  */
 export const PAPER_FIG6: Array<{ K: number; lrZ: number; values: [number, number, number, number] }> = [
@@ -319,7 +320,7 @@ export async function runScanSnap(cfg: ScanSnapConfig, opts: { outRoot?: string;
   const t0 = performance.now();
   // Fail on impossible parameters before any work or any directory.
   sweepSpecs(cfg).forEach(() => undefined);
-  const { buildVocabulary } = await import('./scan-snap-model.js');
+  const { buildVocabulary } = await import('./scan-snap-generator.js');
   for (const K of cfg.fig6.numLast) buildVocabulary({ ...cfg.generator, numLast: K, numCommonPerLast: cfg.fig6.numCommonPerLast });
   buildVocabulary({ ...cfg.generator, numLast: cfg.fig4.numLast, numNextPerLast: cfg.fig4.numNextPerLast, numCommonPerLast: cfg.fig4.numCommonPerLast });
   for (const [k, v] of [['batch', cfg.batch], ['iterations', cfg.iterations]] as const) if (!Number.isInteger(v) || v < 1) throw new Error(`scan-snap: ${k} must be a positive integer, got ${v}`);

@@ -1,4 +1,4 @@
-// The coding-rate lens of CRATE (THEORY.md §2): how compressed and how sparse
+// The coding-rate lens of CRATE (Yu et al., arXiv 2306.01129): how compressed and how sparse
 // the token sets are at each layer.
 //
 // - R(Z): the coding rate of one image's N tokens in d dimensions.
@@ -12,7 +12,7 @@
 // Both rates follow the reference measurement (vis_utils/coding_rate.py of
 // Ma-Lab-Berkeley/CRATE): tokens are l2-normalised first and
 //   R = ½ logdet(I + p/(m·ε) X Xᵀ)
-// for m tokens of dimension p, ε = 0.01 by default. (THEORY's objective writes
+// for m tokens of dimension p, ε = 0.01 by default. (The paper's objective writes
 // ε²; the measurement convention uses ε, and we follow the measurement so the
 // figures compare.) The log-determinant is taken in the smaller of the m×m and
 // p×p Gram matrices (they have the same determinant, Sylvester) via the

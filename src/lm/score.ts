@@ -14,7 +14,7 @@ import { crossEntropy } from '../engine/ops-nn.js';
 import { withStepArena } from '../engine/arena.js';
 import { noGrad } from '../engine/tensor.js';
 
-export const LOG2E = 1.4426950408889634;
+import { LOG2E } from '../engine/constants.js';
 
 export interface ScoreOptions {
   /** Window slide in bytes; the context length's half by default. */

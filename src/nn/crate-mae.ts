@@ -1,4 +1,4 @@
-// CRATE-MAE (THEORY.md §2): a masked autoencoder whose encoder is a CRATE stack
+// CRATE-MAE (Pai et al., arXiv 2404.02446): a masked autoencoder whose encoder is a CRATE stack
 // (λ = 0.5) and whose decoder mirrors it. A decoder layer undoes an encoder
 // layer in reverse order: the ISTA step becomes a plain linear map
 // g = D·LN(x), then the compression step is run backwards, x = g − MSSA(LN(g)).

@@ -1,4 +1,5 @@
-// CRATE, the white-box transformer (seed 000, THEORY.md §2), in one file.
+// CRATE, the white-box transformer (Yu et al., "White-Box Transformers via
+// Sparse Rate Reduction", arXiv 2306.01129), in one file.
 //
 // Every layer is one step of optimising the sparse rate reduction objective:
 //   Z_half = Z + MSSA(LN(Z))      compression: a gradient step on R^c(Z; U)

@@ -23,8 +23,6 @@ export class Hooks {
   readonly cache = new Map<string, Tensor>();
   private readonly cacheNames: Set<string> | 'all';
   private readonly fns = new Map<string, HookFn[]>();
-  /** Every point name the last forward passed, in order: how a lens lists what exists. */
-  readonly seen: string[] = [];
 
   constructor(opts: { cache?: Iterable<string> | 'all'; replace?: Record<string, HookFn> } = {}) {
     this.cacheNames = opts.cache === 'all' ? 'all' : new Set(opts.cache ?? []);
@@ -51,7 +49,6 @@ export class Hooks {
   }
 
   point(name: string, value: Tensor, layout?: HookLayout): Tensor {
-    this.seen.push(name);
     const wantCache = this.cacheNames === 'all' || this.cacheNames.has(name);
     const fns = this.fns.get(name);
     if (!wantCache && !fns) return value;

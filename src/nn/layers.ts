@@ -1,11 +1,11 @@
-// Reusable modules: LayerNorm, Embedding, Linear, MLP and causal multi-head
+// Reusable modules: LayerNorm, Linear, MLP and causal multi-head
 // attention. Parameter names and layouts follow TransformerLens (`W_Q` is
 // [n_heads, d_model, d_head], `W_in` is [d_model, d_mlp]), so a researcher
 // can guess them and a checkpoint maps onto TransformerLens weights directly.
 
 import { Tensor } from '../engine/tensor.js';
 import { mulScalar, gelu } from '../engine/ops-elementwise.js';
-import { reshape, permute, gather, causalMask } from '../engine/ops-shape.js';
+import { reshape, permute, causalMask } from '../engine/ops-shape.js';
 import { matmul, matmulBias, softmax, causalSoftmax, layerNorm } from '../engine/ops-nn.js';
 import { Rng } from '../engine/rng.js';
 import { Module } from './module.js';
@@ -33,8 +33,8 @@ export function seededNormalInit(seed: number): Init {
 
 /**
  * The std of PyTorch's default nn.Linear weights, U(±1/√fan_in). The image
- * models (CRATE, ViT, CRATE-MAE) use it, as the PyTorch reference runs of
- * the CRATE issue do: with GPT-2's 0.02, CRATE's attention starts nearly
+ * models (CRATE, ViT, CRATE-MAE) use it, as the PyTorch reference code of
+ * CRATE (Yu et al., arXiv 2306.01129) does: with GPT-2's 0.02, CRATE's attention starts nearly
  * uniform and measured 0.75 points lower after 15 epochs.
  */
 export const torchLinearStd = (fanIn: number): number => 1 / Math.sqrt(3 * fanIn);
@@ -56,17 +56,6 @@ export class LayerNorm extends Module {
   }
   forward(x: Tensor): Tensor {
     return layerNorm(x, this.w, this.b, this.eps);
-  }
-}
-
-export class Embedding extends Module {
-  readonly W: Tensor;
-  constructor(vocab: number, d: number, init: Init, name: string, paramName = 'W_E') {
-    super();
-    this.W = this.param(paramName, new Tensor(init(name, vocab * d, 0.02), [vocab, d]));
-  }
-  forward(ids: Int32Array, shape: readonly number[]): Tensor {
-    return gather(this.W, ids, shape);
   }
 }
 

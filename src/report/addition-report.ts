@@ -1,8 +1,9 @@
 // report.html for the addition lab: what the run learned, how fast, and the
-// seed's point made visible: the training stream's code length is the area
+// lab's point made visible: the training stream's code length is the area
 // under the loss curve, and what stays above zero is the operands' randomness.
 
 import type { AdditionResult, AdditionHistoryPoint } from '../experiments/addition-result.js';
+import { LOG2_14 } from '../engine/constants.js';
 import {
   page, section, figure, prose, table, factsTable, card, chartSvg, raw, escapeHtml,
   formatFixed, formatPercent, formatCount, formatSeconds, formatValue, groupThousands,
@@ -17,7 +18,6 @@ const KIND_COLORS: Record<AdditionResult['per_position'][number]['kind'], string
   end: '#2b8a3e',
 };
 const FLOOR_COLOR = '#c92a2a';
-const LOG2_14 = 3.807354922057604;
 
 export function renderAdditionReport(result: AdditionResult): string {
   const k = result.digits;
@@ -49,7 +49,7 @@ function orderText(order: AdditionResult['answer_order']): string {
 function firstDigitText(mode: AdditionResult['first_digit']): string {
   return mode === 'uniform'
     ? 'every operand digit 0–9, leading zeros allowed; floor 2k·ln10/(3k+4)'
-    : "each operand's first digit 1–9, as in the seed's reference code; floor (2(k−1)·ln10 + 2·ln9)/(3k+4)";
+    : "each operand's first digit 1–9, as in the minGPT reference lab's code; floor (2(k−1)·ln10 + 2·ln9)/(3k+4)";
 }
 
 function header(r: AdditionResult): string {
@@ -221,7 +221,7 @@ function compressionSection(r: AdditionResult): string {
   ];
   return [
     prose(
-      'Seed 001\'s claim is that learning is compression. Code each training batch with the current model, then take the training step: the code length is the sum of −log2 p over the stream, which is exactly the area under the training loss curve in bits, and a decoder that replays the same seeded training recovers the stream without ever being sent the weights. This run does not range-code its stream; it sums the loss. That a range coder lands on this number (within 0.03 bits a byte plus 4 bytes a chunk) is checked on a GPT stream in test/codec/identity.test.ts, and glassbox compress codes files this way.',
+      'The claim this lab tests is that learning is compression. Code each training batch with the current model, then take the training step: the code length is the sum of −log2 p over the stream, which is exactly the area under the training loss curve in bits, and a decoder that replays the same seeded training recovers the stream without ever being sent the weights. This run does not range-code its stream; it sums the loss. That a range coder lands on this number (within 0.03 bits a byte plus 4 bytes a chunk) is checked on a GPT stream in test/codec/identity.test.ts, and glassbox compress codes files this way.',
       `So the orange curve is the code length of everything this run trained on. Its slope falls from the uniform line toward the floor, the operands' entropy (${formatFixed(b.problems_seen > 0 ? b.floor_bits / b.problems_seen : Number.NaN, 2)} bits per problem), which no model can remove; the area between the curve and the floor is what it cost the model to learn addition.`,
     ),
     figure(chartSvg(option, { width: WIDE, height: 380, label: 'cumulative code length of the training stream against raw, uniform and floor' }),

@@ -1,6 +1,6 @@
 // report.html for interactions-addition: the carry chain the AND interactions
 // expose, the order distributions over training next to the train/test gap,
-// and whether seed 002's two-phase pattern shows. It renders the result only.
+// and whether the two-phase pattern of Zhang et al. (arXiv 2405.10262) shows. It renders the result only.
 
 import type { InteractionsAdditionResult } from '../experiments/interactions-addition-result.js';
 import { page, section, figure, prose, table, factsTable, card, chartSvg, escapeHtml, formatFixed, formatPercent, formatCount, formatSeconds, type ChartOption } from './html.js';
@@ -93,7 +93,7 @@ function dynamicsSection(r: InteractionsAdditionResult): string {
     figure(chartSvg(loss, { width: WIDE, height: 320, label: 'train and test answer loss and the mean interaction order against step' }),
       'Answer-digit loss on training and held-out problems, and the strength-weighted mean order of salient interactions (right axis).'),
     figure(cps.map(small).join(''), 'Salient interaction strength per order at each checkpoint: positive up (red), negative down (blue), mean over analysed problems.'),
-    prose(`Seed 002 predicts a spindle at initialisation, a first phase that removes middle and high orders, and a second phase in which the order grows once the train/test gap opens. ` +
+    prose(`Zhang et al. (arXiv 2405.10262) predict a spindle at initialisation, a first phase that removes middle and high orders, and a second phase in which the order grows once the train/test gap opens. ` +
       `Here: the largest order mass at initialisation ${t.spindle_at_init ? 'is' : 'is not'} in the middle orders; the mean order goes ${formatFixed(t.order_init, 2)} → ${formatFixed(t.order_min, 2)} (step ${t.min_order_step}) → ${formatFixed(t.order_end, 2)}; ` +
       `the answer-loss gap exceeds 0.05 nats ${t.gap_opens_step === null ? 'at no checkpoint' : `from step ${t.gap_opens_step}`}. Phase 1 ${t.phase1 ? 'is' : 'is not'} seen; phase 2 ${t.phase2 ? 'is' : 'is not'} seen (a change of more than 0.25 in mean order counts).`),
   ].join('\n');

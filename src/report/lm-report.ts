@@ -3,9 +3,9 @@
 // the model wrote at each checkpoint.
 
 import type { LmResult } from '../experiments/lm.js';
+import { LOG2E } from '../engine/constants.js';
 import { page, section, figure, prose, table, factsTable, card, chartSvg, escapeHtml, formatFixed, formatCount, formatSeconds, type ChartOption, type Content } from './html.js';
 
-const LOG2E = 1.4426950408889634;
 const COLORS = ['#c92a2a', '#e8590c', '#2b8a3e'];
 
 export function renderLmReport(r: LmResult): string {

@@ -116,7 +116,7 @@ function fig6Section(r: ScanSnapResult): string {
   const blocks = cfg.numLast.map((K) => {
     const ours = heatTable(`K = ${K} (ours: mean ± sd over ${cfg.seeds.length} seeds)`, cfg.lrZ, cfg.ratio, (z, q) => at(K, z, q)?.mean, (z, q) => `${formatFixed(at(K, z, q)!.mean, 3)} ± ${formatFixed(at(K, z, q)!.sd, 3)}`, lo, hi);
     const hasPaper = PAPER_FIG6.some((p) => p.K === K);
-    const paper = hasPaper ? heatTable(`K = ${K} (paper, mean)`, cfg.lrZ, cfg.ratio, (z, q) => at(K, z, q)?.paper, (z, q) => formatFixed(at(K, z, q)!.paper!, 3), lo, hi) : `<div><p><strong>K = ${K} (paper)</strong></p><p>not quoted in THEORY.md</p></div>`;
+    const paper = hasPaper ? heatTable(`K = ${K} (paper, mean)`, cfg.lrZ, cfg.ratio, (z, q) => at(K, z, q)?.paper, (z, q) => formatFixed(at(K, z, q)!.paper!, 3), lo, hi) : `<div><p><strong>K = ${K} (paper)</strong></p><p>not quoted here</p></div>`;
     return `<div class="heat-row">${ours}${paper}</div>`;
   });
   const t = f6.trends;

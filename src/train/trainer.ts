@@ -9,9 +9,7 @@
 import type { Tensor } from '../engine/tensor.js';
 import { noGrad } from '../engine/tensor.js';
 import { withStepArena } from '../engine/arena.js';
-
-/** The training-stream bits of one batch: loss (nats/token) × tokens × log2(e). */
-export const LOG2E = 1.4426950408889634;
+import { LOG2E } from '../engine/constants.js';
 
 export interface Batch {
   inputs: Int32Array;
@@ -22,7 +20,8 @@ export interface Batch {
 }
 
 export interface OptimizerLike {
-  lr: number;
+  /** Sets the rate of the next step (and checks it, as Optimizer.setLr does). */
+  setLr(lr: number): void;
   step(): void;
   zeroGrad(): void;
 }
@@ -108,7 +107,7 @@ export function trainLoop(o: TrainLoopOptions): TrainState & { aborted: boolean;
     }
     const step = state.step;
     const lr = o.lrAt(step);
-    o.optimizer.lr = lr;
+    o.optimizer.setLr(lr);
     const batch = o.batchAt(step);
     // The step's activations and their gradients live in the step arena
     // (engine/arena.ts) and are released when it returns: only the loss

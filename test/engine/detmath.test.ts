@@ -1,6 +1,6 @@
 // detmath: accuracy against Math.* (a fine oracle in tests, never in the
-// numeric path), against an exact BigInt series for erf/erfc, special values,
-// exact identities, and golden hashes that pin the output bits.
+// numeric path), special values, exact identities, and golden hashes that
+// pin the output bits.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -101,13 +101,10 @@ test('log2: within 1 ulp of Math.log2', () => {
   within('log2 near 1', sweep(N, uniform(10, 0.5, 2), dm.log2, Math.log2), 1);
 });
 
-test('expm1 and log1p: within 1 ulp of Math.expm1 / Math.log1p', () => {
+test('expm1: within 1 ulp of Math.expm1', () => {
   within('expm1', sweep(N, uniform(11, -3, 3), dm.expm1, Math.expm1), 1);
   within('expm1 wide', sweep(N, uniform(12, -50, 709), dm.expm1, Math.expm1), 1);
   within('expm1 tiny', sweep(N, logUniform(13, 1e-20, 0.5, true), dm.expm1, Math.expm1), 1);
-  within('log1p', sweep(N, uniform(14, -0.999, 3), dm.log1p, Math.log1p), 1);
-  within('log1p tiny', sweep(N, logUniform(15, 1e-20, 0.5, true), dm.log1p, Math.log1p), 1);
-  within('log1p wide', sweep(N, logUniform(16, 1e-3, 1e300), dm.log1p, Math.log1p), 1);
 });
 
 test('tanh: within 3 ulp of Math.tanh (each is within 2 ulp of the truth)', () => {
@@ -116,109 +113,22 @@ test('tanh: within 3 ulp of Math.tanh (each is within 2 ulp of the truth)', () =
   within('tanh tiny', sweep(N, logUniform(19, 1e-20, 1, true), dm.tanh, Math.tanh), 3);
 });
 
-test('sin and cos: within 2 ulp of Math.sin / Math.cos for |x| < 1e5', () => {
-  within('sin', sweep(N, uniform(20, -10, 10), dm.sin, Math.sin), 2);
-  within('sin wide', sweep(N, uniform(21, -1e5, 1e5), dm.sin, Math.sin), 2);
-  within('cos', sweep(N, uniform(22, -10, 10), dm.cos, Math.cos), 2);
-  within('cos wide', sweep(N, uniform(23, -1e5, 1e5), dm.cos, Math.cos), 2);
-});
-
-test('sinPi and cosPi agree with Math.sin(pi x) / Math.cos(pi x) to 4e-16', () => {
+test('cosPi agrees with Math.cos(pi x) to 4e-16', () => {
   const g = uniform(24, -4, 4);
   for (let i = 0; i < N; i++) {
     const x = g();
-    assert.ok(Math.abs(dm.sinPi(x) - Math.sin(Math.PI * x)) <= 4e-16 * (1 + Math.abs(x)), `sinPi(${x})`);
     assert.ok(Math.abs(dm.cosPi(x) - Math.cos(Math.PI * x)) <= 4e-16 * (1 + Math.abs(x)), `cosPi(${x})`);
   }
 });
 
-test('sigmoid and softplus agree with their Math.* formulas to a few ulp', () => {
+test('sigmoid agrees with its Math.* formula to a few ulp', () => {
   const g = uniform(25, -40, 40);
   for (let i = 0; i < N; i++) {
     const x = g();
     const s = x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
     assert.ok(Math.abs(dm.sigmoid(x) - s) <= 4e-16 * s, `sigmoid(${x}) = ${dm.sigmoid(x)} vs ${s}`);
-    const sp = Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
-    assert.ok(Math.abs(dm.softplus(x) - sp) <= 6e-16 * sp, `softplus(${x}) = ${dm.softplus(x)} vs ${sp}`);
   }
 });
-
-// ---------------------------------------------------------------- erf against an exact series
-
-/** pi to 100 decimals. */
-const PI_100 = '31415926535897932384626433832795028841971693993751058209749445923078164062862089986280348253421170679';
-const FB = 400n; // fixed-point fraction bits of the reference
-const ONE = 1n << FB;
-const PI_FIXED = (BigInt(PI_100) << FB) / 10n ** 100n;
-
-function isqrt(n: bigint): bigint {
-  let x = 1n << BigInt(Math.ceil(n.toString(2).length / 2));
-  for (;;) {
-    const y = (x + n / x) >> 1n;
-    if (y >= x) return x;
-    x = y;
-  }
-}
-const SQRT_PI_FIXED = isqrt(PI_FIXED << FB);
-const TWO_M400 = 1 / Number(ONE);
-
-/** x * 2^400 exactly, for |x| >= 2^-347. */
-function toFixed(x: number): bigint {
-  F64[0] = x;
-  const bits = I64[0];
-  const e = Number((bits >> 52n) & 0x7ffn);
-  const mant = (bits & 0xfffffffffffffn) | (e === 0 ? 0n : 1n << 52n);
-  const shift = BigInt(Math.max(e, 1) - 1075) + FB;
-  const v = shift >= 0n ? mant << shift : mant >> -shift;
-  return x < 0 ? -v : v;
-}
-
-/** erf(x) * 2^400 by the Maclaurin series sum (-1)^n x^(2n+1)/(n!(2n+1)) in exact-enough integers. */
-function erfFixed(x: number): bigint {
-  const X = toFixed(x);
-  const X2 = (X * X) >> FB;
-  let term = X; // x^(2n+1)/n!
-  let sum = X;
-  for (let n = 1n; term !== 0n; n++) {
-    term = -((term * X2) >> FB) / n;
-    sum += term / (2n * n + 1n);
-  }
-  return (2n * sum * ONE) / SQRT_PI_FIXED;
-}
-
-test('erf: within 1 ulp and 2^-53 absolute of an exact series (4000 points in [-6.5, 6.5])', () => {
-  const g = uniform(26, -6.5, 6.5);
-  let worst = 0;
-  for (let i = 0; i < 4000; i++) {
-    const x = i < 100 ? (i - 50) / 16 : g();
-    const ref = Number(erfFixed(x)) * TWO_M400;
-    const got = dm.erf(x);
-    assert.ok(ulps(got, ref) <= 1, `erf(${x}) = ${got}, exact ${ref}`);
-    worst = Math.max(worst, Math.abs(got - ref));
-  }
-  assert.ok(worst <= 1.1102230246251565e-16, `erf worst absolute error ${worst}`);
-});
-
-test('erfc: within 3 ulp of an exact series for x in [-6, 10], where it keeps relative accuracy', () => {
-  const g = uniform(27, -6, 10);
-  for (let i = 0; i < 1500; i++) {
-    const x = g();
-    const ref = Number(ONE - erfFixed(x)) * TWO_M400;
-    const got = dm.erfc(x);
-    assert.ok(ulps(got, ref) <= 3, `erfc(${x}) = ${got}, exact ${ref}`);
-  }
-});
-
-test('erf and erfc: odd symmetry and erf + erfc = 1 on 100k points', () => {
-  const g = uniform(28, -8, 8);
-  for (let i = 0; i < N; i++) {
-    const x = g();
-    assert.equal(dm.erf(-x), -dm.erf(x));
-    assert.ok(Math.abs(dm.erf(x) + dm.erfc(x) - 1) <= 2.3e-16, `erf + erfc at ${x}`);
-  }
-});
-
-// ---------------------------------------------------------------- special values and identities
 
 test('special values', () => {
   const cases: Array<[string, (x: number) => number, number, number]> = [
@@ -250,11 +160,6 @@ test('special values', () => {
     ['expm1', dm.expm1, Infinity, Infinity],
     ['expm1', dm.expm1, -Infinity, -1],
     ['expm1', dm.expm1, 1e-300, 1e-300],
-    ['log1p', dm.log1p, 0, 0],
-    ['log1p', dm.log1p, -0, -0],
-    ['log1p', dm.log1p, -1, -Infinity],
-    ['log1p', dm.log1p, -2, NaN],
-    ['log1p', dm.log1p, Infinity, Infinity],
     ['tanh', dm.tanh, 0, 0],
     ['tanh', dm.tanh, -0, -0],
     ['tanh', dm.tanh, Infinity, 1],
@@ -265,30 +170,6 @@ test('special values', () => {
     ['sigmoid', dm.sigmoid, Infinity, 1],
     ['sigmoid', dm.sigmoid, -Infinity, 0],
     ['sigmoid', dm.sigmoid, 800, 1],
-    ['softplus', dm.softplus, -Infinity, 0],
-    ['softplus', dm.softplus, Infinity, Infinity],
-    ['softplus', dm.softplus, 1000, 1000],
-    ['erf', dm.erf, 0, 0],
-    ['erf', dm.erf, -0, -0],
-    ['erf', dm.erf, Infinity, 1],
-    ['erf', dm.erf, -Infinity, -1],
-    ['erfc', dm.erfc, 0, 1],
-    ['erfc', dm.erfc, Infinity, 0],
-    ['erfc', dm.erfc, -Infinity, 2],
-    ['erfc', dm.erfc, 30, 0],
-    ['sin', dm.sin, 0, 0],
-    ['sin', dm.sin, -0, -0],
-    ['sin', dm.sin, Infinity, NaN],
-    ['cos', dm.cos, 0, 1],
-    ['cos', dm.cos, -Infinity, NaN],
-    ['sinPi', dm.sinPi, 1, 0],
-    ['sinPi', dm.sinPi, -1, -0],
-    ['sinPi', dm.sinPi, 2, 0],
-    ['sinPi', dm.sinPi, -0, -0],
-    ['sinPi', dm.sinPi, 0.5, 1],
-    ['sinPi', dm.sinPi, -0.5, -1],
-    ['sinPi', dm.sinPi, 1e300, 0],
-    ['sinPi', dm.sinPi, 1 / 6, 0.5],
     ['cosPi', dm.cosPi, 0, 1],
     ['cosPi', dm.cosPi, 1, -1],
     ['cosPi', dm.cosPi, 0.5, 0],
@@ -305,7 +186,7 @@ test('special values', () => {
     assert.ok(Object.is(got, want) || ulps(got, want) <= 1, `${name}(${x}) = ${got}, want ${want}`);
     if (got === 0 || want === 0) assert.ok(Object.is(got, want), `${name}(${x}): sign of zero, got ${got}, want ${want}`);
   }
-  for (const f of [dm.exp, dm.log, dm.log2, dm.expm1, dm.log1p, dm.tanh, dm.sigmoid, dm.softplus, dm.erf, dm.erfc, dm.sin, dm.cos, dm.sinPi, dm.cosPi]) {
+  for (const f of [dm.exp, dm.log, dm.log2, dm.expm1, dm.tanh, dm.sigmoid, dm.cosPi]) {
     assert.ok(Number.isNaN(f(NaN)), `${f.name}(NaN) must be NaN`);
   }
 });
@@ -317,8 +198,7 @@ test('exact identities: log2 of powers of two, exp/log round trips, odd function
     const x = g();
     assert.ok(Math.abs(dm.log(dm.exp(x)) - x) <= 4.5e-16 * Math.max(1, Math.abs(x)), `log(exp(${x}))`);
     assert.equal(dm.tanh(-x), -dm.tanh(x));
-    assert.equal(dm.sin(-x), -dm.sin(x));
-    assert.equal(dm.cos(-x), dm.cos(x));
+    assert.equal(dm.cosPi(-x), dm.cosPi(x));
     assert.ok(Math.abs(dm.sigmoid(x) + dm.sigmoid(-x) - 1) <= 2.3e-16, `sigmoid symmetry at ${x}`);
   }
 });
@@ -346,16 +226,9 @@ const GOLDEN: Record<string, [(x: number) => number, () => number, string]> = {
   exp: [dm.exp, uniform(100, -750, 712), 'b7e2ccaa'],
   expm1: [dm.expm1, uniform(101, -40, 40), 'bf5102a9'],
   log: [dm.log, logUniform(102, 1e-310, 1e300), 'bb4285e1'],
-  log1p: [dm.log1p, uniform(103, -1, 4), '25854f3b'],
   log2: [dm.log2, logUniform(104, 1e-310, 1e300), '84c6f86b'],
   tanh: [dm.tanh, uniform(105, -25, 25), 'e97c94f0'],
   sigmoid: [dm.sigmoid, uniform(106, -40, 40), '6ccf669d'],
-  softplus: [dm.softplus, uniform(107, -40, 40), '74de64ee'],
-  erf: [dm.erf, uniform(108, -7, 7), '6a36de64'],
-  erfc: [dm.erfc, uniform(109, -7, 28), '816853e5'],
-  sin: [dm.sin, uniform(110, -1000, 1000), '206747a0'],
-  cos: [dm.cos, uniform(111, -1000, 1000), '925a0596'],
-  sinPi: [dm.sinPi, uniform(112, -10, 10), '19fc5579'],
   cosPi: [dm.cosPi, uniform(113, -10, 10), '0b353dd0'],
 };
 

@@ -5,7 +5,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Adam, AdamW, Lion, SGD, clipGradNorm, type Optimizer, type Param } from '../../src/engine/optim.js';
-import { constantLr, scaledLr, warmupCosine, warmupLinear } from '../../src/engine/schedule.js';
+import { logLinearDecay, warmupCosine } from '../../src/engine/schedule.js';
 import { Rng } from '../../src/engine/rng.js';
 
 // ---------------------------------------------------------------- fixtures
@@ -280,17 +280,18 @@ test('warmupCosine: warmup ramp, exact endpoints, midpoint, monotone decay', () 
   assert.ok(Math.abs(noWarmup(3) - 0.5 * (1 - Math.SQRT1_2)) < 1e-16);
 });
 
-test('warmupLinear, constantLr and scaledLr', () => {
-  const s = warmupLinear({ base: 1, warmup: 2, total: 6, min: 0.2 });
-  const want = [0.5, 1, 1, 0.8, 0.6, 0.4, 0.2, 0.2];
-  want.forEach((w, t) => assert.ok(Math.abs(s(t) - w) < 1e-15, `step ${t}: ${s(t)} vs ${w}`));
-  assert.equal(s(2), 1);
-  assert.equal(s(6), 0.2);
-  assert.equal(constantLr(0.1)(12345), 0.1);
-  assert.equal(scaledLr(constantLr(0.5), 0.1)(3), 0.05);
+test('schedules reject bad options and bad steps', () => {
   assert.throws(() => warmupCosine({ base: 1, warmup: 5, total: 4 }), RangeError);
-  assert.throws(() => warmupLinear({ base: 1, warmup: 0, total: 4, min: 2 }), RangeError);
+  assert.throws(() => warmupCosine({ base: 1, warmup: 0, total: 4, min: 2 }), RangeError);
+  const s = warmupCosine({ base: 1, warmup: 2, total: 6, min: 0.2 });
   assert.throws(() => s(-1), RangeError);
   assert.throws(() => s(1.5), RangeError);
-  assert.throws(() => constantLr(-1), RangeError);
+});
+
+test('logLinearDecay: lr at the first step, lr/10 at the last, geometric between', () => {
+  const s = logLinearDecay(1e-5, 101);
+  assert.equal(s(0), 1e-5);
+  assert.ok(Math.abs(s(100) - 1e-6) < 1e-20);
+  assert.ok(Math.abs(s(50) - 1e-5 / Math.sqrt(10)) < 1e-19);
+  assert.equal(logLinearDecay(0.5, 1)(0), 0.5);
 });

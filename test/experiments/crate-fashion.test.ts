@@ -82,7 +82,7 @@ test('glassbox run crate-fashion --json prints the promised keys; bad patch size
 });
 
 test('oneCycle follows PyTorch OneCycleLR: lr/25 at the start, the peak at 30% of the steps, lr/25e4 at the end', async () => {
-  const { oneCycle } = await import('../../src/experiments/image-training.js');
+  const { oneCycle } = await import('../../src/engine/schedule.js');
   const f = oneCycle(1e-3, 100);
   assert.ok(Math.abs(f(0) - 4e-5) < 1e-12);
   assert.ok(Math.abs(f(29) - 1e-3) < 1e-12);

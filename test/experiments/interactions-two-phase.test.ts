@@ -1,4 +1,4 @@
-// The two-phase detector (seed 002's pattern: the mean interaction order falls
+// The two-phase detector (the pattern of Zhang et al., arXiv 2405.10262: the mean interaction order falls
 // from initialisation, then rises again as the model overfits) on synthetic
 // checkpoint series whose verdicts are known.
 import test from 'node:test';

@@ -1,7 +1,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/engine/rng.js';
-import { buildVocabulary, sampleBatch, ScanSnapModel, trainRun, GENERATOR_DEFAULTS, classEntropies, type GeneratorConfig } from '../../src/experiments/scan-snap-model.js';
+import { ScanSnapModel, trainRun, classEntropies } from '../../src/experiments/scan-snap-model.js';
+import { buildVocabulary, sampleBatch, GENERATOR_DEFAULTS, type GeneratorConfig } from '../../src/experiments/scan-snap-generator.js';
 
 const small: GeneratorConfig = { ...GENERATOR_DEFAULTS, numLast: 2, numNextPerLast: 2, numCommon: 3, numCommonPerLast: 2, numUniquePerNext: 4, seqLen: 16 };
 

@@ -28,7 +28,7 @@ test('CRATE has one U per head, an output map and a square dictionary per layer;
   const embed = 2 * pd + pd * d + d + 2 * d;
   const perLayer = 2 * d + d * d + (d * d + d) + 2 * d + d * d;
   assert.equal(m.paramCount(), embed + d + T * d + 2 * perLayer + 2 * d + d * 3 + 3);
-  // The reference sizes of the issue: width 96, 4 heads, 4 layers, patch 7 → CRATE ~120k, ViT ~455k.
+  // The reference sizes (crate-fashion's reference preset): width 96, 4 heads, 4 layers, patch 7 → CRATE ~120k, ViT ~455k.
   const ref = { channels: 1, height: 28, width: 28, patch: 7, classes: 10, dModel: 96, nHeads: 4, nLayers: 4, seed: 1 };
   assert.ok(Math.abs(new Crate(ref).paramCount() - 120e3) < 1500, `CRATE ${new Crate(ref).paramCount()}`);
   assert.ok(Math.abs(new ViT(ref).paramCount() - 455e3) < 3000, `ViT ${new ViT(ref).paramCount()}`);
@@ -224,7 +224,7 @@ function torchEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-test('a CRATE layer matches PyTorch written from THEORY.md within 1e-5', (t) => {
+test('a CRATE layer matches PyTorch written from the CRATE paper within 1e-5', (t) => {
   const py = findTorch();
   if (!py) {
     skipOptional(t, 'no Python with torch (tried $GLASSBOX_PYTHON and /usr/bin/python3); the f64 TypeScript reference above still checks the layer');

@@ -72,10 +72,8 @@ export class CmModel {
   private c4 = 0; // last 4 bytes, most recent low
   private c8 = 0; // the 4 before those
   private known = 0; // contexts found in the hash table at the last nibble
-  private pr = 2048;
   private readonly selectorIds: Int32Array;
   private matchBucket = 0; // the match model's length bucket, fixed for the byte
-  private prMix = 2048;
 
   constructor(config: CmConfig, byteModels: ByteModel[] = []) {
     this.config = config;
@@ -176,7 +174,6 @@ export class CmModel {
     } else {
       pr = this.layer1[0].mix(x, this.selector(0));
     }
-    this.prMix = pr;
     if (this.apm1) {
       const a1 = this.apm1.refine(pr, c0);
       if (this.apm2) {
@@ -186,7 +183,7 @@ export class CmModel {
     }
     if (pr < 1) pr = 1;
     else if (pr > 4095) pr = 4095;
-    return (this.pr = pr);
+    return pr;
   }
 
   /** Learn the coded bit and move to the next. */

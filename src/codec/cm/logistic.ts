@@ -3,7 +3,7 @@
  * probabilities are 12-bit integers p in [0, 4095] (p / 4096 = P(bit = 1)),
  * and the "stretch" domain is ln(p / (1 - p)) scaled by 256 and clamped to
  * [-2047, 2047]. Mixing happens in the stretch domain because adding
- * log-odds is what a product of experts does (THEORY.md §1; Mahoney,
+ * log-odds is what a product of experts does (Mahoney,
  * "Adaptive weighing of context models for lossless data compression", 2005).
  *
  * Both directions are integer tables, so every machine computes the same bits:

@@ -26,9 +26,7 @@ export class MatchModel {
   /** Length of the current match in bytes (0: none). */
   len = 0;
   private predicted = 0; // the byte the match predicts, with a leading 1 bit (256..511)
-  private expected = 0; // expected next bit, when the match still agrees with this byte's bits
   private smi = -1; // counter used for the current bit, -1: none
-  private h = 0;
 
   constructor(windowBits: number, hashBits: number, private readonly minLength: number) {
     this.buf = new Uint8Array(1 << windowBits);
@@ -55,7 +53,6 @@ export class MatchModel {
   predict(x: Int32Array, at: number, c0: number, bitPos: number): void {
     if (this.len > 0 && (this.predicted >>> (8 - bitPos)) === c0) {
       const bit = (this.predicted >>> (7 - bitPos)) & 1;
-      this.expected = bit;
       const lb = this.lengthBucket;
       this.smi = ((lb << 1) | bit) * 2;
       x[at] = STRETCH_TABLE[this.sm[this.smi] >>> 4];
@@ -86,7 +83,6 @@ export class MatchModel {
       for (let k = this.minLength; k >= 1; k--) h = Math.imul(h ^ buf[(this.pos - k) & mask], 0x2f0b4a73) + k;
       h = (h ^ (h >>> 15)) >>> this.hashShift;
     }
-    this.h = h;
     if (this.len > 0) {
       this.ptr++;
       if (this.len < MAX_LEN) this.len++;

@@ -1,4 +1,4 @@
-// Reading a set of AND-OR interactions (THEORY.md §3): which are salient, how
+// Reading a set of AND-OR interactions (Zhang et al., arXiv 2405.10262): which are salient, how
 // their strength spreads over orders, and whether the interactions of
 // training samples are the ones test samples use (Jaccard per order).
 // Only non-empty S count as interactions; order = |S|.

@@ -1,4 +1,5 @@
-// The AND-OR interaction lens (THEORY.md §3, seed 002): evaluate a model's
+// The AND-OR interaction lens (Zhang et al., arXiv 2405.10262; Ren et al.,
+// arXiv 2407.19198): evaluate a model's
 // scalar output on all 2^n masked inputs, split it into sparse AND and OR
 // interactions, and check universal matching on every subset.
 

@@ -1,4 +1,4 @@
-// Learning the AND/OR split of v (THEORY.md §3): v_and = ½(v + q) + p and
+// Learning the AND/OR split of v (Zhang et al., arXiv 2405.10262): v_and = ½(v + q) + p and
 // v_or = ½(v + q) - p, with p and q chosen to make the interactions sparse,
 //   minimise Σ_S |I_and(S)| + Σ_S |I_or(S)|,   |q(S)| ≤ qBound·|v(N) - v(∅)|.
 // As in the reference (sjtu-xai-lab/interaction-concept, its "pq" trick with
@@ -9,7 +9,7 @@
 // pushed back through the transposed transforms, so an iteration costs four
 // O(n·2^n) butterflies and no 2^n × 2^n matrix is ever formed.
 
-import { exp } from '../../engine/detmath.js';
+import { logLinearDecay } from '../../engine/schedule.js';
 import { mobiusSubsets, mobiusSupersets, variablesOf } from './transforms.js';
 import { sparsifyLoopWasm } from './sparsify-wasm.js';
 
@@ -37,8 +37,6 @@ export interface SparsifyResult {
   options: Required<SparsifyOptions>;
 }
 
-const LN10 = 2.302585092994046;
-
 export function validateSparsifyOptions(o: Required<SparsifyOptions>): void {
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new Error(`sparsify: lr must be a positive number, got ${o.lr}`);
   if (!Number.isInteger(o.iterations) || o.iterations < 1) throw new Error(`sparsify: iterations must be a positive integer, got ${o.iterations}`);
@@ -63,10 +61,9 @@ function prepare(v: Float64Array, opts: SparsifyOptions): { o: Required<Sparsify
   return { o, bound: o.qBound * Math.abs(v[size - 1]! - v[0]!) };
 }
 
-/** Learning rate of iteration it: log-linear decay from lr to lr/10. */
+/** Learning rate of iteration it: log-linear decay from lr to lr/10 (engine/schedule.ts). */
 function lrAt(o: Required<SparsifyOptions>, it: number): number {
-  const iters = o.iterations;
-  return iters > 1 ? o.lr * exp((-it / (iters - 1)) * LN10) : o.lr;
+  return logLinearDecay(o.lr, o.iterations)(it);
 }
 
 /** The result from the loop's final state (a = I_and, r = un-negated OR transform). */

@@ -1,4 +1,4 @@
-// Exact set-function transforms behind AND-OR interactions (THEORY.md §3), on
+// Exact set-function transforms behind AND-OR interactions (Harsanyi dividends; docs/theory.md), on
 // arrays of length 2^n indexed by bitmask: bit i set = variable i is kept.
 // Index 0 is the empty set, 2^n - 1 is N. Every transform is an in-place
 // butterfly, O(n·2^n), in f64: the model's f32 outputs are widened first so

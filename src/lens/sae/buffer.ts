@@ -21,7 +21,7 @@ export interface TokenBatch {
   T: number;
 }
 
-/** Throws the one-line error of issue 5 when `hook` is not a hook point of `model`, listing the valid ones. */
+/** Throws a one-line error when `hook` is not a hook point of `model`, listing the valid ones, so a typo is fixed without reading the model's code. */
 export function checkHook(model: HookedModel, hook: string): void {
   const names = model.hookNames();
   if (!names.includes(hook)) throw new Error(`unknown hook point "${hook}"; valid: ${names.join(', ')}`);

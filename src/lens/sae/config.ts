@@ -1,5 +1,6 @@
-// What an SAE is and how it is trained: the knobs of issue 5, with checks
-// that name the bad value. Shapes follow SAELens: W_enc [d, n], W_dec [n, d].
+// What an SAE is and how it is trained: the knobs of the ReLU-L1 recipe
+// (Bricken et al., "Towards Monosemanticity") and of TopK with AuxK (Gao et
+// al., arXiv 2406.04093), with checks that name the bad value. Shapes follow SAELens: W_enc [d, n], W_dec [n, d].
 
 export type SaeArch = 'relu' | 'topk' | 'batchtopk';
 

@@ -12,6 +12,7 @@
 import { Tensor, noGrad } from '../../engine/tensor.js';
 import { logSoftmax } from '../../engine/ops-nn.js';
 import * as dm from '../../engine/detmath.js';
+import { LN10 } from '../../engine/constants.js';
 import { Hooks } from '../../nn/hooks.js';
 import type { Sae } from './model.js';
 import { checkHook, hookActivations, type HookedModel, type TokenBatch } from './buffer.js';
@@ -91,8 +92,6 @@ export function densityHistogram(density: readonly number[]): { edges: number[];
   }
   return { edges, counts, dead };
 }
-
-const LN10 = 2.302585092994046;
 
 export interface SpliceMetrics {
   ce_clean: number;
