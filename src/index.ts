@@ -66,6 +66,7 @@ export type { InteractionsAdditionConfig, InteractionsAdditionResult } from './e
 export { runCrateFashion, CRATE_FASHION_PRESETS, type CrateFashionConfig, type CrateFashionResult } from './experiments/crate-fashion.js';
 export { runCrateMAE, CRATE_MAE_PRESETS, type CrateMAEExperimentConfig, type CrateMAEResult } from './experiments/crate-mae.js';
 export { runScanSnap, SCAN_SNAP_PRESETS, type ScanSnapConfig, type ScanSnapResult } from './experiments/scan-snap.js';
+export { gptSeriesLens, lmLens, type TrainedLensResult } from './experiments/scan-snap-trained.js';
 export { runLm, LM_PRESETS, type LmConfig, type LmResult } from './experiments/lm.js';
 
 export { VERSION } from './version.js';
