@@ -44,7 +44,6 @@ const CLASSES: Array<{ name: string; holds: (cur: number, prev: number) => boole
   { name: 'punctuation', holds: (c) => isPunct(c) },
   { name: 'inside a word (a letter after a letter)', holds: (c, p) => isLetter(c) && p >= 0 && isLetter(p) },
   { name: 'the first letter of a word', holds: (c, p) => isLetter(c) && p >= 0 && !isLetter(p) },
-  { name: 'the start of a line (the byte after a newline)', holds: (_c, p) => p === 10 },
   { name: 'after a space', holds: (_c, p) => p >= 0 && isSpace(p) },
   { name: 'after punctuation', holds: (_c, p) => p >= 0 && isPunct(p) },
   { name: 'after a digit', holds: (_c, p) => p >= 0 && isDigit(p) },
@@ -53,6 +52,7 @@ const CLASSES: Array<{ name: string; holds: (cur: number, prev: number) => boole
 // Property keys are numbers: [0, 256) the byte; [256, 512) the byte before;
 // then bigrams, trigrams and the classes, in disjoint ranges.
 const PREV = 256;
+const START_OF_LINE = 'the start of a line (the byte after a newline)';
 const BI = 512;
 const TRI = BI + 65536;
 const CLASS = TRI + (1 << 24);
@@ -68,6 +68,8 @@ export function byteLabel(b: number): string {
 
 function keyName(k: number): string {
   if (k < PREV) return `byte '${byteLabel(k)}'`;
+  // "After a newline" is the start of a line, the class the reader looks for.
+  if (k === PREV + 10) return START_OF_LINE;
   if (k < BI) return `after '${byteLabel(k - PREV)}'`;
   if (k < TRI) {
     const v = k - BI;
