@@ -148,3 +148,17 @@ test('sae-lm errors: a missing corpus split and an unknown hook fail before anyt
   await assert.rejects(runSaeLm({ ...SAE_LM_PRESETS.quick, model: join(root, 'missing.safetensors'), corpus: corpusDir }, { runDir }), /does not exist/);
   assert.equal(existsSync(runDir), false);
 });
+
+test('sae-lm is the same bits at 1 and 2 threads: SAE weights, metrics and descriptions', async (t) => {
+  if (!corpusDir) return t.skip('needs the corpus of the run test');
+  const cfg = { ...SAE_LM_PRESETS.quick, model: modelA, corpus: corpusDir, hooks: ['blocks.1.hook_resid_post', 'blocks.1.hook_mlp_out'], ks: [8], primaryK: 8, tokens: 8192, evalWindows: 40, probes: 2, steerFeatures: 1, steerMultiples: [0, 3], steerPrompts: ['The '] };
+  const a = await runSaeLm(cfg, { runDir: join(root, 'det1'), threads: 1 });
+  const b = await runSaeLm(cfg, { runDir: join(root, 'det2'), threads: 2 });
+  for (let i = 0; i < a.saes.length; i++) {
+    assert.ok(readFileSync(a.saes[i].file).equals(readFileSync(b.saes[i].file)), `${a.saes[i].name} weights differ`);
+    for (const key of ['l0', 'fvu', 'ce_score', 'kl_score', 'dead_fraction'] as const) assert.equal(a.saes[i][key], b.saes[i][key], key);
+    assert.deepEqual(a.saes[i].dead_over_training, b.saes[i].dead_over_training);
+  }
+  assert.deepEqual(a.features.map((f) => [f.best, f.worst, f.random.interpretable]), b.features.map((f) => [f.best, f.worst, f.random.interpretable]));
+  assert.deepEqual(a.steering, b.steering);
+});
