@@ -32,6 +32,7 @@ export interface SaeLmSummary {
   dead_fraction: number;
   dead_fraction_train: number;
   density_histogram: { edges: number[]; counts: number[]; dead: number };
+  /** Dead fraction over training (the SAEs of the AuxK comparison only; empty for the others). */
   dead_over_training: DeadPoint[];
   history: SaeStepRecord[];
   /** Seconds in this SAE's training steps (not the model's forward passes). */
@@ -87,6 +88,8 @@ export interface SaeLmResult {
   throughput: { lm_tokens: number; lm_seconds: number; lm_tokens_per_s: number; sae_activations: number; sae_seconds: number; sae_activations_per_s: number; pytorch: string };
   config: Record<string, unknown>;
   seconds: number;
+  /** Wall seconds of training (with the model's forwards and the probes), evaluation, feature reading and steering. */
+  phase_seconds: Record<string, number>;
   run_dir: string;
   report: string;
 }

@@ -78,7 +78,7 @@ export const SAE_LM_PRESETS: Record<'quick' | 'default', SaeLmConfig> = {
   },
   default: {
     ...COMMON, lr: 3e-3, expansion: 8, ks: [8, 16, 32, 64], primaryK: 32, auxkExpansions: [8, 32], batchTopK: true, reluL1s: [3], tokens: 409_600, batch: 1024,
-    deadWindow: 50_000, bufferRows: 65_536, evalWindows: 64, probeTokens: 4096, probes: 16, steerFeatures: 6, steerMultiples: [0, 2, 5, 10], steerBytes: 48,
+    deadWindow: 50_000, bufferRows: 65_536, evalWindows: 64, probeTokens: 2048, probes: 10, steerFeatures: 6, steerMultiples: [0, 2, 5, 10], steerBytes: 48,
   },
 };
 
@@ -254,12 +254,16 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   // The probe window in each trainer's own units (training sees scaled activations).
   const probeRows = trainers.map((tr, j) => {
     const h = planList[j].hook;
+    if (!(h === 0 && tr.cfg.arch === 'topk' && tr.cfg.k === cfg.primaryK)) return new Float32Array(0);
     const x = evalX[h].slice(0, cfg.probeTokens * widths[h]);
     for (let i = 0; i < x.length; i++) x[i] *= tr.scale;
     return x;
   });
   const deadSeries: DeadPoint[][] = trainers.map(() => []);
+  // Only the SAEs of the AuxK comparison are probed during training: encoding the window is a dense product per SAE.
+  const probed = planList.map((p) => p.hook === 0 && p.cfg.arch === 'topk' && p.cfg.k === cfg.primaryK && cfg.auxkExpansions.includes(p.cfg.expansion));
   const probe = (tokens: number) => trainers.forEach((tr, j) => {
+    if (!probed[j]) return;
     let tracker = 0;
     for (const v of tr.sinceFire) if (v >= tr.cfg.deadWindow) tracker++;
     deadSeries[j].push({ tokens, dead_probe: deadOnWindow(tr.sae, probeRows[j], cfg.probeTokens), dead_tracker: tracker / tr.sae.shape.n });
@@ -283,6 +287,12 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
     opts.onStep?.(s + 1, steps, (s + 1) * cfg.batch);
   }
 
+  const phases: Record<string, number> = { train: (performance.now() - t0) / 1000 };
+  let tPhase = performance.now();
+  const lap = (name: string) => {
+    phases[name] = (performance.now() - tPhase) / 1000;
+    tPhase = performance.now();
+  };
   say('evaluating');
   const ce: SaeLmResult['ce'] = {};
   const saes: SaeLmSummary[] = [];
@@ -310,7 +320,7 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
 
   // The AuxK comparison and the targets.
   const auxk_comparison: SaeLmResult['auxk_comparison'] = [];
-  const side = (s: SaeLmSummary): AuxkSide => ({ dead_fraction: s.dead_fraction, dead_probe_final: s.dead_over_training[s.dead_over_training.length - 1].dead_probe, dead_fraction_train: s.dead_fraction_train, fvu: s.fvu, ce_score: s.ce_score });
+  const side = (s: SaeLmSummary): AuxkSide => ({ dead_fraction: s.dead_fraction, dead_probe_final: s.dead_over_training.length ? s.dead_over_training[s.dead_over_training.length - 1].dead_probe : s.dead_fraction, dead_fraction_train: s.dead_fraction_train, fvu: s.fvu, ce_score: s.ce_score });
   for (const e of cfg.auxkExpansions) {
     const n = Math.round(e * widths[0]);
     const base = `${hookShort(hooks[0])}-topk-k${cfg.primaryK}-n${n}`;
@@ -325,6 +335,7 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
       : { hook, sae: null, l0: null, fvu: null, ce_score: null, fvu_met: false, ce_met: false };
   });
 
+  lap('evaluate');
   // Reading the features: the primary SAE at each hook, against an untrained one of the same shape.
   say('reading features');
   const W_U = model.W_U ? model.W_U.data : transposeEmbedding(model.W_E.data, 256, widths[0]);
@@ -358,10 +369,12 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
     });
   });
 
+  lap('features');
   say('steering');
   const primaryName = features[0].sae;
   const steering = steerFeatures(model, trained.get(primaryName)!, hooks[0], describedPrimary[0], primaryDash!.features, cfg);
 
+  lap('steering');
   const saeTotal = saes.reduce((a, s) => a + s.seconds, 0);
   const saeActs = trainers.reduce((a, tr) => a + tr.stepsDone * tr.cfg.batch, 0);
   const result: SaeLmResult = {
@@ -375,6 +388,7 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
     },
     config: { ...cfg, hooks },
     seconds: (performance.now() - t0) / 1000,
+    phase_seconds: phases,
     run_dir: run.path,
     report: run.file('report.html'),
   };
