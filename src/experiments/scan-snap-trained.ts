@@ -171,3 +171,48 @@ export function textLens(path: string, opts: { steps?: number; every?: number; T
     seconds: (performance.now() - t0) / 1000,
   };
 }
+
+/**
+ * The lens over a `glassbox run lm` run's pretraining checkpoints (one
+ * model-only snapshot per evaluation), on fixed windows of the corpus's
+ * validation split, next to the run's validation bits per byte. The paper
+ * studies one layer trained by SGD; this asks whether a multi-layer byte LM
+ * trained by AdamW shows the same fall-then-freeze in its heads' entropy.
+ */
+export function lmLens(runDir: string, val: Uint8Array, opts: { windows?: number } = {}): TrainedLensResult {
+  const t0 = performance.now();
+  const files = seriesFiles(join(runDir, 'checkpoints'));
+  if (files.length < 3) throw new Error(`${runDir}/checkpoints holds ${files.length} step-*.safetensors snapshot(s); the lens needs a series of at least 3 (is this a glassbox run lm directory?)`);
+  const first = loadCheckpoint(files[0]);
+  if (first.meta.experiment !== 'lm') throw new Error(`${files[0]} is a checkpoint of ${String(first.meta.experiment)}, not of run lm`);
+  const T = (first.meta.model_config as GPTConfig).contextLength;
+  const B = opts.windows ?? 16;
+  if (val.length < B * T) throw new Error(`the validation split (${val.length} bytes) is too short for ${B} windows of ${T} bytes`);
+  // Evenly spaced windows across the split, so every source is represented.
+  const inputs = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    const s = Math.floor((b * (val.length - T)) / B);
+    for (let t = 0; t < T; t++) inputs[b * T + t] = val[s + t];
+  }
+  const s = gptSeriesLens(files, inputs, B, T);
+  const evals = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>).filter((m) => m.kind === 'eval');
+  const metric = s.steps.map((st) => { const e = evals.find((x) => x.step === st); return e ? Number(e.val_bpb) : null; });
+  const mc = first.meta.model_config as GPTConfig;
+  // The reference line: the best classical compressor on the same split, when the run measured it.
+  let target = 2.5;
+  try {
+    const r = JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8')) as { baselines?: Array<{ bpb: number | null }> };
+    const bs = (r.baselines ?? []).map((b) => b.bpb).filter((x): x is number => x !== null);
+    if (bs.length) target = Math.min(...bs);
+  } catch { /* an unfinished run has no result.json; keep the default line */ }
+  return {
+    name: `Language model (${mc.nLayers} layers × ${mc.nHeads} heads, d${mc.dModel}, context ${T})`,
+    description: `The pretraining snapshots of ${runDir} (one per evaluation). Entropy of each head's pattern, averaged over all query positions of ${B} evenly spaced ${T}-byte windows of the validation split, at each snapshot; validation bits per byte from the same evaluations. A causal head's uniform entropy grows with the query position, so these numbers are not comparable with the one-layer model's.`,
+    steps: s.steps,
+    heads: s.heads,
+    metricName: 'validation bits per byte',
+    metric,
+    observation: describeSnaps(s.heads, s.steps, metric, 'Validation bits per byte', false, Number(target.toFixed(3))),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}

@@ -179,7 +179,7 @@ function snapSection(r: ScanSnapResult): string {
   ].join('\n');
 }
 
-function trainedSection(t: TrainedLensResult): string {
+export function trainedSection(t: TrainedLensResult): string {
   const curves: ChartOption = {
     legend: { top: 0, textStyle: { fontSize: 10 } },
     grid: { left: 50, right: 60, top: 40, bottom: 40 },
@@ -261,4 +261,15 @@ function snapTrend(r: ScanSnapResult): string {
     else rows.push(`K = ${K}, η_Z = ${z}: ${formatFixed(a.snapMean, 1)} → ${formatFixed(b.snapMean, 1)}`);
   }
   return `<strong>Earlier snap with a faster decoder:</strong> ratio ${q1} snaps earlier than ratio ${q0} in ${earlier} of ${total} (K, η_Z) pairs where both snapped${rows.length ? `; not in ${rows.join('; ')}` : ''}. The snap steps cluster at 40–55 iterations for most cells; the differences are a few iterations, except where the smallest ratio snaps late or never.`;
+}
+
+/** A page for the lens on one trained model's checkpoint series (`glassbox attention RUN`). */
+export function renderTrainedLensPage(t: TrainedLensResult, version: string): string {
+  const body = [
+    `<h1>Attention over training: ${escapeHtml(t.name)}</h1>`,
+    prose('Tian et al., "Scan and Snap" (arXiv 2305.16380), predict that attention first scans (its entropy falls as it leaves common tokens) and then snaps (the entropy freezes). A head "snaps" at the first checkpoint from which the entropy\'s rate of change stays below the threshold of the snap rule for a settled stretch of at least three checkpoints.'),
+    trainedSection(t),
+    `<footer>glassbox ${escapeHtml(version)} · computed in ${formatSeconds(t.seconds)} · a self-contained page: no scripts, nothing fetched.</footer>`,
+  ].join('\n');
+  return page({ title: `glassbox · attention over training`, body, css: CSS });
 }
