@@ -21,3 +21,5 @@ export { scoreBytes, regionBitsPerByte, type ByteScores, type ScoreOptions } fro
 export { runLm, LM_PRESETS, type LmConfig, type LmResult } from './experiments/lm.js';
 export { buildCorpus, loadCorpus, readManifest as readCorpusManifest } from './data/lm-corpus.js';
 export { attentionLens, detectSnap } from './lens/attention/index.js';
+export { runSaeLm, SAE_LM_PRESETS, checkSaeModel, type SaeLmConfig } from './experiments/sae-lm.js';
+export type { SaeLmResult } from './experiments/sae-lm-result.js';

@@ -7,3 +7,4 @@ export { ActivationBuffer, MultiHookBuffer, checkHook, hookActivations, type Hoo
 export { trainSae, SaeTrainer, drawSample, auxKLoss, removeParallelGrad, normalizeDecoderRows, type ActivationStream, type SaeStepRecord, type SaeTrainResult } from './train.js';
 export { reconstructionMetrics, spliceMetrics, densityHistogram, type ReconstructionMetrics, type SpliceMetrics, type ScoredBatch } from './metrics.js';
 export { featureDashboards, steeringHooks, greedyContinue, checkFeature, type FeatureDashboard } from './features.js';
+export { describeLatents, countInterpretable, propertiesAt, byteLabel, type LatentDescription, type ByteRows } from './describe.js';
