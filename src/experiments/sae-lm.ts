@@ -215,7 +215,10 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   for (const h of hooks) checkHook(model, h);
   const { batches: evalBatches, bytes: evalBytes } = evalWindows(corpus.val, T, cfg.evalWindows);
   const N = cfg.evalWindows * T;
-  if (cfg.probeTokens > N) throw new Error(`sae-lm: the probe window (${cfg.probeTokens} tokens) is larger than the evaluation set (${N} tokens)`);
+  // The probe window is the first tokens of the evaluation set; a model with a short context has fewer (result.probe_tokens says how many).
+  const probeTokens = Math.min(cfg.probeTokens, N);
+  // The evaluation activations, read first: a hook whose activations are not one vector per token fails here, before any file.
+  const evalX = hooks.map((h) => evalActivations(model, h, evalBatches, N).x);
 
   const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'sae-lm');
   run.writeJson('config.json', { experiment: 'sae-lm', glassbox_version: VERSION, preset: opts.preset ?? 'custom', config: { ...cfg, hooks }, model_path: lm.path, model_sha256: lm.sha256 });
@@ -250,12 +253,11 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   }
   const meta = (p: Plan) => ({ hook: hooks[p.hook], name: p.name, model_sha256: lm.sha256, model_path: lm.path });
   const trainers = planList.map((p) => new SaeTrainer(p.cfg, widths[p.hook], samples[p.hook], { meta: meta(p), onStep: (rec) => run.appendMetric({ kind: 'sae', sae: p.name, ...rec }) }));
-  const evalX = hooks.map((h) => evalActivations(model, h, evalBatches, N).x);
   // The probe window in each trainer's own units (training sees scaled activations).
   const probeRows = trainers.map((tr, j) => {
     const h = planList[j].hook;
     if (!(h === 0 && tr.cfg.arch === 'topk' && tr.cfg.k === cfg.primaryK)) return new Float32Array(0);
-    const x = evalX[h].slice(0, cfg.probeTokens * widths[h]);
+    const x = evalX[h].slice(0, probeTokens * widths[h]);
     for (let i = 0; i < x.length; i++) x[i] *= tr.scale;
     return x;
   });
@@ -266,7 +268,7 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
     if (!probed[j]) return;
     let tracker = 0;
     for (const v of tr.sinceFire) if (v >= tr.cfg.deadWindow) tracker++;
-    deadSeries[j].push({ tokens, dead_probe: deadOnWindow(tr.sae, probeRows[j], cfg.probeTokens), dead_tracker: tracker / tr.sae.shape.n });
+    deadSeries[j].push({ tokens, dead_probe: deadOnWindow(tr.sae, probeRows[j], probeTokens), dead_tracker: tracker / tr.sae.shape.n });
   });
 
   const steps = trainers[0].steps;
@@ -380,7 +382,7 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   const result: SaeLmResult = {
     experiment: 'sae-lm', glassbox_version: VERSION, preset: opts.preset ?? 'custom', model_path: lm.path, model_sha256: lm.sha256,
     model: { layers: model.config.nLayers, d_model: model.config.dModel, context: T, params: model.paramCount(), val_bpb: Number.isFinite(lm.card.val_bpb) ? lm.card.val_bpb : null },
-    hooks, eval_tokens: N, probe_tokens: cfg.probeTokens, ce, saes, auxk_comparison, targets, features, steering,
+    hooks, eval_tokens: N, probe_tokens: probeTokens, ce, saes, auxk_comparison, targets, features, steering,
     throughput: {
       lm_tokens: buffer.tokensRead, lm_seconds: lmSeconds, lm_tokens_per_s: buffer.tokensRead / Math.max(lmSeconds, 1e-9),
       sae_activations: saeActs, sae_seconds: saeTotal, sae_activations_per_s: saeActs / Math.max(saeTotal, 1e-9),

@@ -165,6 +165,7 @@ test('sae-lm errors: a missing corpus split and an unknown hook fail before anyt
   await assert.rejects(runSaeLm({ ...SAE_LM_PRESETS.quick, model: modelA, corpus: broken }, { runDir }), /val\.bin is missing/);
   await assert.rejects(runSaeLm({ ...SAE_LM_PRESETS.quick, model: modelA, corpus: corpusDir, hooks: ['blocks.0.hook_resid_post', 'blocks.5.hook_mlp_out'] }, { runDir }), /unknown hook point "blocks\.5\.hook_mlp_out"/);
   await assert.rejects(runSaeLm({ ...SAE_LM_PRESETS.quick, model: join(root, 'missing.safetensors'), corpus: corpusDir }, { runDir }), /does not exist/);
+  await assert.rejects(runSaeLm({ ...SAE_LM_PRESETS.quick, model: modelA, corpus: corpusDir, hooks: ['blocks.0.attn.hook_pattern'] }, { runDir }), /hook point "blocks\.0\.attn\.hook_pattern" has shape \[16,2,32,32\], not \[B, T, \.\.\.\]/);
   assert.equal(existsSync(runDir), false);
 });
 
