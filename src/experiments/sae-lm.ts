@@ -18,7 +18,7 @@ import type { GPT } from '../nn/gpt.js';
 import { MultiHookBuffer, checkHook, hookActivations, type TokenBatch } from '../lens/sae/buffer.js';
 import { SaeTrainer } from '../lens/sae/train.js';
 import { DEFAULT_TRAIN, type SaeTrainConfig } from '../lens/sae/config.js';
-import { reconstructionMetrics, spliceMetrics, densityHistogram, type ScoredBatch } from '../lens/sae/metrics.js';
+import { reconstructionMetrics, spliceMetricsMany, densityHistogram, type ScoredBatch, type SpliceMetrics } from '../lens/sae/metrics.js';
 import { featureDashboards } from '../lens/sae/features.js';
 import { describeLatents, countInterpretable, byteLabel, type LatentDescription } from '../lens/sae/describe.js';
 import type { Sae } from '../lens/sae/model.js';
@@ -299,13 +299,21 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   const ce: SaeLmResult['ce'] = {};
   const saes: SaeLmSummary[] = [];
   const trained = new Map<string, Sae>();
+  const finished = trainers.map((tr) => tr.finish());
+  // One shared clean and zero-ablated run per hook; one spliced run per SAE.
+  const splices = new Array<SpliceMetrics>(trainers.length);
+  hooks.forEach((hook, h) => {
+    const js = planList.map((p, j) => (p.hook === h ? j : -1)).filter((j) => j >= 0);
+    const many = spliceMetricsMany(model, hook, js.map((j) => finished[j].sae), evalBatches);
+    js.forEach((j, i) => (splices[j] = many[i]));
+    ce[hook] = { clean: many[0].ce_clean, zero_ablation: many[0].ce_zero_ablation };
+  });
   trainers.forEach((tr, j) => {
     const p = planList[j];
-    const r = tr.finish();
+    const r = finished[j];
     const hook = hooks[p.hook];
     const m = reconstructionMetrics(r.sae, evalX[p.hook], N);
-    const sp = spliceMetrics(model, hook, r.sae, evalBatches);
-    ce[hook] = { clean: sp.ce_clean, zero_ablation: sp.ce_zero_ablation };
+    const sp = splices[j];
     const file = run.file(`saes/${p.name}.safetensors`);
     writeFileAtomic(file, r.sae.toSafetensors());
     let deadTrain = 0;

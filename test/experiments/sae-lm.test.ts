@@ -12,7 +12,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GPT } from '../../src/nn/gpt.js';
 import { Sae } from '../../src/lens/sae/model.js';
-import { spliceMetrics } from '../../src/lens/sae/metrics.js';
+import { spliceMetrics, spliceMetricsMany } from '../../src/lens/sae/metrics.js';
 import { MultiHookBuffer, hookActivations, type TokenBatch } from '../../src/lens/sae/buffer.js';
 import { buildCorpus } from '../../src/data/lm-corpus.js';
 import { saveLmModel, loadModel } from '../../src/lm/model-file.js';
@@ -55,6 +55,7 @@ test('the CE-score splice: an identity SAE gives the clean loss exactly, an all-
   const z = spliceMetrics(model, hook, zero, batches);
   assert.equal(z.ce_spliced, z.ce_zero_ablation);
   assert.ok(z.ce_score === 0, `CE score ${z.ce_score}`);
+  assert.deepEqual(spliceMetricsMany(model, hook, [id, zero], batches), [s, z], 'sharing the clean and zero runs changes nothing');
 });
 
 test('the multi-hook buffer keeps each token\'s hooks together through the shuffle', () => {

@@ -5,6 +5,6 @@ export { gatherLatents, sparseDecode, batchTopKIndices } from './ops.js';
 export { geometricMedian } from './geomedian.js';
 export { ActivationBuffer, MultiHookBuffer, checkHook, hookActivations, type HookedModel, type TokenBatch } from './buffer.js';
 export { trainSae, SaeTrainer, drawSample, auxKLoss, removeParallelGrad, normalizeDecoderRows, type ActivationStream, type SaeStepRecord, type SaeTrainResult } from './train.js';
-export { reconstructionMetrics, spliceMetrics, densityHistogram, type ReconstructionMetrics, type SpliceMetrics, type ScoredBatch } from './metrics.js';
+export { reconstructionMetrics, spliceMetrics, spliceMetricsMany, densityHistogram, type ReconstructionMetrics, type SpliceMetrics, type ScoredBatch } from './metrics.js';
 export { featureDashboards, steeringHooks, greedyContinue, checkFeature, type FeatureDashboard } from './features.js';
 export { describeLatents, countInterpretable, propertiesAt, byteLabel, type LatentDescription, type ByteRows } from './describe.js';
