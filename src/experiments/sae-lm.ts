@@ -245,25 +245,28 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   // b_pre's sample, shared by the SAEs of a hook.
   const medianSample = planList[0].cfg.medianSample;
   const samples = hooks.map((_, h) => new Float32Array(medianSample * widths[h]));
+  let lmSeconds = 0;
+  const tS = performance.now();
   for (let got = 0; got < medianSample; ) {
     const m = Math.min(cfg.batch, medianSample - got);
     const parts = buffer.next(m);
     parts.forEach((p, h) => samples[h].set(p, got * widths[h]));
     got += m;
   }
+  lmSeconds += (performance.now() - tS) / 1000;
   const meta = (p: Plan) => ({ hook: hooks[p.hook], name: p.name, model_sha256: lm.sha256, model_path: lm.path });
   const trainers = planList.map((p) => new SaeTrainer(p.cfg, widths[p.hook], samples[p.hook], { meta: meta(p), onStep: (rec) => run.appendMetric({ kind: 'sae', sae: p.name, ...rec }) }));
+  // Only the SAEs of the AuxK comparison are probed during training: encoding the window is a dense product per SAE.
+  const probed = planList.map((p) => p.hook === 0 && p.cfg.arch === 'topk' && p.cfg.k === cfg.primaryK && cfg.auxkExpansions.includes(p.cfg.expansion));
   // The probe window in each trainer's own units (training sees scaled activations).
   const probeRows = trainers.map((tr, j) => {
     const h = planList[j].hook;
-    if (!(h === 0 && tr.cfg.arch === 'topk' && tr.cfg.k === cfg.primaryK)) return new Float32Array(0);
+    if (!probed[j]) return new Float32Array(0);
     const x = evalX[h].slice(0, probeTokens * widths[h]);
     for (let i = 0; i < x.length; i++) x[i] *= tr.scale;
     return x;
   });
   const deadSeries: DeadPoint[][] = trainers.map(() => []);
-  // Only the SAEs of the AuxK comparison are probed during training: encoding the window is a dense product per SAE.
-  const probed = planList.map((p) => p.hook === 0 && p.cfg.arch === 'topk' && p.cfg.k === cfg.primaryK && cfg.auxkExpansions.includes(p.cfg.expansion));
   const probe = (tokens: number) => trainers.forEach((tr, j) => {
     if (!probed[j]) return;
     let tracker = 0;
@@ -274,7 +277,6 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   const steps = trainers[0].steps;
   const probeAt = new Set(Array.from({ length: cfg.probes }, (_, i) => Math.round(((i + 1) * steps) / cfg.probes)));
   const saeSeconds = new Float64Array(trainers.length);
-  let lmSeconds = 0;
   probe(0);
   for (let s = 0; s < steps; s++) {
     const tA = performance.now();
