@@ -12,16 +12,18 @@ import { spawnSync } from 'node:child_process';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
 
-test('the README library example runs', () => {
+test('every README library example runs as written', () => {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const m = /```ts\n([\s\S]*?)```/.exec(readme);
-  assert.ok(m, 'README has a ts example');
+  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  assert.ok(blocks.length >= 2, 'README has the engine and the language-model examples');
   const index = pathToFileURL(join(root, 'dist/src/index.js')).href;
-  const code = m[1].replace(/from 'glassbox'/g, `from '${index}'`) + "\nconsole.log('README-EXAMPLE-OK');\nprocess.exit(0);\n";
   const dir = mkdtempSync(join(tmpdir(), 'gb-readme-'));
-  const file = join(dir, 'example.mjs');
-  writeFileSync(file, code);
-  const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /README-EXAMPLE-OK/);
+  blocks.forEach((block, i) => {
+    const code = block.replace(/from 'glassbox'/g, `from '${index}'`) + "\nconsole.log('README-EXAMPLE-OK');\nprocess.exit(0);\n";
+    const file = join(dir, `example-${i}.mjs`);
+    writeFileSync(file, code);
+    const r = spawnSync(process.execPath, [file], { encoding: 'utf8', cwd: root });
+    assert.equal(r.status, 0, `example ${i + 1}: ${r.stderr}`);
+    assert.match(r.stdout, /README-EXAMPLE-OK/);
+  });
 });

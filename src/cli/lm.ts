@@ -114,10 +114,11 @@ export function registerLmCommands(program: Command): void {
     .argument('<file>', 'file to score')
     .option('--model <m>', 'builtin or a model.safetensors path', BUILTIN)
     .option('--region <bytes>', 'region size for the per-region figures', intArg(1), 4096)
+    .option('--stride <n>', 'window slide: each byte is scored with at least context − stride bytes before it; a larger stride is faster and sees less context (default: half the context, as the model card\'s figures)', intArg(1))
     .option('--html <page>', 'write a page that colours every byte by its code length')
     .option('--threads <n>', 'matmul threads', intArg(1, 64))
     .option('--json', 'print the figures as JSON')
-    .action((file: string, o: { model: string; region: number; html?: string; threads?: number; json?: boolean }) => {
+    .action((file: string, o: { model: string; region: number; stride?: number; html?: string; threads?: number; json?: boolean }) => {
       let data: Uint8Array;
       try {
         data = new Uint8Array(readFileSync(file));
@@ -126,12 +127,14 @@ export function registerLmCommands(program: Command): void {
       }
       if (o.threads) setThreads(o.threads);
       const lm = loadModel(o.model);
+      const C = lm.model.config.contextLength;
+      if (o.stride !== undefined && o.stride > C) throw new Error(`--stride ${o.stride} is longer than the model's context (${C} bytes)`);
       const t0 = performance.now();
-      const s = scoreBytes(lm.model, data);
+      const s = scoreBytes(lm.model, data, { stride: o.stride });
       const seconds = (performance.now() - t0) / 1000;
       const regions = regionBitsPerByte(s.bits, o.region);
       if (o.html) writeFileAtomic(o.html, renderScorePage(file, data, s.bits, lm.card.name));
-      const res = { file, bytes: data.length, bits: s.totalBits, bits_per_byte: s.bitsPerByte, seconds, bytes_per_second: data.length / seconds, model: lm.path, model_sha256: lm.sha256, regions };
+      const res = { file, bytes: data.length, bits: s.totalBits, bits_per_byte: s.bitsPerByte, stride: o.stride ?? C >> 1, seconds, bytes_per_second: data.length / seconds, model: lm.path, model_sha256: lm.sha256, regions };
       if (o.json) process.stdout.write(JSON.stringify(res, null, 2) + '\n');
       else {
         process.stdout.write(`${file}: ${s.bitsPerByte.toFixed(4)} bits/byte (${data.length.toLocaleString('en-US')} bytes, ${(data.length / seconds / 1024).toFixed(1)} KiB/s)\n`);

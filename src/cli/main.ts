@@ -33,6 +33,13 @@ export function buildProgram(): Command {
 }
 
 
+// A reader that stops early (`glassbox score FILE | head`) closes the pipe;
+// that is the reader's choice, not an error worth a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   program.exitOverride();
