@@ -68,5 +68,7 @@ export { runCrateMAE, CRATE_MAE_PRESETS, type CrateMAEExperimentConfig, type Cra
 export { runScanSnap, SCAN_SNAP_PRESETS, type ScanSnapConfig, type ScanSnapResult } from './experiments/scan-snap.js';
 export { gptSeriesLens, lmLens, type TrainedLensResult } from './experiments/scan-snap-trained.js';
 export { runLm, LM_PRESETS, type LmConfig, type LmResult } from './experiments/lm.js';
+export { runSaeLm, SAE_LM_PRESETS, checkSaeModel, type SaeLmConfig } from './experiments/sae-lm.js';
+export type { SaeLmResult } from './experiments/sae-lm-result.js';
 
 export { VERSION } from './version.js';

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 const entry = (await import('glassbox' as string)) as Record<string, unknown>;
 
 const FUNCTIONS = [
+  'runSaeLm', 'checkSaeModel', 'lmLens', 'gptSeriesLens',
   // tensors, ops, engine settings
   'noGrad', 'isGradEnabled', 'setFiniteCheck', 'add', 'sub', 'mul', 'div', 'exp', 'log', 'gelu', 'relu', 'tanh', 'sigmoid',
   'sum', 'mean', 'max', 'argmax', 'reshape', 'permute', 'transpose', 'slice', 'concat', 'gather', 'oneHot', 'where', 'causalMask',
@@ -37,7 +38,7 @@ const NAMESPACES: Record<string, string[]> = {
   sae: ['Sae', 'trainSae', 'ActivationBuffer', 'reconstructionMetrics', 'spliceMetrics', 'featureDashboards', 'steeringHooks'],
 };
 
-const PRESETS = ['ADDITION_PRESETS', 'SAE_ADDITION_DEFAULT', 'INTERACTIONS_DEFAULTS', 'CRATE_FASHION_PRESETS', 'CRATE_MAE_PRESETS', 'SCAN_SNAP_PRESETS', 'LM_PRESETS', 'CM_LEVELS'];
+const PRESETS = ['ADDITION_PRESETS', 'SAE_ADDITION_DEFAULT', 'INTERACTIONS_DEFAULTS', 'CRATE_FASHION_PRESETS', 'CRATE_MAE_PRESETS', 'SCAN_SNAP_PRESETS', 'LM_PRESETS', 'SAE_LM_PRESETS', 'CM_LEVELS'];
 
 /** Engine plumbing that ops and kernels share among themselves; a user never needs it. */
 const INTERNALS = [

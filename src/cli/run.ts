@@ -7,6 +7,7 @@ import { PRESETS, runAddition, type AdditionConfig } from '../experiments/additi
 import { renderAdditionReport } from '../report/addition-report.js';
 import type { TrainEvent } from '../train/trainer.js';
 import { registerSaeAdditionRun } from './sae.js';
+import { registerSaeLmRun } from './sae-lm.js';
 import { registerCrateRuns } from './crate.js';
 import { registerLmRun } from './lm.js';
 import { registerScanSnapRun } from './scan-snap.js';
@@ -127,6 +128,7 @@ export function registerRunCommand(program: Command): void {
       }
     });
   registerSaeAdditionRun(run);
+  registerSaeLmRun(run);
   registerLmRun(run);
   registerScanSnapRun(run);
 }

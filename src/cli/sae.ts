@@ -1,7 +1,7 @@
 // `glassbox run sae-addition`, `glassbox sae features RUN` and `glassbox sae
 // steer RUN`: flags → library → text or JSON. No numerics live here.
 
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { intArg, floatArg } from './args.js';
@@ -14,6 +14,12 @@ import { Sae } from '../lens/sae/model.js';
 import { hookActivations, checkHook } from '../lens/sae/buffer.js';
 import { checkFeature, steeringHooks, greedyContinue } from '../lens/sae/features.js';
 import { VOCAB, TOKEN_END, encode } from '../data/addition.js';
+import { cropContext } from '../report/sae-report.js';
+import { checkSaeModel } from '../experiments/sae-lm.js';
+import { steeredText } from '../experiments/sae-lm-steer.js';
+import type { SaeLmResult } from '../experiments/sae-lm-result.js';
+import { loadModel } from '../lm/model-file.js';
+import { toBytes } from '../lm/generate.js';
 
 const list = (parse: (v: string) => number) => (v: string): number[] => v.split(',').map((s) => parse(s.trim()));
 
@@ -116,25 +122,33 @@ function textSummary(r: SaeAdditionResult): string {
 // ---------------------------------------------------------------- sae features / steer
 
 function readJson<T>(path: string, what: string): T {
-  if (!existsSync(path)) throw new Error(`${path} not found: is this a sae-addition run directory? (${what})`);
+  if (!existsSync(path)) throw new Error(`${path} not found: is this a sae-addition or sae-lm run directory? (${what})`);
   return JSON.parse(readFileSync(path, 'utf8')) as T;
 }
 
+/** The example around the token, the token in [brackets] (long text windows are cropped around it). */
 function highlight(s: string, pos: number): string {
-  return [...s].map((ch, i) => (i === pos ? `[${ch}]` : ch)).join('');
+  const { text, at } = cropContext(s, pos);
+  return [...text].map((ch, i) => (i === at ? `[${ch}]` : ch)).join('');
 }
 
 export function registerSaeCommands(program: Command): void {
-  const sae = program.command('sae').description('inspect and steer with the SAEs of a sae-addition run');
+  const sae = program.command('sae').description('inspect and steer with the SAEs of a sae-addition or sae-lm run');
   sae
     .command('features')
-    .description('feature dashboards of the run\'s primary SAE: top activating examples, histogram, promoted/suppressed tokens')
-    .argument('<run>', 'a sae-addition run directory')
+    .description('feature dashboards of the run\'s primary SAE (or --sae): top activating examples, histogram, promoted/suppressed tokens')
+    .argument('<run>', 'a sae-addition or sae-lm run directory')
     .option('--feature <i>', 'one feature in full', intArg(0))
+    .option('--sae <name>', 'a sae-lm run\'s SAE with dashboards (the primary one at each hook; default: the first hook\'s)')
     .option('--top <n>', 'examples (or features) to show', intArg(1, 10000), 20)
     .option('--json', 'print JSON')
-    .action((runDir: string, f: { feature?: number; top: number; json?: boolean }) => {
-      const dash = readJson<DashboardsFile>(join(runDir, 'dashboards.json'), 'dashboards.json');
+    .action((runDir: string, f: { feature?: number; sae?: string; top: number; json?: boolean }) => {
+      const dashPath = f.sae ? join(runDir, 'dashboards', `${f.sae}.json`) : join(runDir, 'dashboards.json');
+      if (f.sae && !existsSync(dashPath)) {
+        const have = existsSync(join(runDir, 'dashboards')) ? readdirSync(join(runDir, 'dashboards')).filter((x) => x.endsWith('.json')).map((x) => x.slice(0, -5)) : [];
+        throw new Error(`no dashboards for an SAE named ${f.sae} in ${runDir} (have: ${have.join(', ') || 'none'})`);
+      }
+      const dash = readJson<DashboardsFile>(dashPath, 'dashboards');
       if (f.feature !== undefined) {
         if (f.feature >= dash.n) throw new Error(`feature index ${f.feature} is out of range: this SAE has features 0 to ${dash.n - 1}`);
         const d = dash.features[f.feature];
@@ -166,15 +180,17 @@ export function registerSaeCommands(program: Command): void {
   sae
     .command('steer')
     .description('generate with scale · W_dec[feature] added at the SAE\'s hook, next to the unsteered output')
-    .argument('<run>', 'a sae-addition run directory')
+    .argument('<run>', 'a sae-addition or sae-lm run directory')
     .requiredOption('--feature <i>', 'feature index', intArg(0))
     .requiredOption('--scale <s>', 'multiple of the decoder direction to add', floatArg(-1e6, 1e6))
-    .requiredOption('--prompt <text>', 'an addition prompt such as "12+34="')
+    .requiredOption('--prompt <text>', 'an addition prompt such as "12+34=", or text for a sae-lm run')
     .option('--sae <name>', 'which SAE of the run (default: the primary one)')
-    .option('--tokens <n>', 'tokens to generate at most', intArg(1, 64))
+    .option('--model <file>', 'sae-lm runs: the LM to steer (default: the run\'s model; it must be the one the SAE was trained on)')
+    .option('--tokens <n>', 'tokens (bytes) to generate at most', intArg(1, 4096))
     .option('--json', 'print JSON')
-    .action((runDir: string, f: { feature: number; scale: number; prompt: string; sae?: string; tokens?: number; json?: boolean }) => {
-      const result = readJson<SaeAdditionResult>(join(runDir, 'result.json'), 'result.json');
+    .action((runDir: string, f: { feature: number; scale: number; prompt: string; sae?: string; model?: string; tokens?: number; json?: boolean }) => {
+      const result = readJson<SaeAdditionResult | SaeLmResult>(join(runDir, 'result.json'), 'result.json');
+      if (result.experiment === 'sae-lm') return steerLm(runDir, result, f);
       const name = f.sae ?? result.primary;
       const file = join(runDir, 'saes', `${name}.safetensors`);
       if (!existsSync(file)) throw new Error(`no SAE named ${name} in ${runDir} (have: ${result.saes.map((s) => s.name).join(', ')})`);
@@ -199,4 +215,31 @@ export function registerSaeCommands(program: Command): void {
       }
       process.stdout.write(`prompt     ${text}\nunsteered  ${text}${show(plain)}\nsteered    ${text}${show(steered)}   (feature ${f.feature} × ${f.scale} at ${hook})\n`);
     });
+}
+
+/** `sae steer` on a sae-lm run: greedy text from the run's LM (or --model, checked against the SAE's model SHA-256). */
+function steerLm(runDir: string, result: SaeLmResult, f: { feature: number; scale: number; prompt: string; sae?: string; model?: string; tokens?: number; json?: boolean }): void {
+  const name = f.sae ?? result.features[0]?.sae ?? result.saes[0].name;
+  const file = join(runDir, 'saes', `${name}.safetensors`);
+  if (!existsSync(file)) throw new Error(`no SAE named ${name} in ${runDir} (have: ${result.saes.map((s) => s.name).join(', ')})`);
+  const sae = Sae.fromSafetensors(readFileSync(file), file);
+  checkFeature(sae, f.feature);
+  const lm = loadModel(f.model ?? result.model_path);
+  checkSaeModel(sae, lm, `SAE ${name}`);
+  const hook = sae.meta.hook;
+  checkHook(lm.model, hook);
+  const prompt = toBytes(f.prompt);
+  const C = lm.model.config.contextLength;
+  if (prompt.length === 0 || prompt.length >= C) throw new Error(`the prompt must be 1 to ${C - 1} bytes (the model's context is ${C}), got ${prompt.length}`);
+  const width = hookActivations(lm.model, hook, { tokens: Int32Array.from(prompt), B: 1, T: prompt.length }).d;
+  if (width !== sae.shape.d) throw new Error(`the SAE reads width ${sae.shape.d}, but hook "${hook}" has width ${width}`);
+  const bytes = f.tokens ?? 48;
+  const show = (b: Uint8Array) => Buffer.from(b).toString('latin1');
+  const plain = show(steeredText(lm.model, sae, hook, f.feature, 0, prompt, bytes));
+  const steered = show(steeredText(lm.model, sae, hook, f.feature, f.scale, prompt, bytes));
+  if (f.json) {
+    process.stdout.write(JSON.stringify({ sae: name, hook, feature: f.feature, scale: f.scale, prompt: f.prompt, unsteered: plain, steered }, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(`prompt     ${f.prompt}\nunsteered  ${f.prompt}${plain}\nsteered    ${f.prompt}${steered}   (feature ${f.feature} × ${f.scale} at ${hook})\n`);
 }

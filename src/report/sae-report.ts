@@ -103,11 +103,24 @@ function dashboardsSection(dash: DashboardsFile, count: number): string {
   ].join('\n');
 }
 
+/**
+ * A long example (a text window) cut to `before` characters before the
+ * highlighted one and `after` after it, with newlines and tabs shown as ⏎ and
+ * ⇥ so the context stays on one line; short examples come back whole.
+ */
+export function cropContext(s: string, pos: number, before = 40, after = 12): { text: string; at: number } {
+  const chars = [...s];
+  const from = chars.length > before + after + 1 ? Math.max(0, pos - before) : 0;
+  const to = chars.length > before + after + 1 ? Math.min(chars.length, pos + after + 1) : chars.length;
+  const text = chars.slice(from, to).map((ch) => (ch === '\n' ? '⏎' : ch === '\t' ? '⇥' : ch)).join('');
+  return { text, at: pos - from };
+}
+
 /** One feature: label, top examples with the token highlighted, histogram, logit effects. */
 export function dashboard(f: FeatureDashboard & { label: LatentMatch | null }, examples: readonly string[]): string {
   const ex = f.top.slice(0, 8).map((t) => {
-    const s = examples[t.seq] ?? '';
-    const ctx = [...s].map((ch, i) => (i === t.pos ? `<mark>${escapeHtml(ch)}</mark>` : escapeHtml(ch))).join('');
+    const { text, at } = cropContext(examples[t.seq] ?? '', t.pos);
+    const ctx = [...text].map((ch, i) => (i === at ? `<mark>${escapeHtml(ch)}</mark>` : escapeHtml(ch))).join('');
     return `<tr><td class="num">${formatNumber(t.act, 3)}</td><td class="mono">${ctx}</td></tr>`;
   }).join('');
   const hist: ChartOption = {

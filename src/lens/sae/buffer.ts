@@ -108,3 +108,103 @@ export class ActivationBuffer {
     return this.store.slice(this.count * d, (this.count + m) * d);
   }
 }
+
+/**
+ * The activations at several hook points of the same tokens, through one
+ * bounded, shuffled buffer: one forward pass caches every hook, and a row
+ * keeps its hooks together through the shuffle, so SAEs at different hook
+ * points can train in lockstep on the same tokens with the model run once.
+ */
+export class MultiHookBuffer {
+  /** Width of each hook's activations, in the order of `hooks`. */
+  readonly widths: number[];
+  readonly capacity: number;
+  private readonly offsets: number[];
+  private readonly width: number;
+  private readonly store: Float32Array;
+  private count = 0;
+  private batchIndex = 0;
+  private readonly rng: Rng;
+  /** Tokens drawn from the model so far. */
+  tokensRead = 0;
+
+  constructor(
+    private readonly model: HookedModel,
+    readonly hooks: readonly string[],
+    private readonly source: (i: number) => TokenBatch,
+    capacity: number,
+    seed: number,
+  ) {
+    if (hooks.length === 0) throw new Error('activation buffer: no hook points');
+    for (const h of hooks) checkHook(model, h);
+    if (new Set(hooks).size !== hooks.length) throw new Error(`activation buffer: a hook point is listed twice (${hooks.join(', ')})`);
+    const probe = source(0);
+    if (probe.B * probe.T * 2 > capacity) throw new Error(`activation buffer: capacity ${capacity} must hold at least two source batches of ${probe.B * probe.T} activations`);
+    this.widths = this.read(probe).map((r) => r.d);
+    this.offsets = [];
+    let w = 0;
+    for (const d of this.widths) {
+      this.offsets.push(w);
+      w += d;
+    }
+    this.width = w;
+    this.capacity = capacity;
+    this.store = new Float32Array(capacity * w);
+    this.rng = Rng.derive(seed, `sae/multibuffer/${hooks.join('|')}`);
+  }
+
+  private read(batch: TokenBatch): Array<{ rows: Float32Array; d: number }> {
+    const hooks = new Hooks({ cache: this.hooks });
+    noGrad(() => this.model.forward(batch.tokens, batch.B, batch.T, { hooks }));
+    return this.hooks.map((h) => {
+      const v = hooks.cache.get(h)!;
+      if (v.ndim < 3 || v.shape[0] !== batch.B || v.shape[1] !== batch.T) throw new Error(`hook point "${h}" has shape [${v.shape.join(',')}], not [B, T, ...]: an SAE reads one vector per token`);
+      return { rows: v.data, d: v.size / (batch.B * batch.T) };
+    });
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  private refill(): void {
+    const W = this.width;
+    for (;;) {
+      const batch = this.source(this.batchIndex);
+      const rows = batch.B * batch.T;
+      if (this.count + rows > this.capacity) break;
+      this.batchIndex++;
+      const acts = this.read(batch);
+      acts.forEach(({ rows: a, d }, h) => {
+        if (d !== this.widths[h]) throw new Error(`activation buffer: hook "${this.hooks[h]}" changed width from ${this.widths[h]} to ${d}`);
+        const off = this.offsets[h];
+        for (let r = 0; r < rows; r++) this.store.set(a.subarray(r * d, (r + 1) * d), (this.count + r) * W + off);
+      });
+      this.count += rows;
+      this.tokensRead += rows;
+    }
+    const tmp = new Float32Array(W);
+    for (let i = this.count - 1; i > 0; i--) {
+      const j = this.rng.int(i + 1);
+      if (i === j) continue;
+      tmp.set(this.store.subarray(i * W, (i + 1) * W));
+      this.store.copyWithin(i * W, j * W, (j + 1) * W);
+      this.store.set(tmp, j * W);
+    }
+  }
+
+  /** The next m tokens' activations, one fresh [m, d_h] array per hook. m may be at most half the capacity. */
+  next(m: number): Float32Array[] {
+    if (!Number.isInteger(m) || m < 1 || 2 * m > this.capacity) throw new Error(`activation buffer: batch ${m} must be in [1, ${this.capacity / 2}] (half the capacity)`);
+    if (this.count < this.capacity / 2 || this.count < m) this.refill();
+    const W = this.width;
+    this.count -= m;
+    const base = this.count;
+    return this.widths.map((d, h) => {
+      const out = new Float32Array(m * d);
+      const off = this.offsets[h];
+      for (let r = 0; r < m; r++) out.set(this.store.subarray((base + r) * W + off, (base + r) * W + off + d), r * d);
+      return out;
+    });
+  }
+}

@@ -115,47 +115,67 @@ export interface ScoredBatch extends TokenBatch {
  * `hook` (every position), and with the hook zero-ablated.
  */
 export function spliceMetrics(model: HookedModel, hook: string, sae: Sae, batches: readonly ScoredBatch[], ignore = -1): SpliceMetrics {
+  return spliceMetricsMany(model, hook, [sae], batches, ignore)[0];
+}
+
+/**
+ * spliceMetrics for several SAEs at one hook: the clean and zero-ablated runs
+ * are shared, so each further SAE costs one forward pass, not three. The
+ * numbers are the same as one spliceMetrics call per SAE.
+ */
+export function spliceMetricsMany(model: HookedModel, hook: string, saes: readonly Sae[], batches: readonly ScoredBatch[], ignore = -1): SpliceMetrics[] {
   checkHook(model, hook);
-  const acc = { clean: 0, spliced: 0, zero: 0, klS: 0, klZ: 0, count: 0 };
+  const accs = saes.map(() => ({ clean: 0, spliced: 0, zero: 0, klS: 0, klZ: 0, count: 0 }));
   noGrad(() => {
     for (const batch of batches) {
       const { d } = hookActivations(model, hook, batch);
-      if (d !== sae.shape.d) throw new Error(`the SAE reads width ${sae.shape.d}, but hook "${hook}" has width ${d}`);
+      for (const sae of saes) if (d !== sae.shape.d) throw new Error(`the SAE reads width ${sae.shape.d}, but hook "${hook}" has width ${d}`);
       const clean = logSoftmax(model.forward(batch.tokens, batch.B, batch.T)).data;
-      const splice = (v: Tensor) => {
-        const rows = v.size / d;
-        return new Tensor(sae.decode(sae.encode(v.data, rows), rows), v.shape);
-      };
-      const spliced = logSoftmax(model.forward(batch.tokens, batch.B, batch.T, { hooks: new Hooks({ replace: { [hook]: splice } }) })).data;
       const zero = logSoftmax(model.forward(batch.tokens, batch.B, batch.T, { hooks: new Hooks({ replace: { [hook]: (v) => Tensor.zeros(v.shape) } }) })).data;
       const V = clean.length / (batch.B * batch.T);
+      // Shared by every SAE: the clean probabilities and each position's KL to the zero-ablated run.
+      const pc = new Float64Array(clean.length);
+      for (let i = 0; i < clean.length; i++) pc[i] = dm.exp(clean[i]);
+      const klZero = new Float64Array(batch.B * batch.T);
       for (let p = 0; p < batch.B * batch.T; p++) {
-        const t = batch.targets[p];
-        if (t === ignore) continue;
         const o = p * V;
-        acc.clean -= clean[o + t];
-        acc.spliced -= spliced[o + t];
-        acc.zero -= zero[o + t];
-        let kS = 0, kZ = 0;
-        for (let v = 0; v < V; v++) {
-          const pc = dm.exp(clean[o + v]);
-          kS += pc * (clean[o + v] - spliced[o + v]);
-          kZ += pc * (clean[o + v] - zero[o + v]);
-        }
-        acc.klS += kS;
-        acc.klZ += kZ;
-        acc.count++;
+        let kZ = 0;
+        for (let v = 0; v < V; v++) kZ += pc[o + v] * (clean[o + v] - zero[o + v]);
+        klZero[p] = kZ;
       }
+      saes.forEach((sae, j) => {
+        const acc = accs[j];
+        const splice = (v: Tensor) => {
+          const rows = v.size / d;
+          return new Tensor(sae.decode(sae.encode(v.data, rows), rows), v.shape);
+        };
+        const spliced = logSoftmax(model.forward(batch.tokens, batch.B, batch.T, { hooks: new Hooks({ replace: { [hook]: splice } }) })).data;
+        for (let p = 0; p < batch.B * batch.T; p++) {
+          const t = batch.targets[p];
+          if (t === ignore) continue;
+          const o = p * V;
+          acc.clean -= clean[o + t];
+          acc.spliced -= spliced[o + t];
+          acc.zero -= zero[o + t];
+          let kS = 0;
+          for (let v = 0; v < V; v++) kS += pc[o + v] * (clean[o + v] - spliced[o + v]);
+          acc.klS += kS;
+          acc.klZ += klZero[p];
+          acc.count++;
+        }
+      });
     }
   });
-  const c = Math.max(acc.count, 1);
-  const ce_clean = acc.clean / c, ce_spliced = acc.spliced / c, ce_zero_ablation = acc.zero / c;
-  const kl_spliced = acc.klS / c, kl_zero_ablation = acc.klZ / c;
-  return {
-    ce_clean, ce_spliced, ce_zero_ablation,
-    ce_score: (ce_zero_ablation - ce_spliced) / (ce_zero_ablation - ce_clean),
-    kl_spliced, kl_zero_ablation,
-    kl_score: (kl_zero_ablation - kl_spliced) / kl_zero_ablation,
-    tokens: acc.count,
-  };
+  return accs.map((acc) => {
+    const c = Math.max(acc.count, 1);
+    const ce_clean = acc.clean / c, ce_spliced = acc.spliced / c, ce_zero_ablation = acc.zero / c;
+    const kl_spliced = acc.klS / c, kl_zero_ablation = acc.klZ / c;
+    return {
+      ce_clean, ce_spliced, ce_zero_ablation,
+      ce_score: (ce_zero_ablation - ce_spliced) / (ce_zero_ablation - ce_clean),
+      kl_spliced, kl_zero_ablation,
+      kl_score: (kl_zero_ablation - kl_spliced) / kl_zero_ablation,
+      tokens: acc.count,
+    };
+  });
 }

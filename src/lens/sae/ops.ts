@@ -105,13 +105,31 @@ export function sparseDecode(values: Tensor, idx: Int32Array, W_dec: Tensor): Te
 export function batchTopKIndices(pre: Float32Array, B: number, n: number, k: number): { idx: Int32Array; K: number; minKept: number } {
   const budget = Math.min(k * B, B * n);
   // Candidates: positive entries only (ReLU follows the selection anyway).
-  const cand: number[] = [];
-  for (let f = 0; f < B * n; f++) if (pre[f] > 0) cand.push(f);
-  let chosen: number[];
-  if (cand.length <= budget) chosen = cand;
-  else {
-    cand.sort((a, b) => pre[b] - pre[a] || a - b);
-    chosen = cand.slice(0, budget).sort((a, b) => a - b);
+  let nPos = 0;
+  for (let f = 0; f < B * n; f++) if (pre[f] > 0) nPos++;
+  const chosen: number[] = [];
+  if (nPos <= budget) {
+    for (let f = 0; f < B * n; f++) if (pre[f] > 0) chosen.push(f);
+  } else {
+    // The budget-th largest value by a native numeric sort of the values alone
+    // (a comparator sort over indices was most of a BatchTopK step); then every
+    // entry above it, and entries equal to it in index order until the budget is
+    // spent: the same set as sorting by (value desc, index asc).
+    const vals = new Float32Array(nPos);
+    for (let f = 0, j = 0; f < B * n; f++) if (pre[f] > 0) vals[j++] = pre[f];
+    vals.sort();
+    const cut = vals[nPos - budget];
+    let above = 0;
+    for (let j = nPos - budget + 1; j < nPos; j++) if (vals[j] > cut) above++;
+    let ties = budget - above;
+    for (let f = 0; f < B * n; f++) {
+      const v = pre[f];
+      if (v > cut) chosen.push(f);
+      else if (v === cut && ties > 0) {
+        chosen.push(f);
+        ties--;
+      }
+    }
   }
   const counts = new Int32Array(B);
   for (const f of chosen) counts[(f / n) | 0]++;

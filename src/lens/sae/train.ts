@@ -120,51 +120,79 @@ export interface TrainSaeOptions {
   meta?: Record<string, string>;
 }
 
-export function trainSae(stream: ActivationStream, cfg: SaeTrainConfig, opts: TrainSaeOptions = {}): SaeTrainResult {
-  const d = stream.d;
-  validateTrainConfig(cfg, d);
-  const n = Math.round(cfg.expansion * d);
-  const sae = new Sae({ arch: cfg.arch, d, n, k: cfg.arch === 'relu' ? 0 : cfg.k });
-  if (opts.meta) Object.assign(sae.meta, opts.meta);
-  const t0 = performance.now();
+/**
+ * One SAE being trained, a batch at a time. The loop lives with the caller, so
+ * several SAEs (at several hook points) can train in lockstep on one streamed
+ * batch of activations, the model run once for all of them. `sample` is
+ * cfg.medianSample raw rows: b_pre starts at their geometric median, and with
+ * cfg.normalize they fix the input scale.
+ */
+export class SaeTrainer {
+  readonly sae: Sae;
+  /** The factor raw activations are multiplied by before the SAE sees them (1 without normalisation). */
+  readonly scale: number;
+  readonly steps: number;
+  readonly history: SaeStepRecord[] = [];
+  readonly sinceFire: Float64Array;
+  private readonly opt: AdamW;
+  private readonly dead: Uint8Array;
+  private readonly kAux: number;
+  private readonly logEvery: number;
+  private readonly t0 = performance.now();
+  private tokens = 0;
+  private step_ = 0;
+  private thresholdSeen = false;
+  private done = false;
 
-  // b_pre at the geometric median of a sample, drawn from the stream in chunks.
-  const sample = new Float32Array(cfg.medianSample * d);
-  for (let got = 0; got < cfg.medianSample; ) {
-    const m = Math.min(cfg.batch, cfg.medianSample - got);
-    sample.set(stream.next(m), got * d);
-    got += m;
+  constructor(readonly cfg: SaeTrainConfig, readonly d: number, sample: Float32Array, private readonly opts: TrainSaeOptions = {}) {
+    validateTrainConfig(cfg, d);
+    if (sample.length !== cfg.medianSample * d) throw new Error(`sae trainer: the sample has ${sample.length} values, expected ${cfg.medianSample} rows of width ${d}`);
+    const n = Math.round(cfg.expansion * d);
+    this.sae = new Sae({ arch: cfg.arch, d, n, k: cfg.arch === 'relu' ? 0 : cfg.k });
+    if (opts.meta) Object.assign(this.sae.meta, opts.meta);
+    let scale = 1;
+    const scaled = sample.slice();
+    if (cfg.normalize) {
+      let sq = 0;
+      for (let i = 0; i < scaled.length; i++) sq += scaled[i] * scaled[i];
+      if (sq > 0) scale = Math.sqrt((d * cfg.medianSample) / sq);
+      for (let i = 0; i < scaled.length; i++) scaled[i] *= scale;
+    }
+    this.scale = scale;
+    const median = geometricMedian(scaled, cfg.medianSample, d);
+    // Unit rows for TopK (its constraint); small rows for ReLU (Anthropic start at norm 0.1, unconstrained after).
+    this.sae.initTied(cfg.seed, median, cfg.arch === 'relu' ? 0.1 : 1);
+    this.opt = new AdamW(this.sae.params(), { lr: cfg.lr, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 });
+    this.steps = Math.ceil(cfg.tokens / cfg.batch);
+    this.kAux = cfg.kAux > 0 ? cfg.kAux : Math.max(1, Math.floor(d / 2));
+    this.sinceFire = new Float64Array(n);
+    this.dead = new Uint8Array(n);
+    this.logEvery = opts.logEvery ?? Math.max(1, Math.floor(this.steps / 100));
   }
-  let scale = 1;
-  if (cfg.normalize) {
-    let sq = 0;
-    for (let i = 0; i < sample.length; i++) sq += sample[i] * sample[i];
-    if (sq > 0) scale = Math.sqrt((d * cfg.medianSample) / sq);
-    for (let i = 0; i < sample.length; i++) sample[i] *= scale;
-  }
-  const nextBatch = (m: number): Float32Array => {
-    const x = stream.next(m);
-    if (scale !== 1) for (let i = 0; i < x.length; i++) x[i] *= scale;
-    return x;
-  };
-  const median = geometricMedian(sample, cfg.medianSample, d);
-  // Unit rows for TopK (its constraint); small rows for ReLU (Anthropic start at norm 0.1, unconstrained after).
-  sae.initTied(cfg.seed, median, cfg.arch === 'relu' ? 0.1 : 1);
 
-  const opt = new AdamW(sae.params(), { lr: cfg.lr, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 });
-  const steps = Math.ceil(cfg.tokens / cfg.batch);
-  const kAux = cfg.kAux > 0 ? cfg.kAux : Math.max(1, Math.floor(d / 2));
-  const sinceFire = new Float64Array(n);
-  const dead = new Uint8Array(n);
-  const history: SaeStepRecord[] = [];
-  const logEvery = opts.logEvery ?? Math.max(1, Math.floor(steps / 100));
-  const B = cfg.batch;
-  let tokens = 0;
-  let step = 0;
-  let thresholdSeen = false;
-  for (; step < steps; step++) {
-    if (opts.signal?.aborted) break;
-    const xData = nextBatch(B);
+  /** Steps taken so far. */
+  get stepsDone(): number {
+    return this.step_;
+  }
+
+  get finished(): boolean {
+    return this.step_ >= this.steps;
+  }
+
+  /** One optimiser step on raw rows [cfg.batch, d] (not modified). Returns the record when this step is logged. */
+  step(raw: Float32Array): SaeStepRecord | null {
+    const { cfg, d, sae } = this;
+    const n = sae.shape.n;
+    const B = cfg.batch;
+    if (this.done) throw new Error('sae trainer: already finished');
+    if (raw.length !== B * d) throw new Error(`sae trainer: a batch must be ${B} rows of width ${d}, got ${raw.length} values`);
+    const step = this.step_;
+    const steps = this.steps;
+    let xData = raw;
+    if (this.scale !== 1) {
+      xData = new Float32Array(raw.length);
+      for (let i = 0; i < raw.length; i++) xData[i] = raw[i] * this.scale;
+    }
     const x = new Tensor(xData, [B, d]);
     // ReLU: the L1 coefficient ramps up over the first 5% of steps (Anthropic's April 2024 recipe).
     const l1 = cfg.arch === 'relu' ? cfg.l1 * Math.min(1, (step + 1) / Math.max(1, Math.floor(steps * 0.05))) : 0;
@@ -173,6 +201,7 @@ export function trainSae(stream: ActivationStream, cfg: SaeTrainConfig, opts: Tr
     if (fw.sparsity) loss = add(loss, fw.sparsity);
     let auxValue = 0;
     let nDead = 0;
+    const { dead, sinceFire } = this;
     for (let i = 0; i < n; i++) {
       dead[i] = sinceFire[i] >= cfg.deadWindow ? 1 : 0;
       nDead += dead[i];
@@ -181,7 +210,7 @@ export function trainSae(stream: ActivationStream, cfg: SaeTrainConfig, opts: Tr
       const resid = new Float32Array(B * d);
       const xh = fw.xHat.data;
       for (let i = 0; i < resid.length; i++) resid[i] = xData[i] - xh[i];
-      const aux = auxKLoss(sae, fw.xc, fw.sel.pre, resid, dead, kAux, cfg.auxCoef);
+      const aux = auxKLoss(sae, fw.xc, fw.sel.pre, resid, dead, this.kAux, cfg.auxCoef);
       if (aux) {
         auxValue = aux.item();
         loss = add(loss, aux);
@@ -189,17 +218,17 @@ export function trainSae(stream: ActivationStream, cfg: SaeTrainConfig, opts: Tr
     }
     loss.backward();
     if (cfg.arch !== 'relu') removeParallelGrad(sae.W_dec);
-    opt.step();
-    opt.zeroGrad();
+    this.opt.step();
+    this.opt.zeroGrad();
     if (cfg.arch !== 'relu') normalizeDecoderRows(sae.W_dec);
     if (cfg.arch === 'batchtopk') {
       // A running mean of recent batches' smallest kept activation (decay 0.9: it must forget the early, larger ones).
-      sae.threshold = thresholdSeen ? 0.9 * sae.threshold + 0.1 * sae.lastMinKept : sae.lastMinKept;
-      thresholdSeen = true;
+      sae.threshold = this.thresholdSeen ? 0.9 * sae.threshold + 0.1 * sae.lastMinKept : sae.lastMinKept;
+      this.thresholdSeen = true;
     }
 
     // Dead-latent bookkeeping: tokens since each latent last fired.
-    tokens += B;
+    this.tokens += B;
     for (let i = 0; i < n; i++) sinceFire[i] += B;
     let active = 0;
     if (fw.sel) {
@@ -215,18 +244,49 @@ export function trainSae(stream: ActivationStream, cfg: SaeTrainConfig, opts: Tr
         active++;
       }
     }
-    if ((step + 1) % logEvery === 0 || step === steps - 1) {
+    this.step_ = step + 1;
+    if ((step + 1) % this.logEvery === 0 || step === steps - 1) {
       const mseV = fw.mse.item();
       const ssm = sumSqAboutMean(xData, B, d);
       let deadNow = 0;
       for (let i = 0; i < n; i++) if (sinceFire[i] >= cfg.deadWindow) deadNow++;
-      const rec: SaeStepRecord = { step: step + 1, tokens, mse: mseV / d, fvu: (mseV * B) / ssm, l0: active / B, aux: auxValue, dead: deadNow / n };
-      history.push(rec);
-      opts.onStep?.(rec);
+      const rec: SaeStepRecord = { step: step + 1, tokens: this.tokens, mse: mseV / d, fvu: (mseV * B) / ssm, l0: active / B, aux: auxValue, dead: deadNow / n };
+      this.history.push(rec);
+      this.opts.onStep?.(rec);
+      return rec;
     }
+    return null;
   }
-  if (scale !== 1) foldInputScale(sae, scale);
-  return { sae, history, tokensSinceFire: sinceFire, seconds: (performance.now() - t0) / 1000, steps: step };
+
+  /** Ends training: folds the input scale into the weights, so the SAE reads and writes raw activations. */
+  finish(): SaeTrainResult {
+    if (this.done) throw new Error('sae trainer: already finished');
+    this.done = true;
+    if (this.scale !== 1) foldInputScale(this.sae, this.scale);
+    return { sae: this.sae, history: this.history, tokensSinceFire: this.sinceFire, seconds: (performance.now() - this.t0) / 1000, steps: this.step_ };
+  }
+}
+
+/** Draw cfg.medianSample rows from the stream, in chunks of at most one batch. */
+export function drawSample(stream: ActivationStream, cfg: SaeTrainConfig): Float32Array {
+  const d = stream.d;
+  const sample = new Float32Array(cfg.medianSample * d);
+  for (let got = 0; got < cfg.medianSample; ) {
+    const m = Math.min(cfg.batch, cfg.medianSample - got);
+    sample.set(stream.next(m), got * d);
+    got += m;
+  }
+  return sample;
+}
+
+export function trainSae(stream: ActivationStream, cfg: SaeTrainConfig, opts: TrainSaeOptions = {}): SaeTrainResult {
+  validateTrainConfig(cfg, stream.d);
+  const trainer = new SaeTrainer(cfg, stream.d, drawSample(stream, cfg), opts);
+  while (!trainer.finished) {
+    if (opts.signal?.aborted) break;
+    trainer.step(stream.next(cfg.batch));
+  }
+  return trainer.finish();
 }
 
 /**
