@@ -1,3 +1,4 @@
+import { corpusDir } from '../skip.js';
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,7 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..'
 
 /** shared/corpus beside the repository. */
 export function sharedCorpusDir(): string {
-  return join(repoRoot, '..', 'shared', 'corpus');
+  return corpusDir();
 }
 
 /**
