@@ -35,9 +35,4 @@ export function progressBar(total: number, format: string, opts: { quiet?: boole
   };
 }
 
-export function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  const m = Math.floor(s / 60);
-  const sec = Math.round(s - m * 60);
-  return m > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
-}
+export { formatSeconds } from '../experiments/experiment.js';

@@ -106,7 +106,7 @@ export function registerScanSnapRun(run: Command): void {
       const trained: TrainedLensResult[] = [];
       if (trainedOn) {
         say('trained models: addition GPT with a checkpoint series, then a 1-layer text model');
-        trained.push(await additionLens(result.run_dir, {}, flags.threads ?? 1));
+        trained.push(await additionLens(result.run_dir, {}));
         trained.push(textLens(flags.corpus));
       }
       const full = { ...result, trained };

@@ -17,7 +17,7 @@ import { heapF32, wasmKernels } from './wasm.js';
 import { KernelOperands } from './kernel-operands.js';
 import { getThreads, runParallel } from './threads.js';
 
-export { getThreads, setThreads, shutdownThreads, workerChunkCount } from './threads.js';
+export { getThreads, setThreads, withThreads, shutdownThreads, workerChunkCount } from './threads.js';
 
 export interface MatmulSpec {
   batch: number;        // number of independent products

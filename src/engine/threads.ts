@@ -113,6 +113,21 @@ export function setThreads(n: number): void {
   threads = n;
 }
 
+/**
+ * Run `fn` with `n` threads, then put the previous count back. Library code
+ * never changes the count behind its caller's back; a caller that wants a
+ * count for one computation (a test comparing 1 and 2 threads) says so here.
+ */
+export async function withThreads<T>(n: number, fn: () => T | Promise<T>): Promise<T> {
+  const before = threads;
+  setThreads(n);
+  try {
+    return await fn();
+  } finally {
+    threads = before;
+  }
+}
+
 interface Pool {
   ctrl: Int32Array;
   workers: Worker[];

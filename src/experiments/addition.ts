@@ -7,7 +7,6 @@
 import { mkdirSync } from 'node:fs';
 import { noGrad, Tensor } from '../engine/tensor.js';
 import { withStepArena } from '../engine/arena.js';
-import { setThreads } from '../engine/matmul-kernel.js';
 import { argmax } from '../engine/ops-reduce.js';
 import { crossEntropy, softmax } from '../engine/ops-nn.js';
 import { Rng } from '../engine/rng.js';
@@ -22,6 +21,8 @@ import { saveCheckpoint, loadCheckpoint, modelTensors } from '../train/checkpoin
 import { optimizerStateTo, optimizerStateFrom } from '../train/optimizer-state.js';
 import { VERSION } from '../version.js';
 import type { AdditionResult, AdditionHistoryPoint } from './addition-result.js';
+import { SEED, type SettingsTable } from './settings.js';
+import { defineExperiment, trainStepFields, formatSeconds } from './experiment.js';
 
 export interface AdditionConfig {
   digits: number;
@@ -47,6 +48,28 @@ export interface AdditionConfig {
   stopExact: number;
   stopGap: number;
 }
+
+export const ADDITION_SETTINGS: SettingsTable<AdditionConfig> = {
+  digits: { type: 'int', min: 1, max: 15, arg: 'k', help: 'operand length k (sequence s a+b=c e of 3k+5 tokens)' },
+  answerOrder: { type: 'string', choices: ['msf', 'lsf'], arg: 'order', help: 'answer digits most- or least-significant first' },
+  firstDigit: { type: 'string', choices: ['uniform', 'nonzero'], arg: 'mode', help: "leading operand digit: uniform 0-9, or 1-9 as in the minGPT reference lab's code" },
+  edgeMix: { type: 'number', min: 0, max: 1, arg: 'q', help: 'share of training problems with every digit from 0,1,4,5,9, so runs of zeros and 5+5 carries are seen (0 = the pure uniform stream)' },
+  steps: { type: 'int', min: 1, help: 'training steps (at most; stops early at the target)' },
+  batch: { type: 'int', min: 1, max: 65536, help: 'problems per step' },
+  lr: { type: 'number', min: 1e-8, max: 10, help: 'peak learning rate (AdamW, warmup then cosine)' },
+  minLr: { type: 'number', min: 0, max: 10, help: 'learning rate at the end of the cosine decay (lowered to --lr when that is below it)' },
+  warmup: { type: 'int', min: 0, help: 'steps of linear learning-rate warmup (capped at the steps)' },
+  weightDecay: { type: 'number', min: 0, max: 10, help: 'AdamW decoupled weight decay' },
+  clip: { type: 'number', min: 0, max: 1e6, help: 'gradient-norm clip' },
+  layers: { type: 'int', min: 1, max: 64, help: 'transformer blocks' },
+  dModel: { type: 'int', min: 1, max: 4096, help: 'residual width' },
+  heads: { type: 'int', min: 1, max: 256, help: 'attention heads (must divide d-model)' },
+  seed: SEED,
+  evalEvery: { type: 'int', min: 1, help: 'steps between held-out evaluations' },
+  evalProblems: { type: 'int', min: 1, max: 10000, help: 'held-out problems scored at each periodic evaluation (all 10,000 at the end)' },
+  stopExact: { type: 'number', min: 0, max: 1, help: 'stop once held-out exact match reaches this (with every carry case right and the loss near the floor)' },
+  stopGap: { type: 'number', min: 0, help: 'nats per token above the floor at which training may stop' },
+};
 
 export const PRESETS: Record<'default' | 'seed', AdditionConfig> = {
   // Sized for a few minutes on 2 CPU cores (2 min 32 s from a fresh clone, npm install included, with the
@@ -78,7 +101,6 @@ export interface AdditionRunOptions {
   outRoot?: string;
   /** Use this exact directory instead of a fresh one. */
   runDir?: string;
-  threads?: number;
   onEvent?: (e: TrainEvent) => void;
   signal?: AbortSignal;
   /** Resume from this checkpoint (same config required). */
@@ -196,7 +218,6 @@ export function greedyAnswer(model: GPT, task: AdditionTask, prompt: Int32Array)
 
 export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions = {}): Promise<AdditionResult> {
   validateAdditionConfig(cfg);
-  if (opts.threads !== undefined) setThreads(opts.threads);
   const task = new AdditionTask({ digits: cfg.digits, answerOrder: cfg.answerOrder, firstDigit: cfg.firstDigit, edgeMix: cfg.edgeMix, seed: cfg.seed });
   const mcfg = modelConfig(cfg);
   const model = new GPT(mcfg);
@@ -397,3 +418,47 @@ export function solveProblem(model: GPT, task: AdditionTask, text: string): { pr
   const expected = String(p.a + p.b).padStart(task.digits + 1, '0');
   return { problem: `${String(p.a).padStart(task.digits, '0')}+${String(p.b).padStart(task.digits, '0')}=`, answer: msf, expected, correct: msf === expected, tokens: [...written].map((token, i) => ({ token, prob: probs[i] })) };
 }
+
+/** `glassbox run addition`: the main job. */
+export const additionExperiment = defineExperiment<AdditionConfig, AdditionResult>({
+  name: 'addition',
+  description: 'the addition lab: train a GPT on k-digit addition and watch training loss become compressed size',
+  settings: ADDITION_SETTINGS,
+  presets: {
+    default: { help: '3 digits, about 3 minutes on 2 cores', config: PRESETS.default },
+    seed: { help: 'the original 8-digit experiment, 30,000 steps, about 22 minutes on 2 cores (extrapolated from steps 200-1,200)', config: PRESETS.seed },
+  },
+  defaultPreset: 'default',
+  adjust(cfg, given) {
+    const c = { ...cfg };
+    // A lower peak pulls the floor of the decay down with it, unless the floor was set too.
+    if (given.has('lr') && !given.has('minLr')) c.minLr = Math.min(c.minLr, c.lr);
+    c.warmup = Math.min(c.warmup, c.steps);
+    return c;
+  },
+  validate(cfg) {
+    if (cfg.minLr > cfg.lr) throw new Error(`--min-lr ${cfg.minLr} is above the peak learning rate ${cfg.lr}`);
+    validateAdditionConfig(cfg);
+  },
+  resumable: true,
+  async run(cfg, ctx) {
+    ctx.progress.note(`addition: ${cfg.digits}-digit operands, answer ${cfg.answerOrder}, ${cfg.layers} layers × d${cfg.dModel} × ${cfg.heads} heads, up to ${cfg.steps} steps of ${cfg.batch}`);
+    ctx.progress.phase('train', cfg.steps, ['loss', 'exact', 'tps', 'eta']);
+    let exact = '-';
+    return runAddition(cfg, {
+      outRoot: ctx.outRoot, runDir: ctx.runDir, resume: ctx.resume, signal: ctx.signal, render: ctx.render,
+      onEvent: (e) => {
+        if (e.type === 'eval') exact = `${(e.metrics.exact_match * 100).toFixed(1)}%`;
+        if (e.type === 'step') ctx.progress.update(e.step, { ...trainStepFields(e), exact });
+      },
+    });
+  },
+  summary: (r) => [
+    `held-out exact match ${(r.exact_match * 100).toFixed(2)}% (carry cases ${(r.carry_exact_match * 100).toFixed(0)}%)`,
+    `held-out loss ${r.eval_loss.toFixed(4)} nats/token; floor ${r.loss_floor.toFixed(4)} (gap ${(r.eval_loss - r.loss_floor).toFixed(4)})`,
+    `training stream: area under the training loss ${(r.bits.area_under_loss_bits / 8 / 1024).toFixed(1)} KiB vs ${(r.bits.raw_bits / 8 / 1024).toFixed(1)} KiB raw (floor ${(r.bits.floor_bits / 8 / 1024).toFixed(1)} KiB)`,
+    `${r.steps} steps, ${formatSeconds(r.seconds)}`,
+    `report: ${r.report}`,
+  ],
+  interrupted: (r) => (r.config.aborted ? `interrupted; resume with --resume ${r.checkpoint}` : null),
+});

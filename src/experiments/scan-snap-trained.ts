@@ -79,11 +79,11 @@ function describeSnaps(heads: HeadCurve[], steps: number[], metric: Array<number
 }
 
 /** A small addition GPT trained with a checkpoint at every evaluation, then the lens over its series. */
-export async function additionLens(outRoot: string, cfgOver: Partial<AdditionConfig> = {}, threads = 1): Promise<TrainedLensResult> {
+export async function additionLens(outRoot: string, cfgOver: Partial<AdditionConfig> = {}): Promise<TrainedLensResult> {
   const t0 = performance.now();
   const cfg: AdditionConfig = { ...PRESETS.default, digits: 2, steps: 800, evalEvery: 40, evalProblems: 500, layers: 2, dModel: 64, heads: 4, ...cfgOver };
   cfg.warmup = Math.min(cfg.warmup, cfg.steps);
-  const r = await runAddition(cfg, { outRoot, threads, series: true });
+  const r = await runAddition(cfg, { outRoot, series: true });
   const files = seriesFiles(join(r.run_dir, 'checkpoints', 'series'));
   const task = new AdditionTask({ digits: cfg.digits, answerOrder: cfg.answerOrder, firstDigit: cfg.firstDigit, edgeMix: cfg.edgeMix, seed: cfg.seed });
   const B = 32;
@@ -104,7 +104,7 @@ export async function additionLens(outRoot: string, cfgOver: Partial<AdditionCon
 }
 
 /** A 1-layer, 1-head byte-level transformer on a text file, with the lens at every evaluation (the paper's Figure 7 analogue). */
-export function textLens(path: string, opts: { steps?: number; every?: number; T?: number; batch?: number; dModel?: number; seed?: number; threads?: number } = {}): TrainedLensResult {
+export function textLens(path: string, opts: { steps?: number; every?: number; T?: number; batch?: number; dModel?: number; seed?: number } = {}): TrainedLensResult {
   const t0 = performance.now();
   const steps = opts.steps ?? 400;
   const every = opts.every ?? 20;

@@ -86,14 +86,19 @@ test('the glassbox bin is executable after the build, so `npx glassbox` runs it 
 });
 
 test('recipe flags (--warmup, --min-lr, --weight-decay) reach the config, and a min-lr above the peak is refused', async () => {
-  const { additionConfigFromFlags } = await import('../../src/cli/run.js');
-  const cfg = additionConfigFromFlags({ preset: 'seed', out: 'runs', lr: 4e-3, minLr: 2e-4, warmup: 50, weightDecay: 0.01 });
+  const { additionExperiment } = await import('../../src/experiments/addition.js');
+  const { resolveConfig } = await import('../../src/experiments/experiment.js');
+  const { config: cfg, preset } = resolveConfig(additionExperiment, 'seed', { lr: '4e-3', 'min-lr': '2e-4', warmup: '50', 'weight-decay': '0.01' });
   assert.equal(cfg.lr, 4e-3);
   assert.equal(cfg.minLr, 2e-4);
   assert.equal(cfg.warmup, 50);
   assert.equal(cfg.weightDecay, 0.01);
   assert.equal(cfg.digits, 8);
-  assert.throws(() => additionConfigFromFlags({ preset: 'default', out: 'runs', lr: 1e-3, minLr: 2e-3 }), /--min-lr 0.002 is above the peak learning rate 0.001/);
+  assert.equal(preset, 'custom');
+  assert.equal(resolveConfig(additionExperiment, 'seed').preset, 'seed');
+  // A lower peak alone pulls the decay's floor down with it.
+  assert.equal(resolveConfig(additionExperiment, 'default', { lr: '5e-5' }).config.minLr, 5e-5);
+  assert.throws(() => resolveConfig(additionExperiment, 'default', { lr: '1e-3', minLr: '2e-3' }), /--min-lr 0.002 is above the peak learning rate 0.001/);
   const r = glassbox('run', 'addition', '--warmup', '-1');
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /--warmup|expected an integer/);

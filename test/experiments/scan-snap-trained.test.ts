@@ -13,8 +13,8 @@ const tiny: AdditionConfig = { ...PRESETS.default, digits: 1, steps: 30, warmup:
 test('addition: saving a checkpoint series does not change training, and the lens reads it; gaps and mixed runs are errors', async () => {
   const root = mkdtempSync(join(tmpdir(), 'ss-add-'));
   try {
-    const a = await runAddition(tiny, { outRoot: join(root, 'a'), threads: 1 });
-    const b = await runAddition(tiny, { outRoot: join(root, 'b'), threads: 1, series: true });
+    const a = await runAddition(tiny, { outRoot: join(root, 'a') });
+    const b = await runAddition(tiny, { outRoot: join(root, 'b'), series: true });
     assert.deepEqual(b.history.map((h) => h.train_loss), a.history.map((h) => h.train_loss));
     // The files differ in wall-clock metadata; the tensors (weights and optimiser moments) must not.
     const ta = loadCheckpoint(a.checkpoint).tensors;
@@ -30,7 +30,7 @@ test('addition: saving a checkpoint series does not change training, and the len
     assert.equal(s.heads.length, 2);
     assert.notEqual(s.heads[0].entropy[0], s.heads[0].entropy[3], 'training moved the attention');
     assert.throws(() => gptSeriesLens([files[0], files[1], files[3]], inputs, 4, task.T), /has a gap: steps 10 → 30/);
-    const c = await runAddition({ ...tiny, seed: 2 }, { outRoot: join(root, 'c'), threads: 1, series: true });
+    const c = await runAddition({ ...tiny, seed: 2 }, { outRoot: join(root, 'c'), series: true });
     const other = seriesFiles(join(c.run_dir, 'checkpoints', 'series'));
     const mixed = join(root, 'mixed');
     const { mkdirSync } = await import('node:fs');

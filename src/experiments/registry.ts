@@ -1,0 +1,14 @@
+// Every experiment glassbox can run, in the order `glassbox run --help` lists
+// them. A surface (the CLI, a sweep worker, the web lab) finds experiments
+// here and nowhere else; adding an experiment is adding its line.
+
+import type { AnyExperiment } from './experiment.js';
+import { additionExperiment } from './addition.js';
+
+export const EXPERIMENTS: readonly AnyExperiment[] = [additionExperiment];
+
+export function findExperiment(name: string): AnyExperiment {
+  const e = EXPERIMENTS.find((x) => x.name === name);
+  if (!e) throw new Error(`no experiment named "${name}" (have: ${EXPERIMENTS.map((x) => x.name).join(', ')})`);
+  return e;
+}

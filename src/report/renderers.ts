@@ -1,0 +1,10 @@
+// Each experiment's report renderer, by experiment name. The surfaces pass the
+// renderer into a run (experiments never import reports: the layers only go
+// down), so the pairing of an experiment with its page is written here, once.
+
+import { renderAdditionReport } from './addition-report.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const REPORTS: Readonly<Record<string, (result: any) => string>> = {
+  addition: renderAdditionReport,
+};
