@@ -1,6 +1,7 @@
 // Parsers for flag values: each rejects bad input with a message that says what was expected.
 
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { setThreads } from '../engine/matmul-kernel.js';
 
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
@@ -20,3 +21,12 @@ export function floatArg(min: number, max = Infinity) {
   };
 }
 
+
+/** The one --threads flag: every command that computes takes it, and only the surface sets the count. */
+export function threadsOption(): Option {
+  return new Option('--threads <n>', 'matmul threads (results are identical for any count)').argParser(intArg(1, 64));
+}
+
+export function applyThreads(n: number | undefined): void {
+  if (n !== undefined) setThreads(n);
+}

@@ -4,8 +4,7 @@
 // phase, then the summary or --json. This is the only place these are written.
 
 import { Command, Option, InvalidArgumentError } from 'commander';
-import { setThreads } from '../engine/matmul-kernel.js';
-import { intArg } from './args.js';
+import { threadsOption, applyThreads } from './args.js';
 import { progressBar, type ProgressBar } from './progress.js';
 import { finishConfig, type AnyExperiment, type Progress } from '../experiments/experiment.js';
 import { cloneConfig, flagName, getAt, parseSetting, setAt, settingPaths, type SettingSpec } from '../experiments/settings.js';
@@ -84,7 +83,7 @@ export function registerExperiment(run: Command, exp: AnyExperiment, render?: (r
     cmd.addOption(opt);
     attrs.push({ path, attr: opt.attributeName() });
   }
-  cmd.option('--threads <n>', 'matmul threads (results are identical for any count)', intArg(1, 64));
+  cmd.addOption(threadsOption());
   cmd.option('--out <dir>', 'parent folder of run directories', 'runs');
   if (exp.resumable) cmd.option('--resume <checkpoint>', 'continue a run from its checkpoints/last.safetensors (same settings), bit-identically');
   cmd.option('--json', 'print the result as JSON to stdout');
@@ -100,7 +99,7 @@ export function registerExperiment(run: Command, exp: AnyExperiment, render?: (r
       given.add(path);
     }
     const resolved = finishConfig(exp, presetName, config, given);
-    if (flags.threads !== undefined) setThreads(flags.threads as number);
+    applyThreads(flags.threads as number | undefined);
     const json = flags.json === true;
     const progress = cliProgress(json || flags.quiet === true);
     const controller = new AbortController();

@@ -7,7 +7,6 @@ import { registerExperiment } from './experiment-command.js';
 import { registerSaeAdditionRun } from './sae.js';
 import { registerSaeLmRun } from './sae-lm.js';
 import { registerCrateRuns } from './crate.js';
-import { registerLmRun } from './lm.js';
 import { registerScanSnapRun } from './scan-snap.js';
 
 export function registerRunCommand(program: Command): void {
@@ -16,6 +15,5 @@ export function registerRunCommand(program: Command): void {
   for (const exp of EXPERIMENTS) registerExperiment(run, exp, REPORTS[exp.name]);
   registerSaeAdditionRun(run);
   registerSaeLmRun(run);
-  registerLmRun(run);
   registerScanSnapRun(run);
 }

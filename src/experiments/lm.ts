@@ -7,7 +7,6 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { setThreads } from '../engine/matmul-kernel.js';
 import { Rng } from '../engine/rng.js';
 import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { warmupCosine } from '../engine/schedule.js';
@@ -22,6 +21,9 @@ import { generate } from '../lm/generate.js';
 import { saveLmModel, type ModelCard } from '../lm/model-file.js';
 import { classicalBitsPerByte, type Baseline } from '../lm/baselines.js';
 import { VERSION } from '../version.js';
+import { LOG2E } from '../engine/constants.js';
+import { SEED, type SettingsTable } from './settings.js';
+import { defineExperiment, trainStepFields, formatSeconds } from './experiment.js';
 
 export interface LmConfig {
   layers: number;
@@ -43,6 +45,29 @@ export interface LmConfig {
 }
 
 export type LmPreset = 'tiny' | 'shipped';
+
+/** What `glassbox run lm` takes: the training config and where the corpus is. */
+export interface LmSettings extends LmConfig {
+  corpus: string;
+}
+
+export const LM_SETTINGS: SettingsTable<LmSettings> = {
+  corpus: { type: 'string', arg: 'dir', help: 'the built corpus (built there first if missing)' },
+  layers: { type: 'int', min: 1, max: 64, help: 'transformer blocks' },
+  dModel: { type: 'int', min: 1, max: 4096, help: 'residual width' },
+  heads: { type: 'int', min: 1, max: 256, help: 'attention heads (must divide d-model)' },
+  context: { type: 'int', min: 2, max: 4096, help: 'context length in bytes (learned positions)' },
+  batch: { type: 'int', min: 1, max: 65536, help: 'windows per step' },
+  steps: { type: 'int', min: 1, help: 'training steps' },
+  lr: { type: 'number', min: 1e-8, max: 10, help: 'peak learning rate (AdamW, warmup then cosine)' },
+  minLr: { type: 'number', min: 0, max: 10, help: 'learning rate at the end of the cosine decay' },
+  warmup: { type: 'int', min: 0, help: 'steps of linear warmup (capped at the steps)' },
+  weightDecay: { type: 'number', min: 0, max: 10, help: 'AdamW decoupled weight decay' },
+  clip: { type: 'number', min: 0, max: 1e6, help: 'gradient-norm clip' },
+  seed: SEED,
+  evalEvery: { type: 'int', min: 1, help: 'steps between validation evaluations (and snapshots)' },
+  evalBytes: { type: 'int', min: 8, help: 'validation bytes scored at each periodic evaluation (the whole split at the end)' },
+};
 
 export const LM_PRESETS: Record<LmPreset, LmConfig> = {
   // Seconds, for tests: the whole path (corpus, training, evaluation, the model file) at toy size.
@@ -109,7 +134,6 @@ export interface LmRunOptions {
   corpusDir?: string;
   outRoot?: string;
   runDir?: string;
-  threads?: number;
   resume?: string;
   signal?: AbortSignal;
   onEvent?: (e: TrainEvent) => void;
@@ -138,7 +162,6 @@ export function lmCommand(preset: string): string {
 
 export async function runLm(cfg: LmConfig, opts: LmRunOptions = {}): Promise<LmResult> {
   validateLmConfig(cfg);
-  if (opts.threads !== undefined) setThreads(opts.threads);
   const corpusDir = opts.corpusDir ?? 'lm-corpus';
   const manifest = readManifest();
   if (!existsSync(join(corpusDir, 'train.bin')) || !existsSync(join(corpusDir, 'val.bin'))) buildCorpus(corpusDir, manifest);
@@ -315,3 +338,49 @@ function thinCurve<T>(c: T[], n: number): T[] {
   const every = Math.ceil(c.length / n);
   return c.filter((_, i) => i % every === 0 || i === c.length - 1);
 }
+
+/** The preset a config is, or 'custom': a model card names its preset only when the config is exactly that preset's. */
+function presetOf(cfg: LmConfig): LmPreset | 'custom' {
+  for (const [name, p] of Object.entries(LM_PRESETS)) if (JSON.stringify(p) === JSON.stringify(cfg)) return name as LmPreset;
+  return 'custom';
+}
+
+/** `glassbox run lm`: pretrain the byte-level LM; the shipped preset reproduces models/glassbox-lm.safetensors. */
+export const lmExperiment = defineExperiment<LmSettings, LmResult>({
+  name: 'lm',
+  description: 'pretrain the byte-level language model on the corpus (glassbox corpus build); writes model.safetensors with its SHA-256',
+  settings: LM_SETTINGS,
+  presets: {
+    shipped: { help: 'the model in the package: 1,200 steps of 64 x 128 bytes, about half an hour on 2 quiet cores', config: { corpus: 'lm-corpus', ...LM_PRESETS.shipped } },
+    tiny: { help: 'seconds, for tests', config: { corpus: 'lm-corpus', ...LM_PRESETS.tiny } },
+  },
+  defaultPreset: 'shipped',
+  adjust: (c) => ({ ...c, warmup: Math.min(c.warmup, c.steps) }),
+  validate: (c) => validateLmConfig(c),
+  resumable: true,
+  async run(input, ctx) {
+    const { corpus, ...cfg } = input;
+    ctx.progress.note(`lm: ${cfg.layers} layers × d${cfg.dModel} × ${cfg.heads} heads, context ${cfg.context}, ${cfg.steps} steps of ${cfg.batch} × ${cfg.context} bytes`);
+    ctx.progress.phase('train', cfg.steps, ['loss', 'val', 'tps', 'eta']);
+    let val = '-';
+    return runLm(cfg, {
+      preset: presetOf(cfg), corpusDir: corpus, outRoot: ctx.outRoot, runDir: ctx.runDir, resume: ctx.resume, signal: ctx.signal, render: ctx.render,
+      onEvent: (e) => {
+        if (e.type === 'eval') val = e.metrics.val_bpb.toFixed(3);
+        // The loss shown in bits per byte, the unit of the whole LM page.
+        if (e.type === 'step') ctx.progress.update(e.step, { ...trainStepFields(e, LOG2E), val });
+      },
+    });
+  },
+  summary(r) {
+    const base = r.baselines.filter((b) => b.bpb !== null).map((b) => `${b.name} ${b.bpb!.toFixed(3)}`).join(', ');
+    return [
+      `validation: ${r.val_bpb.toFixed(4)} bits/byte over ${r.corpus.val_bytes.toLocaleString('en-US')} bytes${base ? ` (${base})` : ''}`,
+      `${r.steps} steps, ${r.tokens.toLocaleString('en-US')} bytes seen, ${formatSeconds(r.seconds)}`,
+      `model: ${r.model_path}`,
+      `sha256: ${r.model_sha256}`,
+      `report: ${r.report}`,
+    ];
+  },
+  interrupted: (r) => (r.aborted ? `interrupted at step ${r.steps}; resume with --resume ${r.run_dir}/checkpoints/last.safetensors` : null),
+});

@@ -4,8 +4,9 @@
 
 import type { AnyExperiment } from './experiment.js';
 import { additionExperiment } from './addition.js';
+import { lmExperiment } from './lm.js';
 
-export const EXPERIMENTS: readonly AnyExperiment[] = [additionExperiment];
+export const EXPERIMENTS: readonly AnyExperiment[] = [additionExperiment, lmExperiment];
 
 export function findExperiment(name: string): AnyExperiment {
   const e = EXPERIMENTS.find((x) => x.name === name);

@@ -3,8 +3,10 @@
 // down), so the pairing of an experiment with its page is written here, once.
 
 import { renderAdditionReport } from './addition-report.js';
+import { renderLmReport } from './lm-report.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const REPORTS: Readonly<Record<string, (result: any) => string>> = {
   addition: renderAdditionReport,
+  lm: renderLmReport,
 };

@@ -2,6 +2,7 @@
 // its checks, determinism, the carry-chain rule, the CLI, and its errors.
 
 import test from 'node:test';
+import { withThreads } from '../../src/engine/threads.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
@@ -34,8 +35,8 @@ test('carry chain places: own place, the place below, and further down through 9
 
 test('a tiny run writes its run directory, matches universally, and repeats bit for bit', async () => {
   const out = mkdtempSync(join(tmpdir(), 'gb-inter-'));
-  const a = await runInteractionsAddition(tiny, { runDir: join(out, 'a'), threads: 1, render: renderInteractionsReport });
-  const b = await runInteractionsAddition(tiny, { runDir: join(out, 'b'), threads: 2 });
+  const a = await withThreads(1, () => runInteractionsAddition(tiny, { runDir: join(out, 'a'), render: renderInteractionsReport }));
+  const b = await withThreads(2, () => runInteractionsAddition(tiny, { runDir: join(out, 'b') }));
   assert.deepEqual(a.checkpoints.map((c) => c.step), [0, 3, 6]);
   for (const c of a.checkpoints) {
     assert.ok(c.matching_error <= 1e-4, `matching ${c.matching_error}`);

@@ -4,6 +4,7 @@
 // an SAE trained on another model. The corpus is built into a temp folder.
 
 import test from 'node:test';
+import { withThreads } from '../../src/engine/threads.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, existsSync, readFileSync, rmSync, cpSync, readdirSync } from 'node:fs';
@@ -173,8 +174,8 @@ test('sae-lm errors: a missing corpus split and an unknown hook fail before anyt
 test('sae-lm is the same bits at 1 and 2 threads: SAE weights, metrics and descriptions', async (t) => {
   if (!corpusDir) return t.skip('needs the corpus of the run test');
   const cfg = { ...SAE_LM_PRESETS.quick, model: modelA, corpus: corpusDir, hooks: ['blocks.1.hook_resid_post', 'blocks.1.hook_mlp_out'], ks: [8], primaryK: 8, tokens: 8192, evalWindows: 40, probes: 2, steerFeatures: 1, steerMultiples: [0, 3], steerPrompts: ['The '] };
-  const a = await runSaeLm(cfg, { runDir: join(root, 'det1'), threads: 1 });
-  const b = await runSaeLm(cfg, { runDir: join(root, 'det2'), threads: 2 });
+  const a = await withThreads(1, () => runSaeLm(cfg, { runDir: join(root, 'det1') }));
+  const b = await withThreads(2, () => runSaeLm(cfg, { runDir: join(root, 'det2') }));
   for (let i = 0; i < a.saes.length; i++) {
     assert.ok(readFileSync(a.saes[i].file).equals(readFileSync(b.saes[i].file)), `${a.saes[i].name} weights differ`);
     for (const key of ['l0', 'fvu', 'ce_score', 'kl_score', 'dead_fraction'] as const) assert.equal(a.saes[i][key], b.saes[i][key], key);

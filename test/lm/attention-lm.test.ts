@@ -2,6 +2,7 @@
 // attention RUN`): the series, the metric beside it, and each head's entropy
 // recomputed independently from the last snapshot's patterns.
 import test from 'node:test';
+import { withThreads } from '../../src/engine/threads.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,7 @@ test('attention lens on an LM run: entropy curves per head, the validation metri
     const corpusDir = join(dir, 'corpus');
     buildCorpus(corpusDir);
     const cfg = { ...LM_PRESETS.tiny, steps: 24, evalEvery: 6 };
-    const r = await runLm(cfg, { corpusDir, runDir: join(dir, 'run'), threads: 1, baselines: false });
+    const r = await withThreads(1, () => runLm(cfg, { corpusDir, runDir: join(dir, 'run'), baselines: false }));
     const { val } = loadCorpus(corpusDir);
     const lens = lmLens(r.run_dir, val, { windows: 4 });
     assert.deepEqual(lens.steps, [6, 12, 18, 24]);
@@ -51,7 +52,7 @@ test('attention lens on an LM run: entropy curves per head, the validation metri
     assert.match(lens.observation, /heads snapped/);
     assert.equal(seriesFiles(join(r.run_dir, 'checkpoints')).length, 4);
     // A run with fewer than three snapshots, and a folder that is not a run, are clear errors.
-    const short = await runLm({ ...LM_PRESETS.tiny, steps: 4, evalEvery: 2 }, { corpusDir, runDir: join(dir, 'short'), threads: 1, baselines: false });
+    const short = await withThreads(1, () => runLm({ ...LM_PRESETS.tiny, steps: 4, evalEvery: 2 }, { corpusDir, runDir: join(dir, 'short'), baselines: false }));
     assert.throws(() => lmLens(short.run_dir, val), /needs a series of at least 3/);
     assert.throws(() => lmLens(corpusDir, val), /step-\*\.safetensors|no such file|ENOENT/);
     void readFileSync;

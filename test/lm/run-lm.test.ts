@@ -2,6 +2,7 @@
 // command alone. Two runs, one at 2 threads straight through and one at
 // 1 thread interrupted and resumed, must give the same SHA-256.
 import test from 'node:test';
+import { withThreads } from '../../src/engine/threads.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,7 @@ test('run lm tiny: the same weights at any thread count and across an interrupti
     const corpusDir = join(dir, 'corpus');
     buildCorpus(corpusDir);
     const cfg = LM_PRESETS.tiny;
-    const a = await runLm(cfg, { preset: 'tiny', corpusDir, runDir: join(dir, 'a'), threads: 2, baselines: false });
+    const a = await withThreads(2, () => runLm(cfg, { preset: 'tiny', corpusDir, runDir: join(dir, 'a'), baselines: false }));
     assert.equal(a.aborted, false);
     assert.equal(a.steps, cfg.steps);
     assert.ok(a.val_bpb < 8 && a.val_bpb > 2, `validation ${a.val_bpb} bits/byte`);
@@ -29,16 +30,16 @@ test('run lm tiny: the same weights at any thread count and across an interrupti
     assert.ok(a.history.every((h) => h.sample.startsWith('The ') && h.sample.length > 100));
 
     const controller = new AbortController();
-    const b1 = await runLm(cfg, {
-      preset: 'tiny', corpusDir, runDir: join(dir, 'b'), threads: 1, baselines: false, signal: controller.signal,
+    const b1 = await withThreads(1, () => runLm(cfg, {
+      preset: 'tiny', corpusDir, runDir: join(dir, 'b'), baselines: false, signal: controller.signal,
       onEvent: (e) => { if (e.type === 'step' && e.step === 25) controller.abort(); },
-    });
+    }));
     assert.equal(b1.aborted, true);
     assert.equal(b1.steps, 25);
     assert.equal(b1.model_path, '');
     const last = join(dir, 'b', 'checkpoints', 'last.safetensors');
     assert.ok(existsSync(last));
-    const b = await runLm(cfg, { preset: 'tiny', corpusDir, runDir: join(dir, 'b'), threads: 1, baselines: false, resume: last });
+    const b = await withThreads(1, () => runLm(cfg, { preset: 'tiny', corpusDir, runDir: join(dir, 'b'), baselines: false, resume: last }));
     assert.equal(b.model_sha256, a.model_sha256, 'the interrupted 1-thread run ends in the same bytes');
     assert.equal(b.val_bpb, a.val_bpb);
     const lm = loadModel(b.model_path);
