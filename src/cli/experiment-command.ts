@@ -55,7 +55,7 @@ export function cliProgress(quiet: boolean): Progress & { close(): void } {
   };
 }
 
-export function registerExperiment(run: Command, exp: AnyExperiment, render?: (result: unknown) => string): Command {
+export function registerExperiment(run: Command, exp: AnyExperiment, render?: (result: unknown, extra?: unknown) => string): Command {
   const cmd = run.command(exp.name).description(exp.description);
   const presetHelp = Object.entries(exp.presets).map(([n, p]) => `${n}: ${p.help}`).join('; ');
   cmd.addOption(new Option('--preset <name>', `starting configuration. ${presetHelp}`).choices(Object.keys(exp.presets)).default(exp.defaultPreset));

@@ -5,7 +5,6 @@ import { EXPERIMENTS } from '../experiments/registry.js';
 import { REPORTS } from '../report/renderers.js';
 import { registerExperiment } from './experiment-command.js';
 import { registerSaeAdditionRun } from './sae.js';
-import { registerSaeLmRun } from './sae-lm.js';
 import { registerCrateRuns } from './crate.js';
 import { registerScanSnapRun } from './scan-snap.js';
 
@@ -14,6 +13,5 @@ export function registerRunCommand(program: Command): void {
   registerCrateRuns(run);
   for (const exp of EXPERIMENTS) registerExperiment(run, exp, REPORTS[exp.name]);
   registerSaeAdditionRun(run);
-  registerSaeLmRun(run);
   registerScanSnapRun(run);
 }

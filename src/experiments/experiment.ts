@@ -32,7 +32,8 @@ export interface RunContext<R> {
   signal: AbortSignal;
   progress: Progress;
   /** The report renderer (a surface owns it); without one no report.html is written. */
-  render?: (result: R) => string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  render?: (result: R, extra?: any) => string;
   /** The preset the config came from, or 'custom' when settings were changed. */
   preset: string;
 }
@@ -106,4 +107,20 @@ export function formatSeconds(s: number): string {
   const m = Math.floor(s / 60);
   const sec = Math.round(s - m * 60);
   return m > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
+}
+
+/**
+ * An experiment that cannot resume stops on the signal by throwing this: the
+ * run directory keeps what was written (config.json, metrics.jsonl), and the
+ * message says where it stopped.
+ */
+export class Interrupted extends Error {
+  constructor(where: string) {
+    super(`interrupted ${where}; this experiment does not resume, so run it again to finish (its run directory keeps the metrics so far)`);
+    this.name = 'Interrupted';
+  }
+}
+
+export function stopIfAborted(signal: AbortSignal | undefined, where: string): void {
+  if (signal?.aborted) throw new Interrupted(where);
 }

@@ -5,8 +5,9 @@
 import type { AnyExperiment } from './experiment.js';
 import { additionExperiment } from './addition.js';
 import { lmExperiment } from './lm.js';
+import { saeLmExperiment } from './sae-lm.js';
 
-export const EXPERIMENTS: readonly AnyExperiment[] = [additionExperiment, lmExperiment];
+export const EXPERIMENTS: readonly AnyExperiment[] = [additionExperiment, lmExperiment, saeLmExperiment];
 
 export function findExperiment(name: string): AnyExperiment {
   const e = EXPERIMENTS.find((x) => x.name === name);

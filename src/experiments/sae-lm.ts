@@ -9,7 +9,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../engine/rng.js';
-import { setThreads } from '../engine/matmul-kernel.js';
 import { writeFileAtomic } from '../engine/atomic-file.js';
 import { RunDir } from '../train/run-dir.js';
 import { loadCorpus } from '../data/lm-corpus.js';
@@ -26,14 +25,16 @@ import { steerFeatures } from './sae-lm-steer.js';
 import { VERSION } from '../version.js';
 import type { SaeLmResult, SaeLmSummary, HookFeatures, DeadPoint, AuxkSide } from './sae-lm-result.js';
 import type { DashboardsFile } from './sae-addition-result.js';
+import { SEED, type SettingsTable } from './settings.js';
+import { defineExperiment, stopIfAborted, formatSeconds } from './experiment.js';
 
 export interface SaeLmConfig {
   /** `builtin` (the shipped model) or a model file. */
   model: string;
   /** The built corpus (glassbox corpus build). */
   corpus: string;
-  /** Hook points; null: the middle and last residual streams and the middle MLP output. The first is the primary. */
-  hooks: string[] | null;
+  /** Hook points; empty: the middle and last residual streams and the middle MLP output. The first is the primary. */
+  hooks: string[];
   /** Latents per dimension of the k sweep. */
   expansion: number;
   /** TopK k at every hook. */
@@ -66,7 +67,32 @@ export interface SaeLmConfig {
   seed: number;
 }
 
-const COMMON = { model: BUILTIN, corpus: 'lm-corpus', hooks: null, seed: 1, steerPrompts: ['The ', 'And he said'] };
+const COMMON = { model: BUILTIN, corpus: 'lm-corpus', hooks: [] as string[], seed: 1, steerPrompts: ['The ', 'And he said'] };
+
+export const SAE_LM_SETTINGS: SettingsTable<SaeLmConfig> = {
+  model: { type: 'string', arg: 'file', help: 'LM model file, or builtin (the shipped model)' },
+  corpus: { type: 'string', arg: 'dir', help: 'the built corpus (glassbox corpus build)' },
+  hooks: { type: 'string[]', allowEmpty: true, help: 'hook points, comma-separated; empty: the middle and last hook_resid_post and the middle hook_mlp_out. The first is the primary' },
+  expansion: { type: 'number', min: 0.01, max: 1024, help: 'latents per activation dimension in the k sweep' },
+  ks: { type: 'int[]', min: 1, help: 'TopK k values' },
+  primaryK: { type: 'int', min: 1, flag: 'k', help: 'primary k (features, AuxK comparison, BatchTopK); must be in --ks' },
+  auxkExpansions: { type: 'number[]', min: 0.01, max: 1024, allowEmpty: true, help: 'expansions at which the primary TopK trains with and without AuxK' },
+  batchTopK: { type: 'boolean', flag: 'batchtopk', help: 'also train the BatchTopK SAE' },
+  reluL1s: { type: 'number[]', min: 0, allowEmpty: true, flag: 'l1s', help: 'ReLU-L1 coefficients at the primary hook (empty: none)' },
+  tokens: { type: 'int', min: 1, help: 'training activations per SAE' },
+  batch: { type: 'int', min: 1, max: 1 << 20, help: 'activations per step' },
+  lr: { type: 'number', min: 1e-8, max: 10, help: 'learning rate (Adam)' },
+  deadWindow: { type: 'int', min: 1, help: 'training tokens without a fire after which a latent is dead (and AuxK revives it)' },
+  bufferRows: { type: 'int', min: 1, help: 'activation rows kept in the shuffle buffer (raised to twice the batch)' },
+  evalWindows: { type: 'int', min: 1, max: 100000, help: "validation windows of the model's context to measure on" },
+  probeTokens: { type: 'int', min: 1, help: 'validation tokens of the fixed window the dead fraction over training is measured on' },
+  probes: { type: 'int', min: 1, help: 'dead-fraction measurements over training' },
+  steerFeatures: { type: 'int', min: 0, help: 'features steered with' },
+  steerMultiples: { type: 'number[]', help: "steering scales, as multiples of the feature's largest activation" },
+  steerBytes: { type: 'int', min: 1, max: 4096, help: 'bytes generated per steered prompt' },
+  steerPrompts: { type: 'string[]', arg: 'texts', help: 'steering prompts, separated by |', parse: (t) => t.split('|') },
+  seed: SEED,
+};
 
 export const SAE_LM_PRESETS: Record<'quick' | 'default', SaeLmConfig> = {
   // For tests and a first look: seconds on the tiny model, about a minute on the shipped one.
@@ -86,7 +112,7 @@ export interface SaeLmRunOptions {
   preset?: string;
   outRoot?: string;
   runDir?: string;
-  threads?: number;
+  signal?: AbortSignal;
   onProgress?: (msg: string) => void;
   onStep?: (step: number, total: number, tokens: number) => void;
   render?: (result: SaeLmResult, dashboards: DashboardsFile) => string;
@@ -202,7 +228,6 @@ export const BYTE_VOCAB: readonly string[] = Array.from({ length: 256 }, (_, b) 
 
 export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Promise<SaeLmResult> {
   validateSaeLmConfig(cfg);
-  if (opts.threads !== undefined) setThreads(opts.threads);
   const t0 = performance.now();
   const say = opts.onProgress ?? (() => {});
   // Everything that can be wrong with the inputs is checked before anything is written.
@@ -211,7 +236,7 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   const corpus = loadCorpus(cfg.corpus);
   const T = model.config.contextLength;
   if (corpus.train.length < T + 1) throw new Error(`sae-lm: the training split of ${cfg.corpus} (${corpus.train.length} bytes) is shorter than one window of ${T + 1} bytes`);
-  const hooks = cfg.hooks ?? defaultHooks(model.config.nLayers);
+  const hooks = cfg.hooks.length > 0 ? cfg.hooks : defaultHooks(model.config.nLayers);
   for (const h of hooks) checkHook(model, h);
   const { batches: evalBatches, bytes: evalBytes } = evalWindows(corpus.val, T, cfg.evalWindows);
   const N = cfg.evalWindows * T;
@@ -279,6 +304,7 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   const saeSeconds = new Float64Array(trainers.length);
   probe(0);
   for (let s = 0; s < steps; s++) {
+    stopIfAborted(opts.signal, `at SAE step ${s} of ${steps}`);
     const tA = performance.now();
     const parts = buffer.next(cfg.batch);
     lmSeconds += (performance.now() - tA) / 1000;
@@ -426,3 +452,57 @@ function transposeEmbedding(W_E: Float32Array, V: number, d: number): Float32Arr
   for (let v = 0; v < V; v++) for (let c = 0; c < d; c++) out[c * V + v] = W_E[v * d + c];
   return out;
 }
+
+function saeLmJson(r: SaeLmResult): unknown {
+  return {
+    experiment: r.experiment, run_dir: r.run_dir, report: r.report, model_path: r.model_path, model_sha256: r.model_sha256, hooks: r.hooks, ce: r.ce,
+    saes: r.saes.map((s) => ({ name: s.name, hook: s.hook, arch: s.arch, k_or_l1: s.k_or_l1, auxk: s.auxk, n: s.n, l0: s.l0, fvu: s.fvu, ce_score: s.ce_score, dead_fraction: s.dead_fraction, activations_per_s: s.activations_per_s })),
+    auxk_comparison: r.auxk_comparison, targets: r.targets,
+    features: r.features.map((f) => ({ hook: f.hook, sae: f.sae, live: f.live, interpretable: f.interpretable, random: f.random, best: f.best.slice(0, 5), worst: f.worst.slice(0, 3) })),
+    steering: r.steering.map((s) => ({ feature: s.feature, description: s.description, prompt: s.prompt, description_follows: s.description_follows, promoted_follows: s.promoted_follows })),
+    throughput: r.throughput, seconds: r.seconds,
+  };
+}
+
+function saeLmText(r: SaeLmResult): string {
+  const lines = [`${'SAE'.padEnd(34)} ${'L0'.padStart(7)} ${'FVU'.padStart(8)} ${'CE score'.padStart(9)} ${'dead'.padStart(7)}`];
+  for (const s of r.saes) lines.push(`${s.name.padEnd(34)} ${s.l0.toFixed(2).padStart(7)} ${s.fvu.toFixed(4).padStart(8)} ${s.ce_score.toFixed(4).padStart(9)} ${(s.dead_fraction * 100).toFixed(1).padStart(6)}%`);
+  for (const c of r.auxk_comparison) lines.push(`dead latents, TopK k=${c.k} n=${c.n} at ${c.hook}: ${(c.with_auxk.dead_probe_final * 100).toFixed(1)}% with AuxK, ${(c.without_auxk.dead_probe_final * 100).toFixed(1)}% without (on the ${r.probe_tokens}-token probe window)`);
+  for (const t of r.targets) lines.push(`target at ${t.hook}: ${t.sae ?? 'no TopK SAE with L0 <= 32'}${t.sae ? ` FVU ${t.fvu!.toFixed(3)} (${t.fvu_met ? 'met' : 'missed'}), CE score ${t.ce_score!.toFixed(3)} (${t.ce_met ? 'met' : 'missed'})` : ''}`);
+  for (const f of r.features) lines.push(`${f.sae}: ${f.interpretable['f1_0.70']} of ${f.live} live latents described with F1 >= 0.7; untrained baseline ${f.random.interpretable['f1_0.70']} of ${f.random.live}`);
+  lines.push(`SAE training ${Math.round(r.throughput.sae_activations_per_s)} activations/s, LM ${Math.round(r.throughput.lm_tokens_per_s)} tokens/s; ${formatSeconds(r.seconds)}; report: ${r.report}`);
+  return lines.join('\n') + '\n';
+}
+
+/** `glassbox run sae-lm`. */
+export const saeLmExperiment = defineExperiment<SaeLmConfig, SaeLmResult>({
+  name: 'sae-lm',
+  description: 'sparse autoencoders on the language model: TopK k sweeps at residual and MLP hook points, AuxK on and off, BatchTopK, ReLU-L1, feature descriptions, steering',
+  settings: SAE_LM_SETTINGS,
+  presets: {
+    default: { help: 'the figures of the README', config: SAE_LM_PRESETS.default },
+    quick: { help: 'seconds on the tiny model, about a minute on the shipped one', config: SAE_LM_PRESETS.quick },
+  },
+  defaultPreset: 'default',
+  adjust: (c, given) => (given.has('batch') && !given.has('bufferRows') ? { ...c, bufferRows: Math.max(c.bufferRows, 2 * c.batch) } : c),
+  validate: (c) => validateSaeLmConfig(c),
+  resumable: false,
+  run(cfg, ctx) {
+    let phase = '';
+    return runSaeLm(cfg, {
+      preset: ctx.preset, outRoot: ctx.outRoot, runDir: ctx.runDir, signal: ctx.signal,
+      onProgress: (m) => {
+        phase = '';
+        ctx.progress.note(`sae-lm: ${m}`);
+      },
+      onStep: (step, total, tokens) => {
+        if (phase !== 'train') ctx.progress.phase('train', total, ['tokens']);
+        phase = 'train';
+        ctx.progress.update(step, { tokens });
+      },
+      render: ctx.render ? (r, d) => ctx.render!(r, d) : undefined,
+    });
+  },
+  summary: (r) => saeLmText(r).trimEnd().split('\n'),
+  json: saeLmJson,
+});
