@@ -1,15 +1,12 @@
-// `glassbox run sae-addition`, `glassbox sae features RUN` and `glassbox sae
-// steer RUN`: flags → library → text or JSON. No numerics live here.
+// `glassbox sae features RUN` and `glassbox sae steer RUN`: flags → library →
+// text or JSON. No numerics live here. (`run sae-addition` is on the experiment shell.)
 
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { intArg, floatArg } from './args.js';
-import { progressBar, formatSeconds } from './progress.js';
-import { SAE_ADDITION_DEFAULT, runSaeAddition, saeSummaryLine, type SaeAdditionConfig } from '../experiments/sae-addition.js';
 import type { SaeAdditionResult, DashboardsFile } from '../experiments/sae-addition-result.js';
 import { loadAdditionModel } from '../experiments/addition.js';
-import { renderSaeReport } from '../report/sae-report.js';
 import { Sae } from '../lens/sae/model.js';
 import { hookActivations, checkHook } from '../lens/sae/buffer.js';
 import { checkFeature, steeringHooks, greedyContinue } from '../lens/sae/features.js';
@@ -20,104 +17,6 @@ import { steeredText } from '../experiments/sae-lm-steer.js';
 import type { SaeLmResult } from '../experiments/sae-lm-result.js';
 import { loadModel } from '../lm/model-file.js';
 import { toBytes } from '../lm/generate.js';
-
-const list = (parse: (v: string) => number) => (v: string): number[] => v.split(',').map((s) => parse(s.trim()));
-
-interface RunFlags {
-  model?: string; hook?: string; expansion?: number; ks?: number[]; l1s?: number[]; k?: number; tokens?: number; batch?: number; lr?: number;
-  evalProblems?: number; seed?: number; baseSteps?: number; batchtopk: boolean; auxkAblation: boolean; threads?: number; out: string; json?: boolean; quiet?: boolean;
-}
-
-export function saeAdditionConfigFromFlags(f: RunFlags): SaeAdditionConfig {
-  const c: SaeAdditionConfig = { ...SAE_ADDITION_DEFAULT, base: { ...SAE_ADDITION_DEFAULT.base } };
-  if (f.model) c.model = f.model;
-  if (f.hook) c.hook = f.hook;
-  if (f.expansion !== undefined) c.expansion = f.expansion;
-  if (f.ks) c.topkKs = f.ks;
-  if (f.l1s) c.reluL1s = f.l1s;
-  if (f.k !== undefined) c.primaryK = f.k;
-  if (f.tokens !== undefined) c.tokens = f.tokens;
-  if (f.batch !== undefined) c.batch = f.batch;
-  if (f.lr !== undefined) c.lr = f.lr;
-  if (f.evalProblems !== undefined) c.evalProblems = f.evalProblems;
-  if (f.seed !== undefined) c.seed = f.seed;
-  if (f.baseSteps !== undefined) c.base.steps = f.baseSteps;
-  c.base.warmup = Math.min(c.base.warmup, c.base.steps);
-  c.batchTopK = f.batchtopk;
-  c.auxkAblation = f.auxkAblation;
-  return c;
-}
-
-/** `glassbox run sae-addition` (registered on the `run` command). */
-export function registerSaeAdditionRun(run: Command): void {
-  run
-    .command('sae-addition')
-    .description('sparse autoencoders (TopK k sweep, ReLU L1 sweep, BatchTopK, AuxK ablation) on the addition GPT\'s last residual stream')
-    .option('--model <checkpoint>', 'an addition checkpoint (default: train a small 2-digit model first)')
-    .option('--hook <name>', 'hook point to read (default: the last block\'s hook_resid_post)')
-    .option('--expansion <x>', 'latents per activation dimension', floatArg(0.01, 1024))
-    .option('--ks <list>', 'TopK k values, comma-separated', list(intArg(1)))
-    .option('--l1s <list>', 'ReLU L1 coefficients, comma-separated', list(floatArg(0)))
-    .option('--k <n>', 'k of the primary TopK SAE (dashboards, AuxK ablation, BatchTopK)', intArg(1))
-    .option('--tokens <n>', 'training activations per SAE', intArg(1))
-    .option('--batch <n>', 'activations per step', intArg(1, 1 << 20))
-    .option('--lr <x>', 'learning rate (Adam)', floatArg(1e-8, 10))
-    .option('--eval-problems <n>', 'held-out problems for metrics, labels and dashboards', intArg(10, 10000))
-    .option('--seed <n>', 'seed', intArg(0, 2 ** 31 - 1))
-    .option('--base-steps <n>', 'training steps of the addition model when none is given', intArg(1))
-    .option('--no-batchtopk', 'skip the BatchTopK SAE')
-    .option('--no-auxk-ablation', 'skip the TopK SAE trained without AuxK')
-    .option('--threads <n>', 'matmul threads (results are identical for any count)', intArg(1, 64))
-    .option('--out <dir>', 'parent folder of run directories', 'runs')
-    .option('--json', 'print a JSON summary to stdout')
-    .option('--quiet', 'no progress')
-    .action(async (flags: RunFlags) => {
-      const cfg = saeAdditionConfigFromFlags(flags);
-      const quiet = flags.quiet || flags.json;
-      let bar: ReturnType<typeof progressBar> | null = null;
-      let current = '';
-      const result = await runSaeAddition(cfg, {
-        outRoot: flags.out,
-        threads: flags.threads,
-        onProgress: (m) => {
-          bar?.stop();
-          bar = null;
-          if (!quiet) process.stderr.write(`sae-addition: ${m}\n`);
-        },
-        onSaeStep: (name, r, total) => {
-          if (quiet) return;
-          if (name !== current || !bar) {
-            bar?.stop();
-            bar = progressBar(total, `{bar} ${name} step {value}/{total} | FVU {fvu} | L0 {l0} | dead {dead}`, {});
-            current = name;
-          }
-          bar.update(r.step, { fvu: r.fvu.toFixed(3), l0: r.l0.toFixed(1), dead: `${(r.dead * 100).toFixed(1)}%` });
-        },
-        render: (r, d) => renderSaeReport(r, d),
-      });
-      (bar as ReturnType<typeof progressBar> | null)?.stop();
-      if (flags.json) process.stdout.write(JSON.stringify(jsonSummary(result), null, 2) + '\n');
-      else process.stdout.write(textSummary(result));
-    });
-}
-
-function jsonSummary(r: SaeAdditionResult): unknown {
-  return {
-    experiment: r.experiment, run_dir: r.run_dir, report: r.report, hook: r.hook, d: r.d, model_checkpoint: r.model_checkpoint,
-    saes: r.saes.map(saeSummaryLine), primary: r.primary, auxk_comparison: r.auxk_comparison, interpretable: r.interpretable,
-    top_features: r.feature_labels.slice(0, 10), seconds: r.seconds,
-  };
-}
-
-function textSummary(r: SaeAdditionResult): string {
-  const lines = [`${'SAE'.padEnd(24)} ${'L0'.padStart(7)} ${'FVU'.padStart(8)} ${'CE score'.padStart(9)} ${'dead'.padStart(7)}`];
-  for (const s of r.saes) lines.push(`${s.name.padEnd(24)} ${s.l0.toFixed(2).padStart(7)} ${s.fvu.toFixed(4).padStart(8)} ${s.ce_score.toFixed(4).padStart(9)} ${(s.dead_fraction * 100).toFixed(1).padStart(6)}%`);
-  if (r.auxk_comparison) lines.push(`dead latents at k=${r.auxk_comparison.k}: ${(r.auxk_comparison.with_auxk.dead_fraction * 100).toFixed(1)}% with AuxK, ${(r.auxk_comparison.without_auxk.dead_fraction * 100).toFixed(1)}% without`);
-  lines.push(`${r.primary}: ${r.interpretable.f1_090} of ${r.interpretable.live} live latents match a label with F1 >= 0.9 (${r.interpretable.f1_070} with F1 >= 0.7)`);
-  for (const m of r.feature_labels.slice(0, 5)) lines.push(`  feature ${m.feature}: ${m.label} (F1 ${m.f1.toFixed(2)})`);
-  lines.push(`${formatSeconds(r.seconds)}; report: ${r.report}`);
-  return lines.join('\n') + '\n';
-}
 
 // ---------------------------------------------------------------- sae features / steer
 

@@ -6,8 +6,9 @@ import type { AnyExperiment } from './experiment.js';
 import { additionExperiment } from './addition.js';
 import { lmExperiment } from './lm.js';
 import { saeLmExperiment } from './sae-lm.js';
+import { saeAdditionExperiment } from './sae-addition.js';
 
-export const EXPERIMENTS: readonly AnyExperiment[] = [additionExperiment, lmExperiment, saeLmExperiment];
+export const EXPERIMENTS: readonly AnyExperiment[] = [additionExperiment, lmExperiment, saeLmExperiment, saeAdditionExperiment];
 
 export function findExperiment(name: string): AnyExperiment {
   const e = EXPERIMENTS.find((x) => x.name === name);

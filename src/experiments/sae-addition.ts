@@ -7,7 +7,6 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { Rng } from '../engine/rng.js';
-import { setThreads } from '../engine/matmul-kernel.js';
 import { writeFileAtomic } from '../engine/atomic-file.js';
 import { GPT } from '../nn/gpt.js';
 import { RunDir } from '../train/run-dir.js';
@@ -21,13 +20,16 @@ import type { Sae } from '../lens/sae/model.js';
 import { PRESETS, runAddition, loadAdditionModel, modelConfig, validateAdditionConfig, type AdditionConfig } from './addition.js';
 import { additionLabels, matchLatents } from './sae-addition-labels.js';
 import { VERSION } from '../version.js';
+import { SEED, nestSettings, givenUnder, type SettingsTable } from './settings.js';
+import { defineExperiment, stopIfAborted, formatSeconds } from './experiment.js';
+import { ADDITION_SETTINGS, additionExperiment } from './addition.js';
 import type { SaeAdditionResult, SaeSummary, DashboardsFile } from './sae-addition-result.js';
 
 export interface SaeAdditionConfig {
-  /** An addition checkpoint; null trains one first with `base`. */
-  model: string | null;
-  /** Hook point; null means the last block's hook_resid_post. */
-  hook: string | null;
+  /** An addition checkpoint; empty: train one first with `base`. */
+  model: string;
+  /** Hook point; empty: the last block's hook_resid_post. */
+  hook: string;
   expansion: number;
   topkKs: number[];
   reluL1s: number[];
@@ -49,8 +51,27 @@ export interface SaeAdditionConfig {
   base: AdditionConfig;
 }
 
+export const SAE_ADDITION_SETTINGS: SettingsTable<SaeAdditionConfig> = {
+  model: { type: 'string', arg: 'checkpoint', help: 'an addition checkpoint (empty: train a small 2-digit model first, with the --base-* settings)' },
+  hook: { type: 'string', arg: 'name', help: "hook point to read (empty: the last block's hook_resid_post)" },
+  expansion: { type: 'number', min: 0.01, max: 1024, help: 'latents per activation dimension' },
+  topkKs: { type: 'int[]', min: 1, allowEmpty: true, flag: 'ks', help: 'TopK k values' },
+  reluL1s: { type: 'number[]', min: 0, allowEmpty: true, flag: 'l1s', help: 'ReLU L1 coefficients' },
+  primaryK: { type: 'int', min: 1, flag: 'k', help: 'k of the primary TopK SAE (dashboards, AuxK ablation, BatchTopK)' },
+  batchTopK: { type: 'boolean', flag: 'batchtopk', help: 'also train the BatchTopK SAE' },
+  auxkAblation: { type: 'boolean', flag: 'auxk-ablation', help: 'also train the primary TopK SAE without AuxK' },
+  tokens: { type: 'int', min: 1, help: 'training activations per SAE' },
+  batch: { type: 'int', min: 1, max: 1 << 20, help: 'activations per step' },
+  lr: { type: 'number', min: 1e-8, max: 10, help: 'learning rate (Adam)' },
+  deadWindow: { type: 'int', min: 1, help: 'training tokens without a fire after which a latent is dead (and AuxK revives it)' },
+  bufferRows: { type: 'int', min: 2, help: 'rows the activation buffer holds at most (at least twice the batch)' },
+  evalProblems: { type: 'int', min: 10, max: 10000, help: 'held-out problems for metrics, labels and dashboards' },
+  seed: SEED,
+  ...nestSettings('base', ADDITION_SETTINGS),
+};
+
 export const SAE_ADDITION_DEFAULT: SaeAdditionConfig = {
-  model: null, hook: null, expansion: 8, topkKs: [2, 4, 8, 16], reluL1s: [0.3, 1, 3, 10], primaryK: 8, batchTopK: true, auxkAblation: true,
+  model: '', hook: '', expansion: 8, topkKs: [2, 4, 8, 16], reluL1s: [0.3, 1, 3, 10], primaryK: 8, batchTopK: true, auxkAblation: true,
   tokens: 200_000, batch: 256, lr: 2e-3, deadWindow: 20_000, bufferRows: 16_384, evalProblems: 1000, seed: 1,
   base: { ...PRESETS.default, digits: 2, layers: 2, dModel: 64, heads: 4, steps: 2500, batch: 128, lr: 3e-3, warmup: 100, evalEvery: 250, evalProblems: 500, stopExact: 0.995, stopGap: 0.02 },
 };
@@ -58,7 +79,7 @@ export const SAE_ADDITION_DEFAULT: SaeAdditionConfig = {
 export interface SaeAdditionRunOptions {
   outRoot?: string;
   runDir?: string;
-  threads?: number;
+  signal?: AbortSignal;
   onProgress?: (msg: string) => void;
   onSaeStep?: (name: string, r: SaeStepRecord, totalSteps: number) => void;
   render?: (result: SaeAdditionResult, dashboards: DashboardsFile) => string;
@@ -94,13 +115,12 @@ function plans(c: SaeAdditionConfig): Plan[] {
 
 export async function runSaeAddition(cfg: SaeAdditionConfig, opts: SaeAdditionRunOptions = {}): Promise<SaeAdditionResult> {
   validateSaeAdditionConfig(cfg);
-  if (opts.threads !== undefined) setThreads(opts.threads);
   const t0 = performance.now();
   const say = opts.onProgress ?? (() => {});
   // Check the hook against the model before anything is written.
   let loaded = cfg.model ? loadAdditionModel(cfg.model) : null;
   const probeModel = loaded?.model ?? new GPT(modelConfig(cfg.base));
-  const hook = cfg.hook ?? `blocks.${probeModel.config.nLayers - 1}.hook_resid_post`;
+  const hook = cfg.hook || `blocks.${probeModel.config.nLayers - 1}.hook_resid_post`;
   checkHook(probeModel, hook);
 
   const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'sae-addition');
@@ -109,7 +129,8 @@ export async function runSaeAddition(cfg: SaeAdditionConfig, opts: SaeAdditionRu
   let exact: number | null = null;
   if (!loaded) {
     say(`training the addition model first (${cfg.base.digits} digits, ${cfg.base.layers} layers × d${cfg.base.dModel}, up to ${cfg.base.steps} steps)`);
-    const r = await runAddition(cfg.base, { runDir: join(run.path, 'base-model') });
+    const r = await runAddition(cfg.base, { runDir: join(run.path, 'base-model'), signal: opts.signal });
+    stopIfAborted(opts.signal, 'while training the addition model');
     checkpoint = r.checkpoint;
     exact = r.exact_match;
     loaded = loadAdditionModel(checkpoint);
@@ -155,12 +176,14 @@ export async function runSaeAddition(cfg: SaeAdditionConfig, opts: SaeAdditionRu
     const buffer = new ActivationBuffer(model, hook, source, cfg.bufferRows, cfg.seed);
     const steps = Math.ceil(plan.cfg.tokens / plan.cfg.batch);
     const r = trainSae(buffer, plan.cfg, {
+      signal: opts.signal,
       meta: { hook, model_checkpoint: checkpoint, name: plan.name },
       onStep: (rec) => {
         run.appendMetric({ kind: 'sae', sae: plan.name, ...rec });
         opts.onSaeStep?.(plan.name, rec, steps);
       },
     });
+    stopIfAborted(opts.signal, `while training ${plan.name}`);
     const m = reconstructionMetrics(r.sae, evalX, N);
     const sp = spliceMetrics(model, hook, r.sae, evalBatches);
     const spa = spliceMetrics(model, hook, r.sae, answerBatches, -1);
@@ -229,3 +252,51 @@ function transposeEmbedding(W_E: Float32Array, V: number, d: number): Float32Arr
 export function saeSummaryLine(s: SaeSummary): { arch: SaeArch; k_or_l1: number; auxk: boolean; l0: number; fvu: number; ce_score: number; dead_fraction: number } {
   return { arch: s.arch, k_or_l1: s.k_or_l1, auxk: s.auxk, l0: s.l0, fvu: s.fvu, ce_score: s.ce_score, dead_fraction: s.dead_fraction };
 }
+
+function saeAdditionJson(r: SaeAdditionResult): unknown {
+  return {
+    experiment: r.experiment, run_dir: r.run_dir, report: r.report, hook: r.hook, d: r.d, model_checkpoint: r.model_checkpoint,
+    saes: r.saes.map(saeSummaryLine), primary: r.primary, auxk_comparison: r.auxk_comparison, interpretable: r.interpretable,
+    top_features: r.feature_labels.slice(0, 10), seconds: r.seconds,
+  };
+}
+
+function saeAdditionText(r: SaeAdditionResult): string {
+  const lines = [`${'SAE'.padEnd(24)} ${'L0'.padStart(7)} ${'FVU'.padStart(8)} ${'CE score'.padStart(9)} ${'dead'.padStart(7)}`];
+  for (const s of r.saes) lines.push(`${s.name.padEnd(24)} ${s.l0.toFixed(2).padStart(7)} ${s.fvu.toFixed(4).padStart(8)} ${s.ce_score.toFixed(4).padStart(9)} ${(s.dead_fraction * 100).toFixed(1).padStart(6)}%`);
+  if (r.auxk_comparison) lines.push(`dead latents at k=${r.auxk_comparison.k}: ${(r.auxk_comparison.with_auxk.dead_fraction * 100).toFixed(1)}% with AuxK, ${(r.auxk_comparison.without_auxk.dead_fraction * 100).toFixed(1)}% without`);
+  lines.push(`${r.primary}: ${r.interpretable.f1_090} of ${r.interpretable.live} live latents match a label with F1 >= 0.9 (${r.interpretable.f1_070} with F1 >= 0.7)`);
+  for (const m of r.feature_labels.slice(0, 5)) lines.push(`  feature ${m.feature}: ${m.label} (F1 ${m.f1.toFixed(2)})`);
+  lines.push(`${formatSeconds(r.seconds)}; report: ${r.report}`);
+  return lines.join('\n') + '\n';
+}
+
+/** `glassbox run sae-addition`. */
+export const saeAdditionExperiment = defineExperiment<SaeAdditionConfig, SaeAdditionResult>({
+  name: 'sae-addition',
+  description: "sparse autoencoders (TopK k sweep, ReLU L1 sweep, BatchTopK, AuxK ablation) on the addition GPT's last residual stream",
+  settings: SAE_ADDITION_SETTINGS,
+  presets: { default: { help: 'the figures of the README (trains its addition model first, minutes)', config: SAE_ADDITION_DEFAULT } },
+  defaultPreset: 'default',
+  adjust: (c, given) => ({ ...c, base: additionExperiment.adjust!(c.base, givenUnder(given, 'base')) }),
+  validate: (c) => validateSaeAdditionConfig(c),
+  resumable: false,
+  run(cfg, ctx) {
+    let current = '';
+    return runSaeAddition(cfg, {
+      outRoot: ctx.outRoot, runDir: ctx.runDir, signal: ctx.signal,
+      onProgress: (m) => {
+        current = '';
+        ctx.progress.note(`sae-addition: ${m}`);
+      },
+      onSaeStep: (name, r, total) => {
+        if (name !== current) ctx.progress.phase(name, total, ['fvu', 'l0', 'dead']);
+        current = name;
+        ctx.progress.update(r.step, { fvu: r.fvu.toFixed(3), l0: r.l0.toFixed(1), dead: `${(r.dead * 100).toFixed(1)}%` });
+      },
+      render: ctx.render ? (r, d) => ctx.render!(r, d) : undefined,
+    });
+  },
+  summary: (r) => saeAdditionText(r).trimEnd().split('\n'),
+  json: saeAdditionJson,
+});

@@ -206,3 +206,23 @@ export function settingsSchema<C>(table: SettingsTable<C>): Record<string, unkno
   }
   return { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', properties };
 }
+
+/**
+ * Another config's table under a key (an experiment that trains a model of
+ * another experiment first): `base.steps` with the flag `--base-steps`.
+ */
+export function nestSettings<K extends string, C>(key: K, table: SettingsTable<C>, flagPrefix: string = key + '-'): { [P in SettingPath<C> as `${K}.${P}`]: Setting<SettingValue<C, P>> } {
+  const out: Record<string, SettingSpec> = {};
+  for (const p of settingPaths(table)) {
+    const s = (table as Record<string, SettingSpec>)[p];
+    out[`${key}.${p}`] = { ...s, flag: flagPrefix + flagName(p, s), help: s.help };
+  }
+  return out as { [P in SettingPath<C> as `${K}.${P}`]: Setting<SettingValue<C, P>> };
+}
+
+/** The user-given paths under a key, without it (for a nested config's own `adjust`). */
+export function givenUnder(given: ReadonlySet<string>, key: string): Set<string> {
+  const out = new Set<string>();
+  for (const g of given) if (g.startsWith(key + '.')) out.add(g.slice(key.length + 1));
+  return out;
+}

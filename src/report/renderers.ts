@@ -5,10 +5,12 @@
 import { renderAdditionReport } from './addition-report.js';
 import { renderLmReport } from './lm-report.js';
 import { renderSaeLmReport } from './sae-lm-report.js';
+import { renderSaeReport } from './sae-report.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const REPORTS: Readonly<Record<string, (result: any, extra?: any) => string>> = {
   addition: renderAdditionReport,
   lm: renderLmReport,
   'sae-lm': renderSaeLmReport,
+  'sae-addition': renderSaeReport,
 };
