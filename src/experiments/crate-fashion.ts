@@ -5,10 +5,9 @@
 // training; and the class token's attention over the image, per head.
 
 import { noGrad } from '../engine/tensor.js';
-import { setThreads } from '../engine/matmul-kernel.js';
 import { argmax } from '../engine/ops-reduce.js';
 import { writeFileAtomic } from '../engine/atomic-file.js';
-import { loadFashionMnist, imageBatch, FASHION_MNIST_CLASSES, fashionMnistDir, type ImageSet } from '../data/fashion-mnist.js';
+import { loadFashionMnist, imageBatch, FASHION_MNIST_CLASSES, fashionMnistDir, DEFAULT_FASHION_MNIST_DIR, type ImageSet } from '../data/fashion-mnist.js';
 import { Crate, type CrateConfig } from '../nn/crate.js';
 import { ViT, type ViTConfig } from '../nn/vit.js';
 import { RunDir } from '../train/run-dir.js';
@@ -17,6 +16,8 @@ import type { TrainEvent } from '../train/trainer.js';
 import { measureLayers, type LayerRates } from '../lens/coding-rate.js';
 import { trainClassifier, accuracy, type TrainedClassifier } from './image-training.js';
 import { VERSION } from '../version.js';
+import { SEED, type SettingsTable } from './settings.js';
+import { defineExperiment, formatSeconds } from './experiment.js';
 
 export interface CrateFashionConfig {
   dModel: number;
@@ -42,6 +43,37 @@ export interface CrateFashionConfig {
   /** Which models to train. */
   models: 'both' | 'crate' | 'vit';
 }
+
+/** The settings the two Fashion-MNIST experiments share (CRATE and ViT; CRATE-MAE). */
+export const IMAGE_SETTINGS = {
+  data: { type: 'string', arg: 'dir', help: 'folder with the Fashion-MNIST IDX files' },
+  dModel: { type: 'int', min: 1, max: 4096, help: 'token width' },
+  heads: { type: 'int', min: 1, max: 256, help: 'attention heads (must divide d-model)' },
+  layers: { type: 'int', min: 1, max: 64, help: 'layers' },
+  patch: { type: 'int', min: 1, max: 28, help: 'patch size (must divide 28)' },
+  epochs: { type: 'int', min: 1, max: 1000, help: 'epochs' },
+  batch: { type: 'int', min: 1, max: 65536, help: 'images per step' },
+  lr: { type: 'number', min: 1e-8, max: 10, help: 'peak learning rate (AdamW, one-cycle)' },
+  weightDecay: { type: 'number', min: 0, max: 10, help: 'AdamW decoupled weight decay' },
+  trainImages: { type: 'int', min: 0, max: 60000, help: 'use the first n training images (0 = all 60,000)' },
+  lambda: { type: 'number', min: 0, max: 100, help: 'ISTA sparsity penalty λ' },
+  seed: SEED,
+} as const;
+
+/** What `glassbox run crate-fashion` takes: the config and where the data is. */
+export interface CrateFashionSettings extends CrateFashionConfig {
+  data: string;
+}
+
+export const CRATE_FASHION_SETTINGS: SettingsTable<CrateFashionSettings> = {
+  ...IMAGE_SETTINGS,
+  evalImages: { type: 'int', min: 1, max: 10000, help: 'test images scored after each epoch (the final score uses all 10,000)' },
+  rateImages: { type: 'int', min: 1, max: 10000, help: 'test images the coding-rate lens runs on' },
+  attentionImages: { type: 'int', min: 1, max: 10000, help: 'test images whose attention maps the report shows' },
+  eta: { type: 'number', min: 0, max: 10, help: 'ISTA step size η' },
+  eps: { type: 'number', min: 1e-12, max: 100, help: 'coding-rate distortion ε' },
+  models: { type: 'string', choices: ['both', 'crate', 'vit'], arg: 'which', help: 'train both models or one' },
+};
 
 export const CRATE_FASHION_PRESETS: Record<'default' | 'reference' | 'tiny', CrateFashionConfig> = {
   // The reference architecture (width 96, 4 heads, 4 layers, patch 7: 17 tokens) and set-up, on all
@@ -99,7 +131,6 @@ export interface CrateFashionOptions {
   dataDir?: string;
   outRoot?: string;
   runDir?: string;
-  threads?: number;
   onEvent?: (model: 'crate' | 'vit', e: TrainEvent) => void;
   signal?: AbortSignal;
   render?: (r: CrateFashionResult) => string;
@@ -183,7 +214,6 @@ export function crateAttention(model: Crate, test: ImageSet, n: number): { examp
 
 export async function runCrateFashion(cfg: CrateFashionConfig, opts: CrateFashionOptions = {}): Promise<CrateFashionResult> {
   validateCrateFashionConfig(cfg);
-  if (opts.threads !== undefined) setThreads(opts.threads);
   const t0 = performance.now();
   const dataset = fashionMnistDir(opts.dataDir);
   const train = loadFashionMnist('train', { dir: opts.dataDir, limit: cfg.trainImages > 0 ? cfg.trainImages : undefined });
@@ -235,3 +265,44 @@ export async function runCrateFashion(cfg: CrateFashionConfig, opts: CrateFashio
   if (opts.render) writeFileAtomic(result.report, opts.render(result));
   return result;
 }
+
+/** `glassbox run crate-fashion`. */
+export const crateFashionExperiment = defineExperiment<CrateFashionSettings, CrateFashionResult>({
+  name: 'crate-fashion',
+  description: 'the white-box transformer (CRATE, arXiv 2306.01129): train CRATE and a same-size ViT on Fashion-MNIST; coding rate, sparsity and attention maps per layer',
+  settings: CRATE_FASHION_SETTINGS,
+  presets: {
+    default: { help: '3 epochs, about 6 min on 2 cores', config: { data: DEFAULT_FASHION_MNIST_DIR, ...CRATE_FASHION_PRESETS.default } },
+    reference: { help: 'the 15-epoch reference set-up, about 31 min on 2 cores', config: { data: DEFAULT_FASHION_MNIST_DIR, ...CRATE_FASHION_PRESETS.reference } },
+    tiny: { help: 'smoke test, seconds', config: { data: DEFAULT_FASHION_MNIST_DIR, ...CRATE_FASHION_PRESETS.tiny } },
+  },
+  defaultPreset: 'default',
+  validate: (c) => validateCrateFashionConfig(c),
+  resumable: false,
+  run(input, ctx) {
+    const { data, ...cfg } = input;
+    const steps = Math.floor((cfg.trainImages > 0 ? Math.min(cfg.trainImages, 60000) : 60000) / cfg.batch) * cfg.epochs;
+    let acc = '-';
+    let current = '';
+    return runCrateFashion(cfg, {
+      dataDir: data, outRoot: ctx.outRoot, runDir: ctx.runDir, signal: ctx.signal, render: ctx.render,
+      onEvent: (model, e) => {
+        if (model !== current) ctx.progress.phase(model, steps, ['loss', 'acc', 'eta']);
+        current = model;
+        if (e.type === 'eval') acc = `${(e.metrics.test_acc * 100).toFixed(1)}%`;
+        if (e.type === 'step') ctx.progress.update(e.step, { loss: e.loss.toFixed(4), acc, eta: formatSeconds(e.etaSeconds) });
+      },
+    });
+  },
+  summary(r) {
+    const lines: string[] = [];
+    if (r.crate) {
+      const c = r.crate;
+      lines.push(`CRATE: test accuracy ${(c.test_acc * 100).toFixed(2)}%, ${c.params} parameters, ${formatSeconds(c.seconds)}`);
+      lines.push(`  R^c per layer ${c.rc_per_layer.map((v) => v.toFixed(1)).join(' ')}; ISTA zeros ${c.sparsity_per_layer.map((v) => (v * 100).toFixed(0) + '%').join(' ')}`);
+    }
+    if (r.vit) lines.push(`ViT:   test accuracy ${(r.vit.test_acc * 100).toFixed(2)}%, ${r.vit.params} parameters, ${formatSeconds(r.vit.seconds)}`);
+    lines.push(`report: ${r.report}`);
+    return lines;
+  },
+});

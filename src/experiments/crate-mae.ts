@@ -4,13 +4,12 @@
 // their originals for the report.
 
 import { noGrad, Tensor } from '../engine/tensor.js';
-import { setThreads } from '../engine/matmul-kernel.js';
 import { sub, mul, square, mulScalar } from '../engine/ops-elementwise.js';
 import { sum } from '../engine/ops-reduce.js';
 import { Rng } from '../engine/rng.js';
 import { AdamW } from '../engine/optim.js';
 import { writeFileAtomic } from '../engine/atomic-file.js';
-import { loadFashionMnist, imageBatch, fashionMnistDir, FASHION_MNIST_MEAN, FASHION_MNIST_STD, type ImageSet } from '../data/fashion-mnist.js';
+import { loadFashionMnist, imageBatch, fashionMnistDir, DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_MEAN, FASHION_MNIST_STD, type ImageSet } from '../data/fashion-mnist.js';
 import { CrateMAE, randomPatchMask, maskedPatches, type CrateMAEConfig, type PatchMask } from '../nn/crate-mae.js';
 import { patchify, unpatchify, patchDim } from '../nn/patches.js';
 import { RunDir } from '../train/run-dir.js';
@@ -18,6 +17,9 @@ import { saveCheckpoint } from '../train/checkpoint.js';
 import { trainLoop, type Batch, type TrainEvent } from '../train/trainer.js';
 import { oneCycle } from '../engine/schedule.js';
 import { VERSION } from '../version.js';
+import type { SettingsTable } from './settings.js';
+import { defineExperiment, formatSeconds, trainStepFields } from './experiment.js';
+import { IMAGE_SETTINGS } from './crate-fashion.js';
 
 export interface CrateMAEExperimentConfig {
   dModel: number;
@@ -35,6 +37,19 @@ export interface CrateMAEExperimentConfig {
   showImages: number;
   seed: number;
 }
+
+/** What `glassbox run crate-mae` takes: the config and where the data is. */
+export interface CrateMAESettings extends CrateMAEExperimentConfig {
+  data: string;
+}
+
+export const CRATE_MAE_SETTINGS: SettingsTable<CrateMAESettings> = {
+  ...IMAGE_SETTINGS,
+  lambda: { ...IMAGE_SETTINGS.lambda, help: 'encoder ISTA sparsity penalty λ' },
+  maskRatio: { type: 'number', min: 0, max: 0.99, help: 'share of patches hidden from the encoder' },
+  evalImages: { type: 'int', min: 1, max: 10000, help: 'test images the masked-patch MSE is measured on' },
+  showImages: { type: 'int', min: 1, max: 64, help: 'reconstructions shown in the report' },
+};
 
 export const CRATE_MAE_PRESETS: Record<'default' | 'tiny', CrateMAEExperimentConfig> = {
   // 49 patches of 4×4, 12 visible; 468 steps. Measured before the step arena: 11.5 min on 2 cores
@@ -153,17 +168,16 @@ function reconstructions(model: CrateMAE, test: ImageSet, n: number, seed: numbe
   });
 }
 
-export async function runCrateMAE(cfg: CrateMAEExperimentConfig, opts: { dataDir?: string; outRoot?: string; threads?: number; onEvent?: (e: TrainEvent) => void; signal?: AbortSignal; render?: (r: CrateMAEResult) => string } = {}): Promise<CrateMAEResult> {
+export async function runCrateMAE(cfg: CrateMAEExperimentConfig, opts: { dataDir?: string; outRoot?: string; runDir?: string; onEvent?: (e: TrainEvent) => void; signal?: AbortSignal; render?: (r: CrateMAEResult) => string } = {}): Promise<CrateMAEResult> {
   for (const k of ['dModel', 'heads', 'layers', 'patch', 'epochs', 'batch', 'evalImages', 'showImages'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new Error(`crate-mae config: ${k} must be a positive integer, got ${cfg[k]}`);
   }
-  if (opts.threads !== undefined) setThreads(opts.threads);
   const t0 = performance.now();
   const train = loadFashionMnist('train', { dir: opts.dataDir, limit: cfg.trainImages > 0 ? cfg.trainImages : undefined });
   const test = loadFashionMnist('test', { dir: opts.dataDir });
   const mcfg = modelConfigOf(cfg, test.rows, test.cols);
   const model = new CrateMAE(mcfg);
-  const run = RunDir.create(opts.outRoot ?? 'runs', 'crate-mae');
+  const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'crate-mae');
   run.writeJson('config.json', { experiment: 'crate-mae', glassbox_version: VERSION, config: cfg, model: mcfg });
   const perEpoch = Math.floor(train.count / cfg.batch);
   if (perEpoch < 1) throw new Error(`training set of ${train.count} images is smaller than one batch of ${cfg.batch}`);
@@ -204,3 +218,35 @@ export async function runCrateMAE(cfg: CrateMAEExperimentConfig, opts: { dataDir
   if (opts.render) writeFileAtomic(result.report, opts.render(result));
   return result;
 }
+
+/** `glassbox run crate-mae`. */
+export const crateMAEExperiment = defineExperiment<CrateMAESettings, CrateMAEResult>({
+  name: 'crate-mae',
+  description: 'CRATE-MAE: a CRATE encoder (λ = 0.5) and a mirrored decoder reconstruct Fashion-MNIST images from 25% of their patches',
+  settings: CRATE_MAE_SETTINGS,
+  presets: {
+    default: { help: '3 epochs of 10,000 images, 468 steps', config: { data: DEFAULT_FASHION_MNIST_DIR, ...CRATE_MAE_PRESETS.default } },
+    tiny: { help: 'smoke test, seconds', config: { data: DEFAULT_FASHION_MNIST_DIR, ...CRATE_MAE_PRESETS.tiny } },
+  },
+  defaultPreset: 'default',
+  validate(c) {
+    if (28 % c.patch !== 0) throw new Error(`crate-mae config: image size 28×28 is not divisible by the patch size ${c.patch}; use 1, 2, 4, 7, 14 or 28`);
+    if (c.dModel % c.heads !== 0) throw new Error(`crate-mae config: width ${c.dModel} is not divisible by heads ${c.heads}`);
+  },
+  resumable: false,
+  run(input, ctx) {
+    const { data, ...cfg } = input;
+    const steps = Math.floor((cfg.trainImages > 0 ? Math.min(cfg.trainImages, 60000) : 60000) / cfg.batch) * cfg.epochs;
+    ctx.progress.phase('train', steps, ['loss', 'eta']);
+    return runCrateMAE(cfg, {
+      dataDir: data, outRoot: ctx.outRoot, runDir: ctx.runDir, signal: ctx.signal, render: ctx.render,
+      onEvent: (e) => {
+        if (e.type === 'step') ctx.progress.update(e.step, trainStepFields(e));
+      },
+    });
+  },
+  summary: (r) => [
+    `CRATE-MAE: masked-patch MSE ${r.test_mse_masked.toFixed(4)} (mean-image baseline ${r.baseline_mse_masked.toFixed(4)}), ${r.params} parameters, ${formatSeconds(r.seconds)}`,
+    `report: ${r.report}`,
+  ],
+});

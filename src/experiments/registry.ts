@@ -7,8 +7,10 @@ import { additionExperiment } from './addition.js';
 import { lmExperiment } from './lm.js';
 import { saeLmExperiment } from './sae-lm.js';
 import { saeAdditionExperiment } from './sae-addition.js';
+import { crateFashionExperiment } from './crate-fashion.js';
+import { crateMAEExperiment } from './crate-mae.js';
 
-export const EXPERIMENTS: readonly AnyExperiment[] = [additionExperiment, lmExperiment, saeLmExperiment, saeAdditionExperiment];
+export const EXPERIMENTS: readonly AnyExperiment[] = [additionExperiment, lmExperiment, saeLmExperiment, saeAdditionExperiment, crateFashionExperiment, crateMAEExperiment];
 
 export function findExperiment(name: string): AnyExperiment {
   const e = EXPERIMENTS.find((x) => x.name === name);

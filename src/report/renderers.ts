@@ -6,6 +6,8 @@ import { renderAdditionReport } from './addition-report.js';
 import { renderLmReport } from './lm-report.js';
 import { renderSaeLmReport } from './sae-lm-report.js';
 import { renderSaeReport } from './sae-report.js';
+import { renderCrateReport } from './crate-report.js';
+import { renderCrateMAEReport } from './crate-mae-report.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const REPORTS: Readonly<Record<string, (result: any, extra?: any) => string>> = {
@@ -13,4 +15,6 @@ export const REPORTS: Readonly<Record<string, (result: any, extra?: any) => stri
   lm: renderLmReport,
   'sae-lm': renderSaeLmReport,
   'sae-addition': renderSaeReport,
+  'crate-fashion': renderCrateReport,
+  'crate-mae': renderCrateMAEReport,
 };
