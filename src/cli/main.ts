@@ -8,7 +8,6 @@ import { registerRunCommand } from './run.js';
 import { registerEvalCommand } from './eval.js';
 import { registerCompressCommands } from './compress.js';
 import { registerSaeCommands } from './sae.js';
-import { registerInteractionsCommand } from './interactions.js';
 import { registerCorpusCommands } from './corpus.js';
 import { registerLmCommands } from './lm.js';
 import { registerAttentionCommand } from './scan-snap.js';
@@ -22,7 +21,6 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) });
   registerRunCommand(program);
-  registerInteractionsCommand(program);
   registerEvalCommand(program);
   registerCompressCommands(program);
   registerSaeCommands(program);

@@ -10,7 +10,6 @@
 // task, the GPT, the training loop and the lens; it computes nothing itself
 // beyond bookkeeping.
 
-import { setThreads } from '../engine/matmul-kernel.js';
 import { Rng } from '../engine/rng.js';
 import { ldexp } from '../engine/detmath.js';
 import { AdamW, clipGradNorm } from '../engine/optim.js';
@@ -23,6 +22,8 @@ import { saveCheckpoint } from '../train/checkpoint.js';
 import { scoreProblemList } from './addition.js';
 import { computeInteractions, meanEmbedding, jaccardPerOrder, salientInteractions, type Interactions } from '../lens/interactions/index.js';
 import { VERSION } from '../version.js';
+import { SEED, type SettingsTable } from './settings.js';
+import { defineExperiment, formatSeconds } from './experiment.js';
 import type { InteractionsAdditionConfig, InteractionsAdditionResult, InteractionsCheckpoint, CarryChainResult, CarryChainSample, TwoPhaseVerdict } from './interactions-addition-result.js';
 
 /**
@@ -34,6 +35,28 @@ import type { InteractionsAdditionConfig, InteractionsAdditionResult, Interactio
  * answer digit c3 (hundreds) leaves the thousands digits a1, b1 outside its
  * carry chain, so the lens has something to rule out.
  */
+export const INTERACTIONS_SETTINGS: SettingsTable<InteractionsAdditionConfig> = {
+  digits: { type: 'int', min: 1, max: 8, arg: 'k', help: 'operand length k; the 2k operand digits are the variables (k ≤ 8: 2^2k masked forwards)' },
+  trainSize: { type: 'int', min: 1, max: 10_000_000, help: 'finite training set, sampled with replacement' },
+  steps: { type: 'int', min: 1, help: "training steps (the checkpoint grid keeps its shape when only this changes)" },
+  batch: { type: 'int', min: 1, max: 65536, help: 'problems per step' },
+  lr: { type: 'number', min: 1e-8, max: 10, help: 'peak learning rate (AdamW, warmup then cosine)' },
+  minLr: { type: 'number', min: 0, max: 10, help: 'learning rate at the end of the decay (lowered to --lr when that is below it)' },
+  warmup: { type: 'int', min: 0, help: 'steps of linear warmup' },
+  weightDecay: { type: 'number', min: 0, max: 10, help: 'AdamW decoupled weight decay' },
+  layers: { type: 'int', min: 1, max: 64, help: 'transformer blocks' },
+  dModel: { type: 'int', min: 1, max: 4096, help: 'residual width' },
+  heads: { type: 'int', min: 1, max: 256, help: 'attention heads (must divide d-model)' },
+  seed: SEED,
+  answerDigit: { type: 'int', min: 1, max: 16, arg: 'j', help: 'answer digit c_j whose log-odds is explained (1 = carry out, k+1 = units)' },
+  checkpoints: { type: 'int[]', min: 0, arg: 'steps', help: 'steps to save and analyse (0 = initialisation)' },
+  samples: { type: 'int', min: 1, max: 1000, help: 'training and test problems analysed per checkpoint (each)' },
+  lossProblems: { type: 'int', min: 1, max: 10000, help: 'problems scored for the train and test losses (at most the training set)' },
+  sparsifyIterations: { type: 'int', min: 1, help: 'SGD iterations of the AND/OR split (reference: 10,000)' },
+  sparsifyLr: { type: 'number', min: 1e-12, max: 10, help: 'initial learning rate of the split (reference: 1e-5)' },
+  qBound: { type: 'number', min: 0, max: 10, help: 'bound on the learned noise term: |q(S)| ≤ q-bound · |v(N) − v(∅)| (0 disables q)' },
+};
+
 export const INTERACTIONS_DEFAULTS: InteractionsAdditionConfig = {
   digits: 4, trainSize: 5000, steps: 3000, batch: 64, lr: 1e-3, minLr: 1e-4, warmup: 100, weightDecay: 0,
   layers: 2, dModel: 64, heads: 4, seed: 1, answerDigit: 3,
@@ -44,7 +67,6 @@ export const INTERACTIONS_DEFAULTS: InteractionsAdditionConfig = {
 export interface InteractionsRunOptions {
   outRoot?: string;
   runDir?: string;
-  threads?: number;
   onEvent?: (e: TrainEvent | { type: 'analysis'; step: number; checkpoint: InteractionsCheckpoint }) => void;
   signal?: AbortSignal;
   render?: (r: InteractionsAdditionResult) => string;
@@ -103,7 +125,6 @@ function gptConfig(c: InteractionsAdditionConfig): GPTConfig {
 
 export async function runInteractionsAddition(cfg: InteractionsAdditionConfig, opts: InteractionsRunOptions = {}): Promise<InteractionsAdditionResult> {
   validateInteractionsConfig(cfg);
-  if (opts.threads !== undefined) setThreads(opts.threads);
   const t0 = performance.now();
   const k = cfg.digits;
   const task = new AdditionTask({ digits: k, seed: cfg.seed });
@@ -262,3 +283,53 @@ export function twoPhase(cps: InteractionsCheckpoint[], n: number): TwoPhaseVerd
   };
 }
 
+
+/** `glassbox run interactions-addition`. */
+export const interactionsAdditionExperiment = defineExperiment<InteractionsAdditionConfig, InteractionsAdditionResult>({
+  name: 'interactions-addition',
+  description: "AND-OR interactions (arXiv 2405.10262) of the addition GPT's operand digits, the carry chain they expose, and their orders over training on a finite set",
+  settings: INTERACTIONS_SETTINGS,
+  presets: { default: { help: 'the figures of the README', config: INTERACTIONS_DEFAULTS } },
+  defaultPreset: 'default',
+  adjust(cfg, given) {
+    const c = { ...cfg };
+    if (given.has('lr') && !given.has('minLr')) c.minLr = Math.min(c.minLr, c.lr);
+    // Keep the default grid's shape on a different training length.
+    if (given.has('steps') && !given.has('checkpoints')) {
+      const scale = c.steps / INTERACTIONS_DEFAULTS.steps;
+      c.checkpoints = [...new Set(INTERACTIONS_DEFAULTS.checkpoints.map((s) => Math.round(s * scale)))];
+    }
+    if (!given.has('lossProblems')) c.lossProblems = Math.min(c.lossProblems, c.trainSize);
+    return c;
+  },
+  validate: (c) => validateInteractionsConfig(c),
+  resumable: false,
+  run(cfg, ctx) {
+    ctx.progress.phase('train', cfg.steps, ['loss', 'what']);
+    let what = '';
+    return runInteractionsAddition(cfg, {
+      outRoot: ctx.outRoot, runDir: ctx.runDir, signal: ctx.signal, render: ctx.render,
+      onEvent: (e) => {
+        if (e.type === 'step') ctx.progress.update(e.step, { loss: e.loss.toFixed(4), what });
+        if (e.type === 'analysis') {
+          const c = e.checkpoint;
+          what = `step ${c.step}: gap ${(c.test_answer_loss - c.train_answer_loss).toFixed(3)}, mean order ${c.mean_order.toFixed(2)}`;
+          ctx.progress.update(c.step, { loss: c.train_loss.toFixed(4), what });
+        }
+      },
+    });
+  },
+  summary(result) {
+    const lines = result.checkpoints.map((c) =>
+      `step ${String(c.step).padStart(6)}  train ${c.train_loss.toFixed(4)}  test ${c.test_loss.toFixed(4)}  answer gap ${(c.test_answer_loss - c.train_answer_loss).toFixed(4)}  salient ${c.salient.toFixed(1)}  mean order ${c.mean_order.toFixed(2)}  matching ${c.matching_error.toExponential(1)}`);
+    const t = result.two_phase;
+    const cc = result.carry_chain;
+    lines.push(
+      `carry chain (${cc.answer_digit}): ${(cc.mean_chain_share * 100).toFixed(1)}% of salient AND strength inside the chain (a dependence-blind spread: ${(cc.blind_chain_share * 100).toFixed(1)}%)`,
+      `dependence per digit: ${cc.variables.map((v, i) => `${v} ${cc.dependence[i]!.toFixed(2)}`).join(', ')}`,
+      `two-phase: mean order ${t.order_init.toFixed(2)} at init, ${t.order_min.toFixed(2)} at step ${t.min_order_step}, ${t.order_end.toFixed(2)} at the end; gap opens ${t.gap_opens_step ?? 'never'}; phase 1 ${t.phase1 ? 'seen' : 'not seen'}, phase 2 ${t.phase2 ? 'seen' : 'not seen'}`,
+      `${formatSeconds(result.seconds)}; report: ${result.report}`,
+    );
+    return lines;
+  },
+});

@@ -9,8 +9,9 @@ import { saeLmExperiment } from './sae-lm.js';
 import { saeAdditionExperiment } from './sae-addition.js';
 import { crateFashionExperiment } from './crate-fashion.js';
 import { crateMAEExperiment } from './crate-mae.js';
+import { interactionsAdditionExperiment } from './interactions-addition.js';
 
-export const EXPERIMENTS: readonly AnyExperiment[] = [additionExperiment, lmExperiment, saeLmExperiment, saeAdditionExperiment, crateFashionExperiment, crateMAEExperiment];
+export const EXPERIMENTS: readonly AnyExperiment[] = [additionExperiment, lmExperiment, saeLmExperiment, saeAdditionExperiment, crateFashionExperiment, crateMAEExperiment, interactionsAdditionExperiment];
 
 export function findExperiment(name: string): AnyExperiment {
   const e = EXPERIMENTS.find((x) => x.name === name);

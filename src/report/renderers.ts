@@ -8,6 +8,7 @@ import { renderSaeLmReport } from './sae-lm-report.js';
 import { renderSaeReport } from './sae-report.js';
 import { renderCrateReport } from './crate-report.js';
 import { renderCrateMAEReport } from './crate-mae-report.js';
+import { renderInteractionsReport } from './interactions-report.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const REPORTS: Readonly<Record<string, (result: any, extra?: any) => string>> = {
@@ -17,4 +18,5 @@ export const REPORTS: Readonly<Record<string, (result: any, extra?: any) => stri
   'sae-addition': renderSaeReport,
   'crate-fashion': renderCrateReport,
   'crate-mae': renderCrateMAEReport,
+  'interactions-addition': renderInteractionsReport,
 };
