@@ -4,10 +4,8 @@ import { Command } from 'commander';
 import { EXPERIMENTS } from '../experiments/registry.js';
 import { REPORTS } from '../report/renderers.js';
 import { registerExperiment } from './experiment-command.js';
-import { registerScanSnapRun } from './scan-snap.js';
 
 export function registerRunCommand(program: Command): void {
   const run = program.command('run').description('run an experiment and write its run directory (config, metrics, checkpoints, result, report)');
   for (const exp of EXPERIMENTS) registerExperiment(run, exp, REPORTS[exp.name]);
-  registerScanSnapRun(run);
 }

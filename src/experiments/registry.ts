@@ -10,8 +10,9 @@ import { saeAdditionExperiment } from './sae-addition.js';
 import { crateFashionExperiment } from './crate-fashion.js';
 import { crateMAEExperiment } from './crate-mae.js';
 import { interactionsAdditionExperiment } from './interactions-addition.js';
+import { scanSnapExperiment } from './scan-snap.js';
 
-export const EXPERIMENTS: readonly AnyExperiment[] = [additionExperiment, lmExperiment, saeLmExperiment, saeAdditionExperiment, crateFashionExperiment, crateMAEExperiment, interactionsAdditionExperiment];
+export const EXPERIMENTS: readonly AnyExperiment[] = [additionExperiment, lmExperiment, saeLmExperiment, saeAdditionExperiment, crateFashionExperiment, crateMAEExperiment, interactionsAdditionExperiment, scanSnapExperiment];
 
 export function findExperiment(name: string): AnyExperiment {
   const e = EXPERIMENTS.find((x) => x.name === name);

@@ -6,6 +6,7 @@
 // attention snaps.
 
 import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { trainRun, type TrainConfig } from './scan-snap-model.js';
 import { GENERATOR_DEFAULTS, type GeneratorConfig } from './scan-snap-generator.js';
@@ -13,6 +14,10 @@ import { detectSnap, SNAP_DEFAULTS } from '../lens/attention/index.js';
 import { RunDir } from '../train/run-dir.js';
 import { writeFileAtomic } from '../engine/atomic-file.js';
 import { VERSION } from '../version.js';
+import { nestSettings, type SettingsTable, type Setting } from './settings.js';
+import { defineExperiment, stopIfAborted, formatSeconds } from './experiment.js';
+import { additionLens, textLens, type TrainedLensResult } from './scan-snap-trained.js';
+import { getThreads } from '../engine/threads.js';
 
 export interface ScanSnapConfig {
   generator: GeneratorConfig;
@@ -24,6 +29,58 @@ export interface ScanSnapConfig {
   /** Figure 6: the sweep (random init, no per-query common tokens). */
   fig6: { numLast: number[]; lrZ: number[]; ratio: number[]; seeds: number[]; numCommonPerLast: number; init: 'zero' | 'random' };
 }
+
+const count = (min: number): Setting<number> => ({ type: 'int', min, max: 4096, help: '' });
+
+export const GENERATOR_SETTINGS: SettingsTable<GeneratorConfig> = {
+  numLast: { ...count(1), internal: true, help: 'query tokens K (set by Figure 4 and by the sweep)' },
+  numNextPerLast: { ...count(1), max: 1000, help: 'next tokens (classes) per query token in the sweep (paper: 2)' },
+  numCommon: { ...count(0), help: 'tokens common to every class (paper: 10)' },
+  numCommonPerLast: { ...count(0), internal: true, help: 'tokens common within a query group (set by Figure 4 and by the sweep)' },
+  numUniquePerNext: { ...count(1), help: 'tokens distinct to each class (paper: 10)' },
+  commonWeight: { type: 'number', min: 0, help: 'unnormalised weight of a common token (paper: 1)' },
+  uniqueMin: { type: 'number', min: 0, help: 'weight of the least frequent distinct token (paper: 0.1)' },
+  uniqueMax: { type: 'number', min: 0, help: 'weight of the most frequent distinct token (paper: 1)' },
+  seqLen: { type: 'int', min: 2, max: 1 << 20, arg: 'L', help: 'sequence length: L−1 context tokens and the query (paper: 128)' },
+};
+
+/** What `glassbox run scan-snap` takes: the config, and whether (and on what text) to run the lens on trained models. */
+export interface ScanSnapSettings extends ScanSnapConfig {
+  trained: boolean;
+  corpus: string;
+}
+
+const INIT = ['zero', 'random'] as const;
+
+export const SCAN_SNAP_SETTINGS: SettingsTable<ScanSnapSettings> = {
+  ...nestSettings('generator', GENERATOR_SETTINGS, ''),
+  batch: { type: 'int', min: 1, max: 1 << 16, help: 'sequences per SGD step (paper: 128)' },
+  iterations: { type: 'int', min: 3, max: 1 << 20, help: 'SGD steps per run (paper: 100)' },
+  momentum: { type: 'number', min: 0, max: 0.999999, help: 'SGD momentum for Y and Z (reference default: 0.9)' },
+  'fig4.numLast': { ...count(1), max: 1000, help: 'Figure 4: query tokens (paper: 2)' },
+  'fig4.numNextPerLast': { ...count(1), max: 1000, help: 'Figure 4: next tokens per query (paper: 1)' },
+  'fig4.numCommonPerLast': { ...count(0), help: 'Figure 4: tokens common within a query group (paper: 0)' },
+  'fig4.lrZ': { type: 'number', min: 0, help: 'Figure 4: η_Z (paper: 1)' },
+  'fig4.lrY': { type: 'number', min: 0, help: 'Figure 4: η_Y (paper: 1)' },
+  'fig4.init': { type: 'string', choices: INIT, arg: 'kind', help: 'Figure 4: initialisation of Y and Z (paper: zero)' },
+  'fig4.seed': { type: 'int', min: 0, max: 2 ** 31 - 1, help: 'Figure 4: seed (paper: 2)' },
+  'fig4.classIndex': { type: 'int', min: 0, flag: 'fig4-class', arg: 'i', help: 'Figure 4: the class shown (0-based)' },
+  'fig4.show': { type: 'int[]', min: 0, help: 'Figure 4: iterations whose weights the report shows (and the end)' },
+  'fig6.numLast': { type: 'int[]', min: 1, flag: 'num-last', help: 'Figure 6: query-token counts K (paper: 1,3,5,10)' },
+  'fig6.lrZ': { type: 'number[]', min: 0, flag: 'lr-z', help: 'Figure 6: η_Z values (paper: 0.5,1,2,3)' },
+  'fig6.ratio': { type: 'number[]', min: 0, flag: 'lr-ratio', help: 'Figure 6: η_Y/η_Z values (paper: 1,2,5,10)' },
+  'fig6.seeds': {
+    type: 'int[]', min: 0, flag: 'seeds', help: 'Figure 6: seeds 1..n per cell (paper: 10)',
+    parse: (t) => {
+      if (!/^\s*\d+\s*$/.test(t) || Number(t) < 1 || Number(t) > 1000) throw new Error(`expected a seed count in [1, 1000], got "${t}"`);
+      return Array.from({ length: Number(t) }, (_, i) => i + 1);
+    },
+  },
+  'fig6.numCommonPerLast': { ...count(0), flag: 'num-common-per-last', help: "Figure 6: tokens common within a query group (paper: 0; the generator's default is 5)" },
+  'fig6.init': { type: 'string', choices: INIT, flag: 'init', arg: 'kind', help: 'Figure 6: initialisation of Y and Z (paper: random)' },
+  trained: { type: 'boolean', help: 'also run the lens on a small trained addition GPT and a 1-layer text model' },
+  corpus: { type: 'string', arg: 'file', help: 'text for the 1-layer model (with --trained)' },
+};
 
 export const SCAN_SNAP_PRESETS: Record<'default' | 'quick', ScanSnapConfig> = {
   default: {
@@ -316,7 +373,8 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(2, availableParallelism()));
 }
 
-export async function runScanSnap(cfg: ScanSnapConfig, opts: { outRoot?: string; threads?: number; render?: (r: ScanSnapResult) => string } = {}): Promise<ScanSnapResult> {
+/** Options of a scan-snap run; `workers` is the sweep's worker-thread count (the results are the same for any). */
+export async function runScanSnap(cfg: ScanSnapConfig, opts: { outRoot?: string; runDir?: string; workers?: number; signal?: AbortSignal; render?: (r: ScanSnapResult) => string } = {}): Promise<ScanSnapResult> {
   const t0 = performance.now();
   // Fail on impossible parameters before any work or any directory.
   sweepSpecs(cfg).forEach(() => undefined);
@@ -326,10 +384,12 @@ export async function runScanSnap(cfg: ScanSnapConfig, opts: { outRoot?: string;
   for (const [k, v] of [['batch', cfg.batch], ['iterations', cfg.iterations]] as const) if (!Number.isInteger(v) || v < 1) throw new Error(`scan-snap: ${k} must be a positive integer, got ${v}`);
   if (cfg.iterations < 3) throw new Error(`scan-snap: at least 3 iterations are needed to read a snap, got ${cfg.iterations}`);
   if (cfg.fig6.seeds.length < 1) throw new Error('scan-snap: the sweep needs at least one seed');
-  const run = RunDir.create(opts.outRoot ?? 'runs', 'scan-snap');
+  const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'scan-snap');
   run.writeJson('config.json', { experiment: 'scan-snap', glassbox_version: VERSION, config: cfg });
   const fig4 = figure4(cfg);
-  const fig6 = await figure6(cfg, opts.threads ?? defaultThreads());
+  stopIfAborted(opts.signal, 'after Figure 4');
+  const fig6 = await figure6(cfg, opts.workers ?? defaultThreads());
+  stopIfAborted(opts.signal, 'after the Figure 6 sweep');
   const result: ScanSnapResult = {
     experiment: 'scan-snap',
     glassbox_version: VERSION,
@@ -345,3 +405,64 @@ export async function runScanSnap(cfg: ScanSnapConfig, opts: { outRoot?: string;
   if (opts.render) writeFileAtomic(result.report, opts.render(result));
   return result;
 }
+
+/** A scan-snap run's result with the trained models' lens, as result.json holds it. */
+export type ScanSnapFullResult = ScanSnapResult & { trained: TrainedLensResult[] };
+
+/** `glassbox run scan-snap`. */
+export const scanSnapExperiment = defineExperiment<ScanSnapSettings, ScanSnapFullResult>({
+  name: 'scan-snap',
+  description: 'Tian et al.\'s "Scan and Snap" (arXiv 2305.16380) on its synthetic task: Figure 4 (attention over one class\'s support through training), Figure 6 (final attention entropy over K × η_Z × η_Y/η_Z × seeds, with snap steps), and the attention lens on a trained addition GPT and a 1-layer text model',
+  settings: SCAN_SNAP_SETTINGS,
+  presets: {
+    default: { help: "the paper's settings (640 sweep runs) and the trained models", config: { ...SCAN_SNAP_PRESETS.default, trained: true, corpus: '../shared/corpus/alice29.txt' } },
+    quick: { help: 'a small sweep for tests, no trained models', config: { ...SCAN_SNAP_PRESETS.quick, trained: false, corpus: '../shared/corpus/alice29.txt' } },
+  },
+  defaultPreset: 'default',
+  validate(c) {
+    if (c.trained && !existsSync(c.corpus)) throw new Error(`--corpus ${c.corpus} does not exist (or pass --no-trained)`);
+  },
+  resumable: false,
+  async run(input, ctx) {
+    const { trained: trainedOn, corpus, ...cfg } = input;
+    const runs = cfg.fig6.numLast.length * cfg.fig6.lrZ.length * cfg.fig6.ratio.length * cfg.fig6.seeds.length;
+    ctx.progress.note(`scan-snap: Figure 4, then ${runs} sweep runs of ${cfg.iterations} iterations`);
+    const result = await runScanSnap(cfg, { outRoot: ctx.outRoot, runDir: ctx.runDir, workers: getThreads(), signal: ctx.signal });
+    ctx.progress.note(`sweep: ${formatSeconds(result.figure6.seconds)} on ${result.figure6.threads} thread(s)`);
+    const trained: TrainedLensResult[] = [];
+    if (trainedOn) {
+      ctx.progress.note('trained models: addition GPT with a checkpoint series, then a 1-layer text model');
+      trained.push(await additionLens(result.run_dir, {}));
+      stopIfAborted(ctx.signal, 'after the trained addition model');
+      trained.push(textLens(corpus));
+    }
+    const full: ScanSnapFullResult = { ...result, trained };
+    writeFileAtomic(`${result.run_dir}/result.json`, JSON.stringify(full, null, 2) + '\n');
+    if (ctx.render) writeFileAtomic(result.report, ctx.render(full, trained));
+    return full;
+  },
+  json(result) {
+    const cfg = result.config;
+    const grid = result.figure6.cells.map((c) => ({ K: c.K, lr_z: c.lrZ, ratio: c.ratio, entropy_mean: c.mean, entropy_sd: c.sd, support_entropy_mean: c.supportMean, paper: c.paper ?? null, snap_mean: c.snapMean, snap_sd: c.snapSd, snapped: c.snapped, snaps_of: cfg.fig6.seeds.length }));
+    const out = {
+      grid,
+      trends: result.figure6.trends,
+      paper_comparison: result.figure6.paperComparison,
+      snap_rule: result.snap_rule,
+      figure4: { drop_order: result.figure4.dropOrder, peak_iteration: result.figure4.peakIteration, spearman: result.figure4.spearman, survivors: result.figure4.survivors, common_mass_start: result.figure4.commonMass[0], common_mass_end: result.figure4.commonMass[result.figure4.commonMass.length - 1] },
+      trained: result.trained.map((t) => ({ name: t.name, steps: t.steps, snaps: t.heads.map((h) => ({ layer: h.layer, head: h.head, snap: h.snap.step, first: h.entropy[0], last: h.entropy[h.entropy.length - 1] })), observation: t.observation, seconds: t.seconds })),
+      sweep_seconds: result.figure6.seconds,
+      report: result.report,
+    };
+    return out;
+  },
+  summary(result) {
+    const t = result.figure6.trends;
+    return [
+      `Figure 4: common-token mass ${result.figure4.commonMass[0].toFixed(3)} → ${result.figure4.commonMass[result.figure4.commonMass.length - 1].toFixed(3)}; drop order ${result.figure4.dropOrder.map((j) => `d${j}`).join(' ')} (Spearman ${result.figure4.spearman.toFixed(3)}); ${result.figure4.survivors} distinct tokens keep ≥ 5%`,
+      `Figure 6: larger η_Z lowers entropy in ${t.lrZHolds}/${t.lrZTotal} series; at K=1 ratio 1 → max: ${t.ratioK1.map((x) => `${x.means[0].toFixed(3)}→${x.means[x.means.length - 1].toFixed(3)}`).join(', ')}`,
+      ...result.trained.map((x) => `${x.name}: ${x.observation}`),
+      `report: ${result.report}`,
+    ];
+  },
+});

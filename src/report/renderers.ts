@@ -9,6 +9,7 @@ import { renderSaeReport } from './sae-report.js';
 import { renderCrateReport } from './crate-report.js';
 import { renderCrateMAEReport } from './crate-mae-report.js';
 import { renderInteractionsReport } from './interactions-report.js';
+import { renderScanSnapReport } from './scan-snap-report.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const REPORTS: Readonly<Record<string, (result: any, extra?: any) => string>> = {
@@ -19,4 +20,5 @@ export const REPORTS: Readonly<Record<string, (result: any, extra?: any) => stri
   'crate-fashion': renderCrateReport,
   'crate-mae': renderCrateMAEReport,
   'interactions-addition': renderInteractionsReport,
+  'scan-snap': renderScanSnapReport,
 };
