@@ -85,7 +85,7 @@ export function registerExperiment(run: Command, exp: AnyExperiment, render?: (r
   }
   cmd.addOption(threadsOption());
   cmd.option('--out <dir>', 'parent folder of run directories', 'runs');
-  if (exp.resumable) cmd.option('--resume <checkpoint>', 'continue a run from its checkpoints/last.safetensors (same settings), bit-identically');
+  if (exp.resumable) cmd.option('--resume <checkpoint>', 'continue an interrupted run from the checkpoint it names (same settings), bit-identically');
   cmd.option('--json', 'print the result as JSON to stdout');
   cmd.option('--quiet', 'no progress output');
   cmd.action(async (flags: Record<string, unknown>) => {

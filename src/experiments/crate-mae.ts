@@ -13,8 +13,8 @@ import { loadFashionMnist, imageBatch, fashionMnistDir, DEFAULT_FASHION_MNIST_DI
 import { CrateMAE, randomPatchMask, maskedPatches, type CrateMAEConfig, type PatchMask } from '../nn/crate-mae.js';
 import { patchify, unpatchify, patchDim } from '../nn/patches.js';
 import { RunDir } from '../train/run-dir.js';
-import { saveCheckpoint } from '../train/checkpoint.js';
-import { trainLoop, type Batch, type TrainEvent } from '../train/trainer.js';
+import { saveTrainingCheckpoint, readTrainingCheckpoint, restoreTraining } from '../train/resume.js';
+import { trainLoop, type Batch, type TrainEvent, type TrainState } from '../train/trainer.js';
 import { oneCycle } from '../engine/schedule.js';
 import { VERSION } from '../version.js';
 import type { SettingsTable } from './settings.js';
@@ -80,6 +80,9 @@ export interface CrateMAEResult {
   baseline_mse_masked: number;
   seconds: number;
   steps: number;
+  /** Stopped by the signal before the last step; `checkpoint` resumes it. */
+  aborted: boolean;
+  checkpoint: string;
   history: Array<{ step: number; train_loss: number }>;
   examples: Reconstruction[];
   run_dir: string;
@@ -168,7 +171,7 @@ function reconstructions(model: CrateMAE, test: ImageSet, n: number, seed: numbe
   });
 }
 
-export async function runCrateMAE(cfg: CrateMAEExperimentConfig, opts: { dataDir?: string; outRoot?: string; runDir?: string; onEvent?: (e: TrainEvent) => void; signal?: AbortSignal; render?: (r: CrateMAEResult) => string } = {}): Promise<CrateMAEResult> {
+export async function runCrateMAE(cfg: CrateMAEExperimentConfig, opts: { dataDir?: string; outRoot?: string; runDir?: string; resume?: string; onEvent?: (e: TrainEvent) => void; signal?: AbortSignal; render?: (r: CrateMAEResult) => string } = {}): Promise<CrateMAEResult> {
   for (const k of ['dModel', 'heads', 'layers', 'patch', 'epochs', 'batch', 'evalImages', 'showImages'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new Error(`crate-mae config: ${k} must be a positive integer, got ${cfg[k]}`);
   }
@@ -177,6 +180,8 @@ export async function runCrateMAE(cfg: CrateMAEExperimentConfig, opts: { dataDir
   const test = loadFashionMnist('test', { dir: opts.dataDir });
   const mcfg = modelConfigOf(cfg, test.rows, test.cols);
   const model = new CrateMAE(mcfg);
+  // A resume is checked before the run directory is touched.
+  const resumeFrom = opts.resume ? readTrainingCheckpoint<{ history: CrateMAEResult['history'] }>(opts.resume, 'crate-mae', cfg) : null;
   const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'crate-mae');
   run.writeJson('config.json', { experiment: 'crate-mae', glassbox_version: VERSION, config: cfg, model: mcfg });
   const perEpoch = Math.floor(train.count / cfg.batch);
@@ -186,6 +191,12 @@ export async function runCrateMAE(cfg: CrateMAEExperimentConfig, opts: { dataDir
   const optimizer = new AdamW(params, { lr: cfg.lr, betas: [0.9, 0.95], eps: 1e-8, weightDecay: cfg.weightDecay });
   const N = model.patches;
   const history: CrateMAEResult['history'] = [];
+  let start: TrainState | undefined;
+  if (resumeFrom) {
+    const r = restoreTraining(resumeFrom, model, optimizer);
+    start = r.state;
+    history.push(...r.extra.history);
+  }
   const ckpt = `${run.checkpoints}/crate-mae.safetensors`;
   const state = trainLoop({
     steps, params, optimizer, lrAt: oneCycle(cfg.lr, steps),
@@ -199,7 +210,9 @@ export async function runCrateMAE(cfg: CrateMAEExperimentConfig, opts: { dataDir
       const mask = randomPatchMask(b.B, N, cfg.maskRatio, Rng.derive(cfg.seed, `mask/step/${step}`));
       return maskedMse(model.forward(pixels, b.B, mask), patchify(pixels, b.B, mcfg), maskedPatches(mask, b.B, N));
     },
-    saveCheckpoint: () => (saveCheckpoint(ckpt, model, { meta: { model_config: mcfg, experiment_config: cfg } }), ckpt),
+    checkpointEvery: perEpoch,
+    saveCheckpoint: (state) => saveTrainingCheckpoint(ckpt, model, optimizer, { experiment: 'crate-mae', config: cfg, modelConfig: mcfg, state, extra: { history } }),
+    start,
     onEvent: opts.onEvent,
     onMetric: (r) => {
       run.appendMetric(r);
@@ -211,7 +224,7 @@ export async function runCrateMAE(cfg: CrateMAEExperimentConfig, opts: { dataDir
   const score = evaluate(model, test, Math.min(cfg.evalImages, test.count), cfg.seed);
   const result: CrateMAEResult = {
     experiment: 'crate-mae', glassbox_version: VERSION, dataset: fashionMnistDir(opts.dataDir), config: cfg, image: { rows: test.rows, cols: test.cols },
-    params: model.paramCount(), test_mse_masked: score.mse, baseline_mse_masked: score.baseline, seconds: (performance.now() - t0) / 1000, steps: state.step,
+    params: model.paramCount(), test_mse_masked: score.mse, baseline_mse_masked: score.baseline, seconds: (performance.now() - t0) / 1000, steps: state.step, aborted: state.aborted, checkpoint: ckpt,
     history, examples: reconstructions(model, test, cfg.showImages, cfg.seed), run_dir: run.path, report: run.file('report.html'),
   };
   run.writeJson('result.json', result);
@@ -233,18 +246,19 @@ export const crateMAEExperiment = defineExperiment<CrateMAESettings, CrateMAERes
     if (28 % c.patch !== 0) throw new Error(`crate-mae config: image size 28×28 is not divisible by the patch size ${c.patch}; use 1, 2, 4, 7, 14 or 28`);
     if (c.dModel % c.heads !== 0) throw new Error(`crate-mae config: width ${c.dModel} is not divisible by heads ${c.heads}`);
   },
-  resumable: false,
+  resumable: true,
   run(input, ctx) {
     const { data, ...cfg } = input;
     const steps = Math.floor((cfg.trainImages > 0 ? Math.min(cfg.trainImages, 60000) : 60000) / cfg.batch) * cfg.epochs;
     ctx.progress.phase('train', steps, ['loss', 'eta']);
     return runCrateMAE(cfg, {
-      dataDir: data, outRoot: ctx.outRoot, runDir: ctx.runDir, signal: ctx.signal, render: ctx.render,
+      dataDir: data, outRoot: ctx.outRoot, runDir: ctx.runDir, resume: ctx.resume, signal: ctx.signal, render: ctx.render,
       onEvent: (e) => {
         if (e.type === 'step') ctx.progress.update(e.step, trainStepFields(e));
       },
     });
   },
+  interrupted: (r) => (r.aborted ? `interrupted at step ${r.steps}; resume with --resume ${r.checkpoint}` : null),
   summary: (r) => [
     `CRATE-MAE: masked-patch MSE ${r.test_mse_masked.toFixed(4)} (mean-image baseline ${r.baseline_mse_masked.toFixed(4)}), ${r.params} parameters, ${formatSeconds(r.seconds)}`,
     `report: ${r.report}`,

@@ -82,3 +82,29 @@ test('a tiny crate-mae run learns something and writes reconstructions and a rep
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test('crate-mae interrupted and resumed from its checkpoint ends in the same weights and figures as an uninterrupted run', async () => {
+  const data = mkdtempSync(join(tmpdir(), 'gb-mae-data-'));
+  const out = mkdtempSync(join(tmpdir(), 'gb-mae-resume-'));
+  try {
+    fakeDataset(data, 160);
+    const cfg = CRATE_MAE_PRESETS.tiny;
+    const a = await runCrateMAE(cfg, { dataDir: data, runDir: join(out, 'a') });
+    const controller = new AbortController();
+    const b1 = await runCrateMAE(cfg, { dataDir: data, runDir: join(out, 'b'), signal: controller.signal, onEvent: (e) => { if (e.type === 'step' && e.step === 7) controller.abort(); } });
+    assert.equal(b1.aborted, true);
+    assert.equal(b1.steps, 7);
+    await assert.rejects(runCrateMAE({ ...cfg, lr: cfg.lr * 2 }, { dataDir: data, runDir: join(out, 'c'), resume: b1.checkpoint }), /different configuration/);
+    const b = await runCrateMAE(cfg, { dataDir: data, runDir: join(out, 'b'), resume: b1.checkpoint });
+    assert.equal(b.aborted, false);
+    assert.equal(b.steps, a.steps);
+    assert.equal(b.test_mse_masked, a.test_mse_masked);
+    assert.deepEqual(b.history, a.history);
+    const { decodeSafetensors } = await import('../../src/engine/safetensors.js');
+    const ta = decodeSafetensors(readFileSync(a.checkpoint)).tensors, tb = decodeSafetensors(readFileSync(b.checkpoint)).tensors;
+    for (const [name, t] of ta) assert.deepEqual(tb.get(name)!.data, t.data, name);
+  } finally {
+    rmSync(data, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,51 @@
+// Checkpoints that resume training bit-identically: the weights, the
+// optimiser's moments and step counts, the loop's TrainState, and whatever the
+// experiment keeps beside them (its history so far). A resumed run must be
+// the same run, so the checkpoint names its experiment and full config, and
+// resuming under anything else is refused with both configs in the message.
+
+import type { Module } from '../nn/module.js';
+import type { OptimizerState } from '../engine/optim.js';
+import type { TrainState } from './trainer.js';
+import { saveCheckpoint, loadCheckpoint, modelTensors } from './checkpoint.js';
+import { optimizerStateTo, optimizerStateFrom } from './optimizer-state.js';
+
+interface Optimizer {
+  state(): OptimizerState;
+  loadState(s: OptimizerState): void;
+}
+
+export interface TrainingCheckpoint<M> {
+  experiment: string;
+  config: unknown;
+  state: TrainState;
+  /** The experiment's own record (history, which phase it is in), JSON only. */
+  extra: M;
+}
+
+export function saveTrainingCheckpoint<M>(path: string, model: Module, optimizer: Optimizer, c: TrainingCheckpoint<M> & { modelConfig?: unknown }): string {
+  const { tensors, scalars } = optimizerStateTo(optimizer.state());
+  saveCheckpoint(path, model, {
+    meta: { experiment: c.experiment, experiment_config: c.config, model_config: c.modelConfig ?? null, train_state: c.state, optimizer_state: scalars, resume_extra: c.extra },
+    extra: tensors,
+  });
+  return path;
+}
+
+/** Read a training checkpoint's record without touching a model (to decide which phase to resume). */
+export function readTrainingCheckpoint<M>(path: string, experiment: string, config: unknown): TrainingCheckpoint<M> & { loaded: ReturnType<typeof loadCheckpoint> } {
+  const ck = loadCheckpoint(path);
+  if (ck.meta.experiment !== experiment) throw new Error(`${path} is a checkpoint of ${JSON.stringify(ck.meta.experiment ?? 'another experiment')}, not of ${experiment}`);
+  if (JSON.stringify(ck.meta.experiment_config) !== JSON.stringify(config)) {
+    throw new Error(`checkpoint ${path} was trained with a different configuration; resume needs the same settings (saved: ${JSON.stringify(ck.meta.experiment_config)}; now: ${JSON.stringify(config)})`);
+  }
+  if (!ck.meta.train_state) throw new Error(`${path} holds no training state to resume from`);
+  return { experiment, config, state: ck.meta.train_state as TrainState, extra: ck.meta.resume_extra as M, loaded: ck };
+}
+
+/** Put a checkpoint's weights and optimiser state back; returns where the loop goes on from. */
+export function restoreTraining<M>(ck: ReturnType<typeof readTrainingCheckpoint<M>>, model: Module, optimizer: Optimizer): { state: TrainState; extra: M } {
+  model.loadStateDict(modelTensors(ck.loaded));
+  optimizer.loadState(optimizerStateFrom(ck.loaded.tensors, ck.loaded.meta.optimizer_state));
+  return { state: ck.state, extra: ck.extra };
+}
