@@ -11,10 +11,12 @@ import { loadFashionMnist, imageBatch, FASHION_MNIST_CLASSES, fashionMnistDir, D
 import { Crate, type CrateConfig } from '../nn/crate.js';
 import { ViT, type ViTConfig } from '../nn/vit.js';
 import { RunDir } from '../train/run-dir.js';
-import { saveCheckpoint } from '../train/checkpoint.js';
+import { modelTensors } from '../train/checkpoint.js';
+import { readTrainingCheckpoint } from '../train/resume.js';
+import { join, dirname } from 'node:path';
 import type { TrainEvent } from '../train/trainer.js';
 import { measureLayers, type LayerRates } from '../lens/coding-rate.js';
-import { trainClassifier, accuracy, type TrainedClassifier } from './image-training.js';
+import { trainClassifier, accuracy, type TrainedClassifier, type ClassifierCheckpointExtra } from './image-training.js';
 import { VERSION } from '../version.js';
 import { SEED, type SettingsTable } from './settings.js';
 import { defineExperiment, formatSeconds } from './experiment.js';
@@ -122,6 +124,9 @@ export interface CrateFashionResult {
   };
   vit?: { params: number; test_acc: number; seconds: number; steps: number; history: TrainedClassifier['history'] };
   attention: AttentionExample[];
+  /** Stopped by the signal; `checkpoint` (of the model that was training) resumes it. */
+  aborted: boolean;
+  checkpoint: string | null;
   seconds: number;
   run_dir: string;
   report: string;
@@ -131,6 +136,7 @@ export interface CrateFashionOptions {
   dataDir?: string;
   outRoot?: string;
   runDir?: string;
+  resume?: string;
   onEvent?: (model: 'crate' | 'vit', e: TrainEvent) => void;
   signal?: AbortSignal;
   render?: (r: CrateFashionResult) => string;
@@ -218,6 +224,8 @@ export async function runCrateFashion(cfg: CrateFashionConfig, opts: CrateFashio
   const dataset = fashionMnistDir(opts.dataDir);
   const train = loadFashionMnist('train', { dir: opts.dataDir, limit: cfg.trainImages > 0 ? cfg.trainImages : undefined });
   const test = loadFashionMnist('test', { dir: opts.dataDir });
+  // A resume is checked before the run directory is touched.
+  const resumeFrom = opts.resume ? readTrainingCheckpoint<ClassifierCheckpointExtra>(opts.resume, 'crate-fashion', cfg) : null;
   const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'crate-fashion');
   const ccfg = crateConfigOf(cfg, test.rows, test.cols);
   const vcfg = vitConfigOf(cfg, test.rows, test.cols);
@@ -226,43 +234,64 @@ export async function runCrateFashion(cfg: CrateFashionConfig, opts: CrateFashio
   const result: CrateFashionResult = {
     experiment: 'crate-fashion', glassbox_version: VERSION, dataset, config: cfg,
     image: { rows: test.rows, cols: test.cols, patch: cfg.patch, grid: [test.rows / cfg.patch, test.cols / cfg.patch] },
-    train_images: train.count, attention: [], seconds: 0, run_dir: run.path, report: run.file('report.html'),
+    train_images: train.count, attention: [], seconds: 0, run_dir: run.path, report: run.file('report.html'), aborted: false, checkpoint: null,
   };
 
+  // Resuming: the checkpoint says which model was training; a finished CRATE is read back from its own checkpoint beside it.
+  const resumeTag = resumeFrom?.extra.tag;
+  const stopped = (trained: TrainedClassifier, ckpt: string): boolean => {
+    if (!trained.aborted) return false;
+    result.aborted = true;
+    result.checkpoint = ckpt;
+    return true;
+  };
   if (cfg.models !== 'vit') {
     const model = new Crate(ccfg);
     const layersInit = crateLayerRates(model, test, cfg.rateImages, cfg.eps);
     const ckpt = `${run.checkpoints}/crate.safetensors`;
-    const trained = trainClassifier(model, train, test, training, {
-      evalImages: cfg.evalImages, signal: opts.signal,
-      onEvent: (e) => opts.onEvent?.('crate', e),
-      onMetric: (r) => run.appendMetric({ model: 'crate', ...r }),
-      saveCheckpoint: () => (saveCheckpoint(ckpt, model, { meta: { model_config: ccfg, experiment_config: cfg } }), ckpt),
-    });
-    const layers = crateLayerRates(model, test, cfg.rateImages, cfg.eps);
-    const attn = crateAttention(model, test, cfg.attentionImages);
-    result.attention = attn.examples;
-    result.crate = {
-      params: model.paramCount(), test_acc: accuracy(model, test), seconds: trained.seconds, steps: trained.steps,
-      rc_per_layer: layers.map((l) => l.Rc), r_per_layer: layers.map((l) => l.R),
-      sparsity_per_layer: layers.map((l) => l.zeroFraction), l1_l2_per_layer: layers.map((l) => l.l1OverL2),
-      layers_init: layersInit, layers_trained: layers, object_attention_lift: attn.lift, history: trained.history,
-    };
+    let trained: TrainedClassifier;
+    if (resumeTag === 'vit') {
+      const done = readTrainingCheckpoint<ClassifierCheckpointExtra>(join(dirname(opts.resume!), 'crate.safetensors'), 'crate-fashion', cfg);
+      model.loadStateDict(modelTensors(done.loaded));
+      model.eval();
+      trained = { steps: done.state.step, seconds: done.state.seconds, aborted: false, history: done.extra.history };
+    } else {
+      trained = trainClassifier(model, train, test, training, {
+        evalImages: cfg.evalImages, signal: opts.signal,
+        onEvent: (e) => opts.onEvent?.('crate', e),
+        onMetric: (r) => run.appendMetric({ model: 'crate', ...r }),
+        checkpoint: { path: ckpt, experiment: 'crate-fashion', config: cfg, modelConfig: ccfg, tag: 'crate' },
+        resumeFrom: resumeTag === 'crate' ? resumeFrom! : undefined,
+      });
+    }
+    if (!stopped(trained, ckpt)) {
+      const layers = crateLayerRates(model, test, cfg.rateImages, cfg.eps);
+      const attn = crateAttention(model, test, cfg.attentionImages);
+      result.attention = attn.examples;
+      result.crate = {
+        params: model.paramCount(), test_acc: accuracy(model, test), seconds: trained.seconds, steps: trained.steps,
+        rc_per_layer: layers.map((l) => l.Rc), r_per_layer: layers.map((l) => l.R),
+        sparsity_per_layer: layers.map((l) => l.zeroFraction), l1_l2_per_layer: layers.map((l) => l.l1OverL2),
+        layers_init: layersInit, layers_trained: layers, object_attention_lift: attn.lift, history: trained.history,
+      };
+    }
   }
-  if (cfg.models !== 'crate' && !opts.signal?.aborted) {
+  if (cfg.models !== 'crate' && !result.aborted) {
     const model = new ViT(vcfg);
     const ckpt = `${run.checkpoints}/vit.safetensors`;
     const trained = trainClassifier(model, train, test, training, {
       evalImages: cfg.evalImages, signal: opts.signal,
       onEvent: (e) => opts.onEvent?.('vit', e),
       onMetric: (r) => run.appendMetric({ model: 'vit', ...r }),
-      saveCheckpoint: () => (saveCheckpoint(ckpt, model, { meta: { model_config: vcfg, experiment_config: cfg } }), ckpt),
+      checkpoint: { path: ckpt, experiment: 'crate-fashion', config: cfg, modelConfig: vcfg, tag: 'vit' },
+      resumeFrom: resumeTag === 'vit' ? resumeFrom! : undefined,
     });
-    result.vit = { params: model.paramCount(), test_acc: accuracy(model, test), seconds: trained.seconds, steps: trained.steps, history: trained.history };
+    if (!stopped(trained, ckpt)) result.vit = { params: model.paramCount(), test_acc: accuracy(model, test), seconds: trained.seconds, steps: trained.steps, history: trained.history };
   }
   result.seconds = (performance.now() - t0) / 1000;
   run.writeJson('result.json', result);
-  if (opts.render) writeFileAtomic(result.report, opts.render(result));
+  // An interrupted run has half its models; the report is drawn when it is resumed to the end.
+  if (opts.render && !result.aborted) writeFileAtomic(result.report, opts.render(result));
   return result;
 }
 
@@ -278,14 +307,15 @@ export const crateFashionExperiment = defineExperiment<CrateFashionSettings, Cra
   },
   defaultPreset: 'default',
   validate: (c) => validateCrateFashionConfig(c),
-  resumable: false,
+  resumable: true,
+  interrupted: (r) => (r.aborted ? `interrupted; resume with --resume ${r.checkpoint}` : null),
   run(input, ctx) {
     const { data, ...cfg } = input;
     const steps = Math.floor((cfg.trainImages > 0 ? Math.min(cfg.trainImages, 60000) : 60000) / cfg.batch) * cfg.epochs;
     let acc = '-';
     let current = '';
     return runCrateFashion(cfg, {
-      dataDir: data, outRoot: ctx.outRoot, runDir: ctx.runDir, signal: ctx.signal, render: ctx.render,
+      dataDir: data, outRoot: ctx.outRoot, runDir: ctx.runDir, resume: ctx.resume, signal: ctx.signal, render: ctx.render,
       onEvent: (model, e) => {
         if (model !== current) ctx.progress.phase(model, steps, ['loss', 'acc', 'eta']);
         current = model;

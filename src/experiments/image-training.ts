@@ -10,7 +10,8 @@ import { Rng } from '../engine/rng.js';
 import { AdamW } from '../engine/optim.js';
 import { oneCycle } from '../engine/schedule.js';
 import { imageBatch, type ImageSet } from '../data/fashion-mnist.js';
-import { trainLoop, type Batch, type TrainEvent } from '../train/trainer.js';
+import { trainLoop, type Batch, type TrainEvent, type TrainState } from '../train/trainer.js';
+import { saveTrainingCheckpoint, restoreTraining, type readTrainingCheckpoint } from '../train/resume.js';
 import type { Module } from '../nn/module.js';
 
 export interface ImageClassifier extends Module {
@@ -49,6 +50,12 @@ export function accuracy(model: ImageClassifier, set: ImageSet, limit = set.coun
   return n > 0 ? correct / n : 0;
 }
 
+/** What a classifier's checkpoint keeps beside the weights: which model it is and its history so far. */
+export interface ClassifierCheckpointExtra {
+  tag: string;
+  history: TrainedClassifier['history'];
+}
+
 export interface TrainedClassifier {
   steps: number;
   seconds: number;
@@ -66,7 +73,13 @@ export function trainClassifier(
   train: ImageSet,
   test: ImageSet,
   cfg: ClassifierTraining,
-  opts: { evalImages: number; onEvent?: (e: TrainEvent) => void; onMetric?: (r: Record<string, unknown>) => void; signal?: AbortSignal; saveCheckpoint?: () => string },
+  opts: {
+    evalImages: number; onEvent?: (e: TrainEvent) => void; onMetric?: (r: Record<string, unknown>) => void; signal?: AbortSignal;
+    /** Where to keep a resumable checkpoint (each epoch, at the end, and when stopped), and what it records. */
+    checkpoint?: { path: string; experiment: string; config: unknown; modelConfig: unknown; tag: string };
+    /** A checkpoint of this same training to continue from. */
+    resumeFrom?: ReturnType<typeof readTrainingCheckpoint<ClassifierCheckpointExtra>>;
+  },
 ): TrainedClassifier {
   const perEpoch = Math.floor(train.count / cfg.batch);
   if (perEpoch < 1) throw new Error(`training set of ${train.count} images is smaller than one batch of ${cfg.batch}`);
@@ -84,6 +97,13 @@ export function trainClassifier(
     return o;
   };
   const history: TrainedClassifier['history'] = [];
+  let start: TrainState | undefined;
+  if (opts.resumeFrom) {
+    const r = restoreTraining(opts.resumeFrom, model, optimizer);
+    start = r.state;
+    history.push(...r.extra.history);
+  }
+  const ck = opts.checkpoint;
   const state = trainLoop({
     steps,
     params,
@@ -100,7 +120,9 @@ export function trainClassifier(
     lossOf: (b) => model.loss(imageBatch(train, b.inputs).pixels, b.targets, b.B),
     evalEvery: perEpoch,
     evaluate: () => ({ test_acc: accuracy(model, test, opts.evalImages) }),
-    saveCheckpoint: opts.saveCheckpoint ? () => opts.saveCheckpoint!() : undefined,
+    checkpointEvery: perEpoch,
+    saveCheckpoint: ck ? (st) => saveTrainingCheckpoint(ck.path, model, optimizer, { experiment: ck.experiment, config: ck.config, modelConfig: ck.modelConfig, state: st, extra: { tag: ck.tag, history } }) : undefined,
+    start,
     onEvent: opts.onEvent,
     onMetric: (r) => {
       opts.onMetric?.(r);

@@ -89,3 +89,32 @@ test('oneCycle follows PyTorch OneCycleLR: lr/25 at the start, the peak at 30% o
   assert.ok(Math.abs(f(99) - 4e-9) < 1e-15);
   for (let s = 1; s < 100; s++) assert.ok(s <= 29 ? f(s) > f(s - 1) : f(s) < f(s - 1), `monotone pieces at step ${s}`);
 });
+
+test('crate-fashion resumes bit-identically when stopped during CRATE and when stopped during the ViT', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'gb-crate-resume-'));
+  try {
+    const cfg = { ...CRATE_FASHION_PRESETS.tiny, epochs: 2 };
+    const a = await runCrateFashion(cfg, { dataDir, runDir: join(out, 'a') });
+    const strip = (r: typeof a) => ({ crate: { ...r.crate!, seconds: 0, history: r.crate!.history.map((h) => ({ ...h, seconds: 0 })) }, vit: { ...r.vit!, seconds: 0, history: r.vit!.history.map((h) => ({ ...h, seconds: 0 })) }, attention: r.attention });
+    for (const [phase, at] of [['crate', 21], ['vit', 5]] as const) {
+      const controller = new AbortController();
+      const first = await runCrateFashion(cfg, {
+        dataDir, runDir: join(out, `stop-${phase}`), signal: controller.signal,
+        onEvent: (m, e) => { if (m === phase && e.type === 'step' && e.step === at) controller.abort(); },
+      });
+      assert.equal(first.aborted, true, phase);
+      assert.equal(first.checkpoint, join(out, `stop-${phase}`, 'checkpoints', `${phase}.safetensors`));
+      const b = await runCrateFashion(cfg, { dataDir, runDir: join(out, `stop-${phase}`), resume: first.checkpoint! });
+      assert.equal(b.aborted, false);
+      assert.deepEqual(strip(b), strip(a), `stopped during ${phase}`);
+      for (const m of ['crate', 'vit']) {
+        const ta = decodeSafetensors(readFileSync(join(a.run_dir, `checkpoints/${m}.safetensors`))).tensors;
+        const tb = decodeSafetensors(readFileSync(join(b.run_dir, `checkpoints/${m}.safetensors`))).tensors;
+        for (const [name, t] of ta) assert.deepEqual(tb.get(name)!.data, t.data, `${phase}: ${m} ${name}`);
+      }
+    }
+    await assert.rejects(runCrateFashion({ ...cfg, lr: 0.5 }, { dataDir, runDir: join(out, 'x'), resume: join(out, 'stop-vit', 'checkpoints', 'vit.safetensors') }), /different configuration/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
