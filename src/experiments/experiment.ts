@@ -110,13 +110,14 @@ export function formatSeconds(s: number): string {
 }
 
 /**
- * An experiment that cannot resume stops on the signal by throwing this: the
- * run directory keeps what was written (config.json, metrics.jsonl), and the
- * message says where it stopped.
+ * An experiment whose result needs the whole run stops on the signal by
+ * throwing this: the run directory keeps what was written (config.json,
+ * metrics.jsonl, and the checkpoint where it resumes), and the message says
+ * where it stopped and how to go on.
  */
 export class Interrupted extends Error {
-  constructor(where: string) {
-    super(`interrupted ${where}; this experiment does not resume, so run it again to finish (its run directory keeps the metrics so far)`);
+  constructor(where: string, resumable = false) {
+    super(resumable ? `interrupted ${where}` : `interrupted ${where}; this experiment does not resume, so run it again to finish (its run directory keeps the metrics so far)`);
     this.name = 'Interrupted';
   }
 }

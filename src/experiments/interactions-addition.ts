@@ -23,7 +23,8 @@ import { scoreProblemList } from './addition.js';
 import { computeInteractions, meanEmbedding, jaccardPerOrder, salientInteractions, type Interactions } from '../lens/interactions/index.js';
 import { VERSION } from '../version.js';
 import { SEED, type SettingsTable } from './settings.js';
-import { defineExperiment, formatSeconds } from './experiment.js';
+import { defineExperiment, formatSeconds, Interrupted } from './experiment.js';
+import { saveTrainingCheckpoint, readTrainingCheckpoint, restoreTraining } from '../train/resume.js';
 import type { InteractionsAdditionConfig, InteractionsAdditionResult, InteractionsCheckpoint, CarryChainResult, CarryChainSample, TwoPhaseVerdict } from './interactions-addition-result.js';
 
 /**
@@ -67,6 +68,7 @@ export const INTERACTIONS_DEFAULTS: InteractionsAdditionConfig = {
 export interface InteractionsRunOptions {
   outRoot?: string;
   runDir?: string;
+  resume?: string;
   onEvent?: (e: TrainEvent | { type: 'analysis'; step: number; checkpoint: InteractionsCheckpoint }) => void;
   signal?: AbortSignal;
   render?: (r: InteractionsAdditionResult) => string;
@@ -137,6 +139,8 @@ export async function runInteractionsAddition(cfg: InteractionsAdditionConfig, o
   const optimizer = new AdamW(params, { lr: cfg.lr, betas: [0.9, 0.99], eps: 1e-8, weightDecay: cfg.weightDecay });
   const lrAt = warmupCosine({ base: cfg.lr, warmup: Math.min(cfg.warmup, cfg.steps), total: cfg.steps, min: Math.min(cfg.minLr, cfg.lr) });
   const T = task.T;
+  // A resume is checked before the run directory is touched.
+  const resumeFrom = opts.resume ? readTrainingCheckpoint<{ checkpoints: InteractionsCheckpoint[] }>(opts.resume, 'interactions-addition', cfg) : null;
   const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'interactions-addition');
   run.writeJson('config.json', { experiment: 'interactions-addition', glassbox_version: VERSION, config: cfg, model: mcfg });
 
@@ -166,17 +170,35 @@ export async function runInteractionsAddition(cfg: InteractionsAdditionConfig, o
 
   const checkpoints: InteractionsCheckpoint[] = [];
   let state: TrainState | undefined;
+  if (resumeFrom) {
+    const r = restoreTraining(resumeFrom, model, optimizer);
+    state = r.state;
+    checkpoints.push(...r.extra.checkpoints);
+  }
+  // The resumable checkpoint: the weights, the optimiser and the analyses so far (each analysed step also keeps its own weights file).
+  const lastPath = `${run.checkpoints}/last.safetensors`;
+  const saveLast = (st: TrainState): string => saveTrainingCheckpoint(lastPath, model, optimizer, { experiment: 'interactions-addition', config: cfg, modelConfig: mcfg, state: st, extra: { checkpoints } });
+  let aborted = false;
   let last: { train: Interactions[]; test: Interactions[] } | null = null;
   for (const target of cfg.checkpoints) {
-    if (opts.signal?.aborted) break;
+    if (checkpoints.some((c) => c.step === target)) continue;
+    if (opts.signal?.aborted) {
+      aborted = true;
+      saveLast(state ?? { step: 0, tokens: 0, cumBits: 0, seconds: 0 });
+      break;
+    }
     if (target > (state?.step ?? 0)) {
       const r = trainLoop({
         steps: target, params, optimizer, lrAt, batchAt, start: state,
         lossOf: (b) => model.loss(b.inputs, b.targets, b.B, b.T),
         clipNorm: 1, clip: clipGradNorm, onEvent: (e) => opts.onEvent?.(e), onMetric: (m) => run.appendMetric(m), signal: opts.signal,
+        saveCheckpoint: saveLast,
       });
       state = { step: r.step, tokens: r.tokens, cumBits: r.cumBits, seconds: r.seconds };
-      if (r.aborted) break;
+      if (r.aborted) {
+        aborted = true;
+        break;
+      }
     }
     const step = state?.step ?? 0;
     const ckPath = `${run.checkpoints}/step-${step}.safetensors`;
@@ -210,7 +232,8 @@ export async function runInteractionsAddition(cfg: InteractionsAdditionConfig, o
     run.appendMetric({ kind: 'interactions', ...cp });
     opts.onEvent?.({ type: 'analysis', step, checkpoint: cp });
   }
-  if (!last) throw new Error('interactions-addition: stopped before the first checkpoint was analysed');
+  if (aborted) throw new Interrupted(`at step ${state?.step ?? 0}; resume with --resume ${lastPath}`, true);
+  if (!last) throw new Error('interactions-addition: nothing left to analyse (the checkpoint resumed from had analysed every step)');
 
   const carry = carryChainResult(last, trainSamples, testSamples, vars, k, place, cfg.answerDigit);
   const result: InteractionsAdditionResult = {
@@ -303,12 +326,12 @@ export const interactionsAdditionExperiment = defineExperiment<InteractionsAddit
     return c;
   },
   validate: (c) => validateInteractionsConfig(c),
-  resumable: false,
+  resumable: true,
   run(cfg, ctx) {
     ctx.progress.phase('train', cfg.steps, ['loss', 'what']);
     let what = '';
     return runInteractionsAddition(cfg, {
-      outRoot: ctx.outRoot, runDir: ctx.runDir, signal: ctx.signal, render: ctx.render,
+      outRoot: ctx.outRoot, runDir: ctx.runDir, resume: ctx.resume, signal: ctx.signal, render: ctx.render,
       onEvent: (e) => {
         if (e.type === 'step') ctx.progress.update(e.step, { loss: e.loss.toFixed(4), what });
         if (e.type === 'analysis') {

@@ -56,6 +56,21 @@ test('a tiny run writes its run directory, matches universally, and repeats bit 
   assert.equal(metrics.filter((m) => m.kind === 'train').length, 6);
 });
 
+test('interrupted mid-segment and resumed from last.safetensors, the analyses and the carry chain equal an uninterrupted run\'s', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'gb-inter-resume-'));
+  const a = await runInteractionsAddition(tiny, { runDir: join(out, 'a') });
+  const controller = new AbortController();
+  await assert.rejects(
+    runInteractionsAddition(tiny, { runDir: join(out, 'b'), signal: controller.signal, onEvent: (e) => { if (e.type === 'step' && e.step === 4) controller.abort(); } }),
+    /interrupted at step 4; resume with --resume .*last\.safetensors/,
+  );
+  const last = join(out, 'b', 'checkpoints', 'last.safetensors');
+  await assert.rejects(runInteractionsAddition({ ...tiny, lr: 5e-3 }, { runDir: join(out, 'c'), resume: last }), /different configuration/);
+  const b = await runInteractionsAddition(tiny, { runDir: join(out, 'b'), resume: last });
+  const strip = (r: typeof a) => ({ cps: r.checkpoints.map((c) => ({ ...c, seconds: 0, checkpoint: '' })), carry: r.carry_chain, two: r.two_phase });
+  assert.deepEqual(strip(b), strip(a));
+});
+
 test('config errors name what is wrong', () => {
   assert.throws(() => validateInteractionsConfig({ ...tiny, digits: 9 }), /digits must be at most 8.*at most 16 \(2\^n masked forwards\)/);
   assert.throws(() => validateInteractionsConfig({ ...tiny, answerDigit: 4 }), /answer digit must be 1\.\.3/);
