@@ -10,7 +10,7 @@ export { reshape, permute, transpose, slice, concat, gather, oneHot, where, mask
 export { matmul, matmulBias, softmax, logSoftmax, crossEntropy, layerNorm, dropout, topk, keepTopK, type MatmulOptions, type CrossEntropyOptions } from './engine/ops-nn.js';
 
 // ---------------------------------------------------------------- determinism tools and engine settings
-export { setThreads, getThreads, shutdownThreads } from './engine/matmul-kernel.js';
+export { setThreads, getThreads, withThreads, shutdownThreads } from './engine/matmul-kernel.js';
 export { withStepArena } from './engine/arena.js';
 export { Rng } from './engine/rng.js';
 export * as detmath from './engine/detmath.js';
@@ -56,19 +56,26 @@ export { loadModel, saveLmModel, builtinModelPath, type LoadedLm, type ModelCard
 export { generate, sampleFromLogits, type GenerateOptions } from './lm/generate.js';
 export { scoreBytes, regionBitsPerByte, type ByteScores, type ScoreOptions } from './lm/score.js';
 
+// ---------------------------------------------------------------- the experiment shell: every experiment, its settings, one way to run it
+export { EXPERIMENTS, findExperiment } from './experiments/registry.js';
+export { defineExperiment, resolveConfig, finishConfig, Interrupted, SILENT, type Experiment, type AnyExperiment, type RunContext, type Progress } from './experiments/experiment.js';
+export { applyOverrides, validateSettings, parseSetting, settingsSchema, nestSettings, SEED, SettingError, type Setting, type SettingsTable, type Preset } from './experiments/settings.js';
+export { REPORTS } from './report/renderers.js';
+export { saveTrainingCheckpoint, readTrainingCheckpoint, restoreTraining } from './train/resume.js';
+
 // ---------------------------------------------------------------- experiments: run function, config, presets, result
-export { runAddition, loadAdditionModel, solveProblem, PRESETS as ADDITION_PRESETS, type AdditionConfig } from './experiments/addition.js';
+export { runAddition, loadAdditionModel, solveProblem, additionExperiment, PRESETS as ADDITION_PRESETS, type AdditionConfig } from './experiments/addition.js';
 export type { AdditionResult } from './experiments/addition-result.js';
-export { runSaeAddition, SAE_ADDITION_DEFAULT, type SaeAdditionConfig } from './experiments/sae-addition.js';
+export { runSaeAddition, saeAdditionExperiment, SAE_ADDITION_DEFAULT, type SaeAdditionConfig } from './experiments/sae-addition.js';
 export type { SaeAdditionResult } from './experiments/sae-addition-result.js';
-export { runInteractionsAddition, INTERACTIONS_DEFAULTS } from './experiments/interactions-addition.js';
+export { runInteractionsAddition, interactionsAdditionExperiment, INTERACTIONS_DEFAULTS } from './experiments/interactions-addition.js';
 export type { InteractionsAdditionConfig, InteractionsAdditionResult } from './experiments/interactions-addition-result.js';
-export { runCrateFashion, CRATE_FASHION_PRESETS, type CrateFashionConfig, type CrateFashionResult } from './experiments/crate-fashion.js';
-export { runCrateMAE, CRATE_MAE_PRESETS, type CrateMAEExperimentConfig, type CrateMAEResult } from './experiments/crate-mae.js';
-export { runScanSnap, SCAN_SNAP_PRESETS, type ScanSnapConfig, type ScanSnapResult } from './experiments/scan-snap.js';
+export { runCrateFashion, crateFashionExperiment, CRATE_FASHION_PRESETS, type CrateFashionConfig, type CrateFashionResult } from './experiments/crate-fashion.js';
+export { runCrateMAE, crateMAEExperiment, CRATE_MAE_PRESETS, type CrateMAEExperimentConfig, type CrateMAEResult } from './experiments/crate-mae.js';
+export { runScanSnap, scanSnapExperiment, SCAN_SNAP_PRESETS, type ScanSnapConfig, type ScanSnapResult, type ScanSnapFullResult } from './experiments/scan-snap.js';
 export { gptSeriesLens, lmLens, type TrainedLensResult } from './experiments/scan-snap-trained.js';
-export { runLm, LM_PRESETS, type LmConfig, type LmResult } from './experiments/lm.js';
-export { runSaeLm, SAE_LM_PRESETS, checkSaeModel, type SaeLmConfig } from './experiments/sae-lm.js';
+export { runLm, lmExperiment, LM_PRESETS, type LmConfig, type LmResult } from './experiments/lm.js';
+export { runSaeLm, saeLmExperiment, SAE_LM_PRESETS, checkSaeModel, type SaeLmConfig } from './experiments/sae-lm.js';
 export type { SaeLmResult } from './experiments/sae-lm-result.js';
 
 export { VERSION } from './version.js';

@@ -21,12 +21,15 @@ const FUNCTIONS = [
   'loadModel', 'saveLmModel', 'builtinModelPath', 'generate', 'sampleFromLogits', 'scoreBytes', 'regionBitsPerByte',
   // each experiment's run function
   'runAddition', 'loadAdditionModel', 'solveProblem', 'runSaeAddition', 'runInteractionsAddition', 'runCrateFashion', 'runCrateMAE', 'runScanSnap', 'runLm',
+  // the experiment shell
+  'findExperiment', 'defineExperiment', 'resolveConfig', 'finishConfig', 'applyOverrides', 'validateSettings', 'parseSetting', 'settingsSchema', 'nestSettings',
+  'withThreads', 'saveTrainingCheckpoint', 'readTrainingCheckpoint', 'restoreTraining',
 ];
 
 const CLASSES = [
   'Tensor', 'ShapeError', 'NonFiniteError', 'Rng', 'SafetensorsError', 'Optimizer', 'SGD', 'Adam', 'AdamW', 'Lion',
   'Module', 'Hooks', 'LayerNorm', 'Linear', 'MLP', 'CausalSelfAttention', 'GPT', 'IncrementalGPT', 'Crate', 'ViT', 'CrateMAE',
-  'NonFiniteLossError', 'RunDir', 'CorruptInputError',
+  'NonFiniteLossError', 'RunDir', 'CorruptInputError', 'Interrupted', 'SettingError',
 ];
 
 const NAMESPACES: Record<string, string[]> = {
@@ -47,6 +50,18 @@ const INTERNALS = [
   'matmulF32', 'matmulReference', 'setMainThreadWorks', 'setParallelMinFlops', 'setElementwiseWasmMin', 'wasmKernels',
   'cholesky', 'choleskyLogdet', 'OPTIMIZER_PREFIX', 'optimizerStateTo', 'optimizerStateFrom', 'modelTensors', 'checkHookNames',
 ];
+
+test('every experiment is exported on the shell, and the registry holds exactly those', () => {
+  const names = ['additionExperiment', 'lmExperiment', 'saeLmExperiment', 'saeAdditionExperiment', 'crateFashionExperiment', 'crateMAEExperiment', 'interactionsAdditionExperiment', 'scanSnapExperiment'];
+  const registry = entry.EXPERIMENTS as Array<{ name: string; run: unknown; settings: unknown }>;
+  for (const n of names) {
+    const e = entry[n] as { name: string; run: unknown };
+    assert.equal(typeof e?.run, 'function', `${n} is not an experiment`);
+    assert.ok(registry.includes(e as (typeof registry)[number]), `${n} (${e.name}) is not in EXPERIMENTS`);
+  }
+  assert.equal(registry.length, names.length, 'an experiment in EXPERIMENTS is not exported (add it to this list and to src/index.ts)');
+  for (const e of registry) assert.equal(typeof (entry.REPORTS as Record<string, unknown>)[e.name], 'function', `no report renderer for ${e.name}`);
+});
 
 test('the package entry is reachable by its name and is the built src/index.js', async () => {
   const direct = (await import('../src/index.js')) as Record<string, unknown>;
