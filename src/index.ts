@@ -64,7 +64,8 @@ export { REPORTS } from './report/renderers.js';
 export { saveTrainingCheckpoint, readTrainingCheckpoint, restoreTraining } from './train/resume.js';
 
 // ---------------------------------------------------------------- experiments: run function, config, presets, result
-export { runAddition, loadAdditionModel, solveProblem, additionExperiment, PRESETS as ADDITION_PRESETS, type AdditionConfig } from './experiments/addition.js';
+export { loadAdditionModel, solveProblem } from './experiments/addition-model.js';
+export { runAddition, additionExperiment, PRESETS as ADDITION_PRESETS, type AdditionConfig } from './experiments/addition.js';
 export type { AdditionResult } from './experiments/addition-result.js';
 export { runSaeAddition, saeAdditionExperiment, SAE_ADDITION_DEFAULT, type SaeAdditionConfig } from './experiments/sae-addition.js';
 export type { SaeAdditionResult } from './experiments/sae-addition-result.js';
@@ -75,7 +76,8 @@ export { runCrateMAE, crateMAEExperiment, CRATE_MAE_PRESETS, type CrateMAEExperi
 export { runScanSnap, scanSnapExperiment, SCAN_SNAP_PRESETS, type ScanSnapConfig, type ScanSnapResult, type ScanSnapFullResult } from './experiments/scan-snap.js';
 export { gptSeriesLens, lmLens, type TrainedLensResult } from './experiments/scan-snap-trained.js';
 export { runLm, lmExperiment, LM_PRESETS, type LmConfig, type LmResult } from './experiments/lm.js';
-export { runSaeLm, saeLmExperiment, SAE_LM_PRESETS, checkSaeModel, type SaeLmConfig } from './experiments/sae-lm.js';
+export { runSaeLm, saeLmExperiment, SAE_LM_PRESETS, type SaeLmConfig } from './experiments/sae-lm.js';
+export { checkSaeModel } from './experiments/sae-lm-eval.js';
 export type { SaeLmResult } from './experiments/sae-lm-result.js';
 
 export { VERSION } from './version.js';

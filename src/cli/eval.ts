@@ -1,7 +1,7 @@
 // `glassbox eval CHECKPOINT "12345678+87654321="`: the model's answer, token by token.
 
 import { Command } from 'commander';
-import { loadAdditionModel, solveProblem } from '../experiments/addition.js';
+import { loadAdditionModel, solveProblem } from '../experiments/addition-model.js';
 
 export function registerEvalCommand(program: Command): void {
   program

@@ -2,7 +2,7 @@
 // file's bits per byte under it. (`run lm`, which trains it, is on the experiment shell.)
 
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { intArg, floatArg } from './args.js';
 import { renderScorePage } from '../report/lm-score-page.js';
 import { threadsOption, applyThreads } from './args.js';

@@ -19,7 +19,7 @@ import { AdditionTask, encodeBatch, targetPositions, VOCAB, promptString, type P
 import { trainLoop, type TrainEvent, type TrainState, type Batch } from '../train/trainer.js';
 import { RunDir } from '../train/run-dir.js';
 import { saveCheckpoint } from '../train/checkpoint.js';
-import { scoreProblemList } from './addition.js';
+import { scoreProblemList } from './addition-model.js';
 import { computeInteractions, meanEmbedding, jaccardPerOrder, salientInteractions, type Interactions } from '../lens/interactions/index.js';
 import { VERSION } from '../version.js';
 import { SEED, type SettingsTable } from './settings.js';

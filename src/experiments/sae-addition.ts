@@ -17,7 +17,8 @@ import { DEFAULT_TRAIN, type SaeArch, type SaeTrainConfig } from '../lens/sae/co
 import { reconstructionMetrics, spliceMetrics, densityHistogram, type ScoredBatch } from '../lens/sae/metrics.js';
 import { featureDashboards } from '../lens/sae/features.js';
 import type { Sae } from '../lens/sae/model.js';
-import { PRESETS, runAddition, loadAdditionModel, modelConfig, validateAdditionConfig, type AdditionConfig } from './addition.js';
+import { PRESETS, runAddition, validateAdditionConfig, type AdditionConfig } from './addition.js';
+import { loadAdditionModel, modelConfig } from './addition-model.js';
 import { additionLabels, matchLatents } from './sae-addition-labels.js';
 import { VERSION } from '../version.js';
 import { SEED, nestSettings, givenUnder, type SettingsTable } from './settings.js';

@@ -3,6 +3,7 @@
 import type { SaeArch } from '../lens/sae/config.js';
 import type { SaeStepRecord } from '../lens/sae/train.js';
 import type { LatentDescription } from '../lens/sae/describe.js';
+import { formatSeconds } from './experiment.js';
 
 /** Dead fraction at one point of training. */
 export interface DeadPoint {
@@ -100,4 +101,27 @@ export interface AuxkSide {
   dead_fraction_train: number;
   fvu: number;
   ce_score: number;
+}
+
+/** The run's figures for --json: the SAEs' metrics, the comparisons, features and steering, without the series. */
+export function saeLmJson(r: SaeLmResult): unknown {
+  return {
+    experiment: r.experiment, run_dir: r.run_dir, report: r.report, model_path: r.model_path, model_sha256: r.model_sha256, hooks: r.hooks, ce: r.ce,
+    saes: r.saes.map((s) => ({ name: s.name, hook: s.hook, arch: s.arch, k_or_l1: s.k_or_l1, auxk: s.auxk, n: s.n, l0: s.l0, fvu: s.fvu, ce_score: s.ce_score, dead_fraction: s.dead_fraction, activations_per_s: s.activations_per_s })),
+    auxk_comparison: r.auxk_comparison, targets: r.targets,
+    features: r.features.map((f) => ({ hook: f.hook, sae: f.sae, live: f.live, interpretable: f.interpretable, random: f.random, best: f.best.slice(0, 5), worst: f.worst.slice(0, 3) })),
+    steering: r.steering.map((s) => ({ feature: s.feature, description: s.description, prompt: s.prompt, description_follows: s.description_follows, promoted_follows: s.promoted_follows })),
+    throughput: r.throughput, seconds: r.seconds,
+  };
+}
+
+/** The run's figures as lines for the terminal. */
+export function saeLmText(r: SaeLmResult): string {
+  const lines = [`${'SAE'.padEnd(34)} ${'L0'.padStart(7)} ${'FVU'.padStart(8)} ${'CE score'.padStart(9)} ${'dead'.padStart(7)}`];
+  for (const s of r.saes) lines.push(`${s.name.padEnd(34)} ${s.l0.toFixed(2).padStart(7)} ${s.fvu.toFixed(4).padStart(8)} ${s.ce_score.toFixed(4).padStart(9)} ${(s.dead_fraction * 100).toFixed(1).padStart(6)}%`);
+  for (const c of r.auxk_comparison) lines.push(`dead latents, TopK k=${c.k} n=${c.n} at ${c.hook}: ${(c.with_auxk.dead_probe_final * 100).toFixed(1)}% with AuxK, ${(c.without_auxk.dead_probe_final * 100).toFixed(1)}% without (on the ${r.probe_tokens}-token probe window)`);
+  for (const t of r.targets) lines.push(`target at ${t.hook}: ${t.sae ?? 'no TopK SAE with L0 <= 32'}${t.sae ? ` FVU ${t.fvu!.toFixed(3)} (${t.fvu_met ? 'met' : 'missed'}), CE score ${t.ce_score!.toFixed(3)} (${t.ce_met ? 'met' : 'missed'})` : ''}`);
+  for (const f of r.features) lines.push(`${f.sae}: ${f.interpretable['f1_0.70']} of ${f.live} live latents described with F1 >= 0.7; untrained baseline ${f.random.interpretable['f1_0.70']} of ${f.random.live}`);
+  lines.push(`SAE training ${Math.round(r.throughput.sae_activations_per_s)} activations/s, LM ${Math.round(r.throughput.lm_tokens_per_s)} tokens/s; ${formatSeconds(r.seconds)}; report: ${r.report}`);
+  return lines.join('\n') + '\n';
 }

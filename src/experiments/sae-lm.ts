@@ -7,26 +7,24 @@
 // dashboards and steering. Everything it writes goes through the run directory.
 
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { Rng } from '../engine/rng.js';
 import { writeFileAtomic } from '../engine/atomic-file.js';
 import { RunDir } from '../train/run-dir.js';
 import { loadCorpus } from '../data/lm-corpus.js';
 import { loadModel, BUILTIN } from '../lm/model-file.js';
-import type { GPT } from '../nn/gpt.js';
-import { MultiHookBuffer, checkHook, hookActivations, type TokenBatch } from '../lens/sae/buffer.js';
+import { MultiHookBuffer, checkHook, type TokenBatch } from '../lens/sae/buffer.js';
 import { SaeTrainer } from '../lens/sae/train.js';
 import { DEFAULT_TRAIN, type SaeTrainConfig } from '../lens/sae/config.js';
-import { reconstructionMetrics, spliceMetricsMany, densityHistogram, type ScoredBatch, type SpliceMetrics } from '../lens/sae/metrics.js';
-import { featureDashboards } from '../lens/sae/features.js';
-import { describeLatents, countInterpretable, byteLabel, type LatentDescription } from '../lens/sae/describe.js';
+import { reconstructionMetrics, spliceMetricsMany, densityHistogram, type SpliceMetrics } from '../lens/sae/metrics.js';
 import type { Sae } from '../lens/sae/model.js';
 import { steerFeatures } from './sae-lm-steer.js';
+import { readFeatures } from './sae-lm-features.js';
+import { evalWindows, evalActivations, deadOnWindow } from './sae-lm-eval.js';
 import { VERSION } from '../version.js';
-import type { SaeLmResult, SaeLmSummary, HookFeatures, DeadPoint, AuxkSide } from './sae-lm-result.js';
+import { saeLmJson, saeLmText, type SaeLmResult, type SaeLmSummary, type DeadPoint, type AuxkSide } from './sae-lm-result.js';
 import type { DashboardsFile } from './sae-addition-result.js';
 import { SEED, type SettingsTable } from './settings.js';
-import { defineExperiment, stopIfAborted, formatSeconds } from './experiment.js';
+import { defineExperiment, stopIfAborted } from './experiment.js';
 
 export interface SaeLmConfig {
   /** `builtin` (the shipped model) or a model file. */
@@ -170,61 +168,6 @@ function plans(c: SaeLmConfig, hooks: string[], d: number[]): Plan[] {
   for (const l1 of c.reluL1s) add(0, { ...base, arch: 'relu', l1, expansion: c.expansion, auxk: false });
   return out;
 }
-
-/** Evenly spaced validation windows of T bytes with their next-byte targets, in batches of at most 16 windows. */
-export function evalWindows(val: Uint8Array, T: number, count: number): { batches: ScoredBatch[]; bytes: Uint8Array } {
-  if (val.length < T + 1) throw new Error(`sae-lm: the validation split (${val.length} bytes) is shorter than one window of ${T + 1} bytes`);
-  const span = val.length - T - 1;
-  const bytes = new Uint8Array(count * T);
-  const batches: ScoredBatch[] = [];
-  for (let s = 0; s < count; s += 16) {
-    const B = Math.min(16, count - s);
-    const tokens = new Int32Array(B * T), targets = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) {
-      const j = s + b;
-      const o = count === 1 ? 0 : Math.floor((j * span) / (count - 1));
-      for (let t = 0; t < T; t++) {
-        tokens[b * T + t] = val[o + t];
-        targets[b * T + t] = val[o + t + 1];
-        bytes[j * T + t] = val[o + t];
-      }
-    }
-    batches.push({ tokens, targets, B, T });
-  }
-  return { batches, bytes };
-}
-
-/** Activations of every eval batch at `hook`, concatenated as rows. */
-function evalActivations(model: GPT, hook: string, batches: readonly ScoredBatch[], N: number): { x: Float32Array; d: number } {
-  let d = 0, at = 0;
-  let x = new Float32Array(0);
-  for (const b of batches) {
-    const h = hookActivations(model, hook, b);
-    if (d === 0) {
-      d = h.d;
-      x = new Float32Array(N * d);
-    }
-    x.set(h.rows, at);
-    at += h.rows.length;
-  }
-  return { x, d };
-}
-
-function deadOnWindow(sae: Sae, rows: Float32Array, count: number): number {
-  const n = sae.shape.n;
-  const fired = new Uint8Array(n);
-  for (let s = 0; s < count; s += 1024) {
-    const B = Math.min(1024, count - s);
-    const z = sae.encode(rows.subarray(s * sae.shape.d, (s + B) * sae.shape.d), B);
-    for (let r = 0; r < B; r++) for (let i = 0; i < n; i++) if (z[r * n + i] > 0) fired[i] = 1;
-  }
-  let dead = 0;
-  for (let i = 0; i < n; i++) if (!fired[i]) dead++;
-  return dead / n;
-}
-
-/** The 256 bytes as dashboard tokens. */
-export const BYTE_VOCAB: readonly string[] = Array.from({ length: 256 }, (_, b) => byteLabel(b));
 
 export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Promise<SaeLmResult> {
   validateSaeLmConfig(cfg);
@@ -376,36 +319,7 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   lap('evaluate');
   // Reading the features: the primary SAE at each hook, against an untrained one of the same shape.
   say('reading features');
-  const W_U = model.W_U ? model.W_U.data : transposeEmbedding(model.W_E.data, 256, widths[0]);
-  const examples = Array.from({ length: cfg.evalWindows }, (_, s) => Buffer.from(evalBytes.subarray(s * T, (s + 1) * T)).toString('latin1'));
-  const thresholds = [0.5, 0.7, 0.9];
-  const features: HookFeatures[] = [];
-  let primaryDash: DashboardsFile | null = null;
-  const describedPrimary: LatentDescription[][] = [];
-  hooks.forEach((hook, h) => {
-    const name = `${hookShort(hook)}-topk-k${cfg.primaryK}-n${Math.round(cfg.expansion * widths[h])}`;
-    const sae = trained.get(name)!;
-    const z = sae.encode(evalX[h], N);
-    const descs = describeLatents(z, sae.shape.n, { bytes: evalBytes, T });
-    const rnd = new SaeTrainer({ ...planList.find((p) => p.name === name)!.cfg, seed: cfg.seed + 1 }, widths[h], samples[h]).finish().sae;
-    const zr = rnd.encode(evalX[h], N);
-    const rdescs = describeLatents(zr, rnd.shape.n, { bytes: evalBytes, T });
-    const rm = reconstructionMetrics(rnd, evalX[h], N);
-    const dash = featureDashboards(sae, z, N, T, { W_U, vocab: BYTE_VOCAB });
-    const byFeature = new Map(descs.map((d) => [d.feature, d]));
-    const file: DashboardsFile = { sae: name, hook, n: sae.shape.n, examples, features: dash.map((f) => ({ ...f, label: byFeature.get(f.index) ?? null })) };
-    const path = run.writeJson(`dashboards/${name}.json`, file);
-    if (h === 0) {
-      primaryDash = file;
-      run.writeJson('dashboards.json', file);
-    }
-    describedPrimary.push(descs);
-    features.push({
-      hook, sae: name, live: descs.length, interpretable: countInterpretable(descs, thresholds),
-      random: { sae: `untrained ${name}`, live: rdescs.length, interpretable: countInterpretable(rdescs, thresholds), fvu: rm.fvu, l0: rm.l0 },
-      best: descs.slice(0, 12), worst: descs.slice(-12).reverse(), dashboards_file: path,
-    });
-  });
+  const { features, primaryDash, describedPrimary } = readFeatures({ model, run, hooks, widths, evalX, evalBytes, N, T, primaryNames: hooks.map((hook, h) => `${hookShort(hook)}-topk-k${cfg.primaryK}-n${Math.round(cfg.expansion * widths[h])}`), seed: cfg.seed, trained, samples, planCfg: (name) => planList.find((p) => p.name === name)!.cfg });
 
   lap('features');
   say('steering');
@@ -433,45 +347,6 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   run.writeJson('result.json', result);
   if (opts.render) writeFileAtomic(result.report, opts.render(result, primaryDash!));
   return result;
-}
-
-/**
- * Throws unless `sae` was trained on this model: an SAE's dictionary is
- * specific to the activations of the model it read, so it records the model
- * file's SHA-256, and another model (even one of the same shape) is refused.
- */
-export function checkSaeModel(sae: Sae, lm: { path: string; sha256: string }, what = 'this SAE'): void {
-  const want = sae.meta.model_sha256;
-  if (!want) throw new Error(`${what} records no model SHA-256, so it cannot be checked against ${lm.path}; it is not from a sae-lm run`);
-  if (want !== lm.sha256) throw new Error(`${what} was trained on the model with sha256 ${want.slice(0, 16)}…, but ${lm.path} has sha256 ${lm.sha256.slice(0, 16)}…: an SAE only reads the activations of the model it was trained on`);
-}
-
-/** W_Eᵀ [d, V] for a model with tied embeddings. */
-function transposeEmbedding(W_E: Float32Array, V: number, d: number): Float32Array {
-  const out = new Float32Array(d * V);
-  for (let v = 0; v < V; v++) for (let c = 0; c < d; c++) out[c * V + v] = W_E[v * d + c];
-  return out;
-}
-
-function saeLmJson(r: SaeLmResult): unknown {
-  return {
-    experiment: r.experiment, run_dir: r.run_dir, report: r.report, model_path: r.model_path, model_sha256: r.model_sha256, hooks: r.hooks, ce: r.ce,
-    saes: r.saes.map((s) => ({ name: s.name, hook: s.hook, arch: s.arch, k_or_l1: s.k_or_l1, auxk: s.auxk, n: s.n, l0: s.l0, fvu: s.fvu, ce_score: s.ce_score, dead_fraction: s.dead_fraction, activations_per_s: s.activations_per_s })),
-    auxk_comparison: r.auxk_comparison, targets: r.targets,
-    features: r.features.map((f) => ({ hook: f.hook, sae: f.sae, live: f.live, interpretable: f.interpretable, random: f.random, best: f.best.slice(0, 5), worst: f.worst.slice(0, 3) })),
-    steering: r.steering.map((s) => ({ feature: s.feature, description: s.description, prompt: s.prompt, description_follows: s.description_follows, promoted_follows: s.promoted_follows })),
-    throughput: r.throughput, seconds: r.seconds,
-  };
-}
-
-function saeLmText(r: SaeLmResult): string {
-  const lines = [`${'SAE'.padEnd(34)} ${'L0'.padStart(7)} ${'FVU'.padStart(8)} ${'CE score'.padStart(9)} ${'dead'.padStart(7)}`];
-  for (const s of r.saes) lines.push(`${s.name.padEnd(34)} ${s.l0.toFixed(2).padStart(7)} ${s.fvu.toFixed(4).padStart(8)} ${s.ce_score.toFixed(4).padStart(9)} ${(s.dead_fraction * 100).toFixed(1).padStart(6)}%`);
-  for (const c of r.auxk_comparison) lines.push(`dead latents, TopK k=${c.k} n=${c.n} at ${c.hook}: ${(c.with_auxk.dead_probe_final * 100).toFixed(1)}% with AuxK, ${(c.without_auxk.dead_probe_final * 100).toFixed(1)}% without (on the ${r.probe_tokens}-token probe window)`);
-  for (const t of r.targets) lines.push(`target at ${t.hook}: ${t.sae ?? 'no TopK SAE with L0 <= 32'}${t.sae ? ` FVU ${t.fvu!.toFixed(3)} (${t.fvu_met ? 'met' : 'missed'}), CE score ${t.ce_score!.toFixed(3)} (${t.ce_met ? 'met' : 'missed'})` : ''}`);
-  for (const f of r.features) lines.push(`${f.sae}: ${f.interpretable['f1_0.70']} of ${f.live} live latents described with F1 >= 0.7; untrained baseline ${f.random.interpretable['f1_0.70']} of ${f.random.live}`);
-  lines.push(`SAE training ${Math.round(r.throughput.sae_activations_per_s)} activations/s, LM ${Math.round(r.throughput.lm_tokens_per_s)} tokens/s; ${formatSeconds(r.seconds)}; report: ${r.report}`);
-  return lines.join('\n') + '\n';
 }
 
 /** `glassbox run sae-lm`. */

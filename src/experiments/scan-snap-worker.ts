@@ -3,7 +3,7 @@
 // numbers do not depend on how many workers there are.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { sweepRun, type SweepRunSpec } from './scan-snap.js';
+import { sweepRun, type SweepRunSpec } from './scan-snap-figure6.js';
 
 const { specs } = workerData as { specs: Array<{ index: number; spec: SweepRunSpec }> };
 const out = specs.map(({ index, spec }) => ({ index, result: sweepRun(spec) }));

@@ -3,8 +3,8 @@
 // the paper's numbers), the snap steps, and the lens on trained models.
 // It only renders the result; every number comes from the experiment.
 
-import type { ScanSnapResult, Figure6Cell } from '../experiments/scan-snap.js';
-import { PAPER_FIG6 } from '../experiments/scan-snap.js';
+import type { ScanSnapResult } from '../experiments/scan-snap.js';
+import { PAPER_FIG6, type Figure6Cell } from '../experiments/scan-snap-figure6.js';
 import type { TrainedLensResult } from '../experiments/scan-snap-trained.js';
 import { page, section, figure, prose, table, card, chartSvg, escapeHtml, formatFixed, formatSeconds, factsTable, formatValue, raw, type ChartOption } from './html.js';
 

@@ -17,7 +17,8 @@ import { spliceMetrics, spliceMetricsMany } from '../../src/lens/sae/metrics.js'
 import { MultiHookBuffer, hookActivations, type TokenBatch } from '../../src/lens/sae/buffer.js';
 import { buildCorpus } from '../../src/data/lm-corpus.js';
 import { saveLmModel, loadModel } from '../../src/lm/model-file.js';
-import { SAE_LM_PRESETS, runSaeLm, checkSaeModel, evalWindows } from '../../src/experiments/sae-lm.js';
+import { SAE_LM_PRESETS, runSaeLm } from '../../src/experiments/sae-lm.js';
+import { checkSaeModel, evalWindows } from '../../src/experiments/sae-lm-eval.js';
 import type { SaeLmResult } from '../../src/experiments/sae-lm-result.js';
 import { sourcesOrSkip } from '../lm/helpers.js';
 

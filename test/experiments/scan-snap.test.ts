@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { SCAN_SNAP_PRESETS, figure4, runSweep, sweepSpecs, checkTrends, spearman, type ScanSnapConfig } from '../../src/experiments/scan-snap.js';
+import { SCAN_SNAP_PRESETS, figure4, spearman, type ScanSnapConfig } from '../../src/experiments/scan-snap.js';
+import { runSweep, sweepSpecs, checkTrends } from '../../src/experiments/scan-snap-figure6.js';
 import { renderScanSnapReport } from '../../src/report/scan-snap-report.js';
 
 const quick: ScanSnapConfig = SCAN_SNAP_PRESETS.quick;

@@ -151,7 +151,7 @@ export class Sae {
 
   /** x̂ [B, d] from codes [B, n] (no graph). */
   decode(z: Float32Array, B: number): Float32Array {
-    const { d, n } = this.shape;
+    const { n } = this.shape;
     return noGrad(() => matmulBias(new Tensor(z, [B, n]), this.W_dec, this.b_dec).data);
   }
 
