@@ -4,17 +4,18 @@
 // projection, Adam step and renormalisation; AuxK on with a dead window no
 // latent reaches in the run (so its cost is the dead-mask check). The same
 // step in PyTorch runs in the same process tree when a Python with torch is
-// found, with two decoders: SAELens-style (dense scatter of the top-k, then a
+// found, at 1 and 2 threads (the faster counts), with two decoders: SAELens-style (dense scatter of the top-k, then a
 // dense [B, n] @ [n, d] matmul: B·n·d multiply-adds) and the sparse decode
 // glassbox uses (gather the k active rows: B·k·d, 64x fewer here). The engine
 // ratio is glassbox against the sparse twin (same algorithm); the algorithmic
 // gain is dense against sparse, both in PyTorch. Medians; compare ratios, not absolutes.
 
-import { setThreads, shutdownThreads } from '../src/engine/matmul-kernel.js';
+import { setThreads } from '../src/engine/matmul-kernel.js';
 import { trainSae, type ActivationStream } from '../src/lens/sae/train.js';
 import { DEFAULT_TRAIN } from '../src/lens/sae/config.js';
 import { Rng } from '../src/engine/rng.js';
-import { runTorchJson } from './pytorch.js';
+import { torchAtBest, NO_TORCH, type TorchAtBest } from './pytorch.js';
+import { inChild, runChildCase } from './child.js';
 
 const D = 128, EXPANSION = 16, K = 32, BATCH = 1024;
 
@@ -60,7 +61,7 @@ export function benchSae(threads: number, steps: number): number {
 }
 
 const PY_SCRIPT = `
-import sys, time, json, torch
+import sys, time, torch
 torch.manual_seed(0)
 steps, sparse = int(sys.argv[1]), sys.argv[2] == 'sparse'
 d, n, k, B = ${D}, ${D * EXPANSION}, ${K}, ${BATCH}
@@ -94,39 +95,44 @@ for r in range(3):
     for i in range(steps): step(xs[i % 8])
     reps.append((time.perf_counter() - t) / steps)
 reps.sort()
-print(json.dumps({"acts_per_s": B / reps[1], "threads": torch.get_num_threads(), "torch": torch.__version__}))
+report(acts_per_s=B / reps[1])
 `;
 
-export function benchSaePytorch(threads: number, steps: number, decoder: 'dense' | 'sparse' = 'dense'): { acts_per_s: number; threads: number; torch: string; python: string } | null {
-  return runTorchJson<{ acts_per_s: number; threads: number; torch: string }>('pytorch bench', PY_SCRIPT, [steps, decoder], threads);
+/** The PyTorch twin at 1 and 2 threads, with `decoder` (dense: SAELens-style; sparse: glassbox's algorithm). */
+export function benchSaePytorch(steps: number, decoder: 'dense' | 'sparse'): TorchAtBest<{ acts_per_s: number }> | null {
+  return torchAtBest<{ acts_per_s: number }>(`PyTorch SAE step (${decoder} decoder)`, PY_SCRIPT, [steps, decoder], (r) => r.acts_per_s);
 }
 
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const si = process.argv.indexOf('--steps');
   const steps = si > 0 ? Math.max(2, Number(process.argv[si + 1])) : 10;
-  const threads = 2;
   const log = (s: string) => {
     if (!json) process.stdout.write(s + '\n');
   };
   log(`TopK SAE training step: d ${D}, ${EXPANSION}x expansion (${D * EXPANSION} latents), k ${K}, batch ${BATCH}, Adam, decoder constraint`);
-  const gb1 = benchSae(1, steps);
-  const gb2 = benchSae(threads, steps);
-  log(`  glassbox threads=1: ${Math.round(gb1)} activations/s`);
-  log(`  glassbox threads=${threads}: ${Math.round(gb2)} activations/s`);
-  const pt = benchSaePytorch(threads, steps, 'dense');
-  const ps = pt ? benchSaePytorch(threads, steps, 'sparse') : null;
-  if (pt) log(`  PyTorch ${pt.torch}, ${pt.threads} threads, dense decoder (SAELens-style): ${Math.round(pt.acts_per_s)} activations/s`);
-  if (ps) log(`  PyTorch ${ps.torch}, ${ps.threads} threads, sparse decoder (glassbox's algorithm): ${Math.round(ps.acts_per_s)} activations/s`);
-  if (pt && ps) {
-    log(`    engine (same sparse algorithm): glassbox/PyTorch = ${(gb2 / ps.acts_per_s).toFixed(2)}`);
-    log(`    algorithm (sparse vs dense decoder, both in PyTorch): ${(ps.acts_per_s / pt.acts_per_s).toFixed(2)}x; glassbox vs PyTorch dense (both differences at once) = ${(gb2 / pt.acts_per_s).toFixed(2)}`);
+  const glassbox = [1, 2].map((t) => inChild<{ acts_per_s: number }>(import.meta.url, 'sae', t, steps));
+  for (const g of glassbox) log(`  glassbox threads=${g.threads}: ${Math.round(g.acts_per_s)} activations/s, peak RSS ${g.max_rss_mb.toFixed(0)} MiB`);
+  const gb = glassbox.reduce((a, b) => (b.acts_per_s > a.acts_per_s ? b : a));
+  const dense = benchSaePytorch(steps, 'dense');
+  const sparse = dense ? benchSaePytorch(steps, 'sparse') : null;
+  for (const [name, t] of [['dense decoder (SAELens-style)', dense], ["sparse decoder (glassbox's algorithm)", sparse]] as const) {
+    if (t) for (const r of t.runs) log(`  PyTorch ${r.torch} + ${r.blas}, ${name}, threads=${r.threads}: ${Math.round(r.acts_per_s)} activations/s, peak RSS ${r.max_rss_mb.toFixed(0)} MiB`);
   }
-  if (!pt) log('  PyTorch: no python with torch found (apt-get install python3-torch, or set GLASSBOX_PYTHON)');
-  await shutdownThreads();
+  if (dense && sparse) {
+    log(`    engine (same sparse algorithm, each at its best thread count): glassbox (${gb.threads}) / PyTorch (${sparse.best.threads}) = ${(gb.acts_per_s / sparse.best.acts_per_s).toFixed(2)}`);
+    log(`    algorithm (sparse vs dense decoder, both in PyTorch at their best): ${(sparse.best.acts_per_s / dense.best.acts_per_s).toFixed(2)}x; glassbox vs PyTorch dense (both differences at once) = ${(gb.acts_per_s / dense.best.acts_per_s).toFixed(2)}`);
+  }
+  if (!dense) log(`  ${NO_TORCH}`);
   if (json) {
-    process.stdout.write(JSON.stringify({ d: D, expansion: EXPANSION, k: K, batch: BATCH, glassbox: { threads, acts_per_s: gb2, threads1_acts_per_s: gb1 }, pytorch: pt ? { acts_per_s: pt.acts_per_s, threads: pt.threads, torch: pt.torch } : null, pytorch_sparse: ps ? { acts_per_s: ps.acts_per_s, threads: ps.threads } : null, engine_ratio_same_algorithm: ps ? gb2 / ps.acts_per_s : null, algorithm_ratio_pytorch: pt && ps ? ps.acts_per_s / pt.acts_per_s : null, ratio_vs_pytorch_dense: pt ? gb2 / pt.acts_per_s : null }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({
+      d: D, expansion: EXPANSION, k: K, batch: BATCH, glassbox,
+      pytorch_dense: dense?.runs ?? null, pytorch_sparse: sparse?.runs ?? null,
+      engine_ratio_same_algorithm: sparse ? gb.acts_per_s / sparse.best.acts_per_s : null,
+      algorithm_ratio_pytorch: dense && sparse ? sparse.best.acts_per_s / dense.best.acts_per_s : null,
+      ratio_vs_pytorch_dense: dense ? gb.acts_per_s / dense.best.acts_per_s : null,
+    }, null, 2) + '\n');
   }
 }
 
-await main();
+if (!(await runChildCase({ sae: (threads, steps) => ({ acts_per_s: benchSae(threads, steps) }) }))) await main();
