@@ -122,6 +122,7 @@ export class Interrupted extends Error {
   }
 }
 
-export function stopIfAborted(signal: AbortSignal | undefined, where: string): void {
-  if (signal?.aborted) throw new Interrupted(where);
+/** Throws Interrupted when the signal has fired; with `checkpoint`, the message says how to resume from it. */
+export function stopIfAborted(signal: AbortSignal | undefined, where: string, checkpoint?: string): void {
+  if (signal?.aborted) throw checkpoint ? new Interrupted(`${where}; resume with --resume ${checkpoint}`, true) : new Interrupted(where);
 }

@@ -9,6 +9,7 @@ import { trainRun, type TrainConfig } from './scan-snap-model.js';
 import type { GeneratorConfig } from './scan-snap-generator.js';
 import { detectSnap } from '../lens/attention/index.js';
 import type { ScanSnapConfig } from './scan-snap.js';
+import { Interrupted } from './experiment.js';
 
 /**
  * The paper's Figure 6 means (figure_6_data.pkl in github.com/facebookresearch/luckmatters,
@@ -88,25 +89,64 @@ export function sweepSpecs(cfg: ScanSnapConfig): Array<{ K: number; lrZ: number;
   return out;
 }
 
-/** Runs the specs over `threads` workers (1 = in this thread); each run is computed whole by one worker, results kept by index. */
-export async function runSweep(specs: SweepRunSpec[], threads: number): Promise<SweepRunResult[]> {
+export interface SweepOptions {
+  /** Results already computed, by index (a resumed run's); only the others run. */
+  done?: ReadonlyMap<number, SweepRunResult>;
+  /** Called as each run finishes (to checkpoint it). */
+  onResult?: (index: number, result: SweepRunResult) => void;
+  /** Stops between runs; the runs finished so far have been reported to onResult. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs the specs over `threads` workers (1 = in this thread); each run is
+ * computed whole by one worker, results kept by index, so the numbers do not
+ * depend on the worker count or on which runs a resumed sweep had already done.
+ */
+export async function runSweep(specs: SweepRunSpec[], threads: number, opts: SweepOptions = {}): Promise<SweepRunResult[]> {
   const results = new Array<SweepRunResult>(specs.length);
-  const n = Math.max(1, Math.min(threads, specs.length));
+  const todo: number[] = [];
+  specs.forEach((_, i) => {
+    const r = opts.done?.get(i);
+    if (r) results[i] = r;
+    else todo.push(i);
+  });
+  const finish = (index: number, result: SweepRunResult) => {
+    results[index] = result;
+    opts.onResult?.(index, result);
+  };
+  const stopped = () => new Interrupted(`during the Figure 6 sweep (${results.filter(Boolean).length} of ${specs.length} runs done)`, true);
+  const n = Math.max(1, Math.min(threads, todo.length));
   if (n === 1) {
-    specs.forEach((s, i) => (results[i] = sweepRun(s)));
+    for (const i of todo) {
+      // Let the event loop run between runs, so Ctrl-C (or any abort) is seen.
+      await new Promise<void>((r) => setImmediate(r));
+      if (opts.signal?.aborted) throw stopped();
+      finish(i, sweepRun(specs[i]));
+    }
     return results;
   }
   // Interleaved split: expensive (large-K) runs are spread over the workers.
-  const parts = Array.from({ length: n }, (_, w) => specs.map((spec, index) => ({ index, spec })).filter((x) => x.index % n === w));
-  await Promise.all(parts.map((part) => new Promise<void>((resolve, reject) => {
-    const worker = new Worker(new URL('./scan-snap-worker.js', import.meta.url), { workerData: { specs: part } });
-    worker.once('message', (msg: Array<{ index: number; result: SweepRunResult }>) => {
-      for (const { index, result } of msg) results[index] = result;
-      resolve();
-    });
-    worker.once('error', reject);
-    worker.once('exit', (code) => { if (code !== 0) reject(new Error(`scan-snap worker exited with code ${code}`)); });
-  })));
+  const parts = Array.from({ length: n }, (_, w) => todo.filter((_, j) => j % n === w).map((index) => ({ index, spec: specs[index] })));
+  const workers: Worker[] = [];
+  const onAbort = () => { for (const w of workers) void w.terminate(); };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.all(parts.map((part) => new Promise<void>((resolve, reject) => {
+      const worker = new Worker(new URL('./scan-snap-worker.js', import.meta.url), { workerData: { specs: part } });
+      workers.push(worker);
+      worker.on('message', (msg: { index: number; result: SweepRunResult }) => finish(msg.index, msg.result));
+      worker.once('error', reject);
+      worker.once('exit', (code) => {
+        if (opts.signal?.aborted) reject(stopped());
+        else if (code !== 0) reject(new Error(`scan-snap worker exited with code ${code}`));
+        else resolve();
+      });
+    })));
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+  if (opts.signal?.aborted) throw stopped();
   return results;
 }
 
@@ -146,10 +186,10 @@ export interface Figure6Result {
   threads: number;
 }
 
-export async function figure6(cfg: ScanSnapConfig, threads: number): Promise<Figure6Result> {
+export async function figure6(cfg: ScanSnapConfig, threads: number, opts: SweepOptions = {}): Promise<Figure6Result> {
   const t0 = performance.now();
   const list = sweepSpecs(cfg);
-  const results = await runSweep(list.map((l) => l.spec), threads);
+  const results = await runSweep(list.map((l) => l.spec), threads, opts);
   const cells: Figure6Cell[] = [];
   for (const K of cfg.fig6.numLast) for (const lrZ of cfg.fig6.lrZ) for (const ratio of cfg.fig6.ratio) {
     const rs = list.map((l, i) => ({ l, r: results[i] })).filter(({ l }) => l.K === K && l.lrZ === lrZ && l.ratio === ratio).map(({ r }) => r);

@@ -5,17 +5,19 @@
 // entropy over a sweep of query-token counts and learning rates, and when the
 // attention snaps.
 
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { trainRun, type TrainConfig } from './scan-snap-model.js';
-import { figure6, sweepSpecs, type Figure6Result } from './scan-snap-figure6.js';
+import { figure6, sweepSpecs, type Figure6Result, type SweepRunResult } from './scan-snap-figure6.js';
+import { saveResultsCheckpoint, readResultsCheckpoint } from '../train/resume.js';
 import { GENERATOR_DEFAULTS, type GeneratorConfig } from './scan-snap-generator.js';
 import { SNAP_DEFAULTS } from '../lens/attention/index.js';
 import { RunDir } from '../train/run-dir.js';
 import { writeFileAtomic } from '../engine/atomic-file.js';
 import { VERSION } from '../version.js';
 import { nestSettings, type SettingsTable, type Setting } from './settings.js';
-import { defineExperiment, stopIfAborted, formatSeconds } from './experiment.js';
+import { defineExperiment, stopIfAborted, formatSeconds, Interrupted } from './experiment.js';
 import { additionLens, textLens, type TrainedLensResult } from './scan-snap-trained.js';
 import { getThreads } from '../engine/threads.js';
 
@@ -213,8 +215,36 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(2, availableParallelism()));
 }
 
-/** Options of a scan-snap run; `workers` is the sweep's worker-thread count (the results are the same for any). */
-export async function runScanSnap(cfg: ScanSnapConfig, opts: { outRoot?: string; runDir?: string; workers?: number; signal?: AbortSignal; render?: (r: ScanSnapResult) => string } = {}): Promise<ScanSnapResult> {
+/** What a scan-snap checkpoint holds: the finished pieces, each a function of the config alone. */
+export interface ScanSnapCheckpoint {
+  figure4: Figure4Result | null;
+  /** Finished sweep runs by index. */
+  done: Array<[number, SweepRunResult]>;
+  /** The trained models' lens results finished so far. */
+  trained: TrainedLensResult[];
+}
+
+export interface ScanSnapRunOptions {
+  outRoot?: string;
+  runDir?: string;
+  /** The sweep's worker-thread count (the results are the same for any). */
+  workers?: number;
+  signal?: AbortSignal;
+  /** A checkpoint (checkpoints/scan-snap.json of a stopped run) to go on from. */
+  resume?: string;
+  /** Called as each sweep run finishes: how many are done (resumed ones included) of how many. */
+  onSweepResult?: (done: number, total: number) => void;
+  /** The config a checkpoint must match (the experiment's full settings; default cfg). */
+  checkpointConfig?: unknown;
+  render?: (r: ScanSnapResult) => string;
+}
+
+/** The checkpoint a stopped scan-snap run resumes from, checked against its config. */
+export function readScanSnapCheckpoint(path: string, config: unknown): ScanSnapCheckpoint {
+  return readResultsCheckpoint<ScanSnapCheckpoint>(path, 'scan-snap', config);
+}
+
+export async function runScanSnap(cfg: ScanSnapConfig, opts: ScanSnapRunOptions = {}): Promise<ScanSnapResult> {
   const t0 = performance.now();
   // Fail on impossible parameters before any work or any directory.
   sweepSpecs(cfg).forEach(() => undefined);
@@ -224,12 +254,43 @@ export async function runScanSnap(cfg: ScanSnapConfig, opts: { outRoot?: string;
   for (const [k, v] of [['batch', cfg.batch], ['iterations', cfg.iterations]] as const) if (!Number.isInteger(v) || v < 1) throw new Error(`scan-snap: ${k} must be a positive integer, got ${v}`);
   if (cfg.iterations < 3) throw new Error(`scan-snap: at least 3 iterations are needed to read a snap, got ${cfg.iterations}`);
   if (cfg.fig6.seeds.length < 1) throw new Error('scan-snap: the sweep needs at least one seed');
+  const ckConfig = opts.checkpointConfig ?? cfg;
+  // A resume is checked before the run directory is touched.
+  const from = opts.resume ? readScanSnapCheckpoint(opts.resume, ckConfig) : null;
   const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'scan-snap');
-  run.writeJson('config.json', { experiment: 'scan-snap', glassbox_version: VERSION, config: cfg });
-  const fig4 = figure4(cfg);
-  stopIfAborted(opts.signal, 'after Figure 4');
-  const fig6 = await figure6(cfg, opts.workers ?? defaultThreads());
-  stopIfAborted(opts.signal, 'after the Figure 6 sweep');
+  run.writeJson('config.json', { experiment: 'scan-snap', glassbox_version: VERSION, config: cfg, resumed_from: opts.resume ?? null });
+  const state: ScanSnapCheckpoint = { figure4: from?.figure4 ?? null, done: [...(from?.done ?? [])], trained: [...(from?.trained ?? [])] };
+  const ckPath = scanSnapCheckpointPath(run.path);
+  mkdirSync(run.checkpoints, { recursive: true });
+  const save = () => saveResultsCheckpoint(ckPath, { experiment: 'scan-snap', config: ckConfig, state });
+  const fig4 = state.figure4 ?? figure4(cfg);
+  state.figure4 = fig4;
+  save();
+  stopIfAborted(opts.signal, 'after Figure 4', ckPath);
+  // Finished runs are checkpointed as they come, at most once a second (and always when stopped).
+  let lastSave = performance.now();
+  const total = sweepSpecs(cfg).length;
+  let fig6: Figure6Result;
+  try {
+    fig6 = await figure6(cfg, opts.workers ?? defaultThreads(), {
+      done: new Map(state.done),
+      signal: opts.signal,
+      onResult: (i, r) => {
+        state.done.push([i, r]);
+        opts.onSweepResult?.(state.done.length, total);
+        if (performance.now() - lastSave > 1000) {
+          save();
+          lastSave = performance.now();
+        }
+      },
+    });
+  } catch (e) {
+    save();
+    if (e instanceof Interrupted) throw new Interrupted(`${e.message.replace(/^interrupted /, '')}; resume with --resume ${ckPath}`, true);
+    throw e;
+  }
+  save();
+  stopIfAborted(opts.signal, 'after the Figure 6 sweep', ckPath);
   const result: ScanSnapResult = {
     experiment: 'scan-snap',
     glassbox_version: VERSION,
@@ -244,6 +305,11 @@ export async function runScanSnap(cfg: ScanSnapConfig, opts: { outRoot?: string;
   run.writeJson('result.json', result);
   if (opts.render) writeFileAtomic(result.report, opts.render(result));
   return result;
+}
+
+/** Where a scan-snap run keeps its checkpoint. */
+export function scanSnapCheckpointPath(runDir: string): string {
+  return join(runDir, 'checkpoints', 'scan-snap.json');
 }
 
 /** A scan-snap run's result with the trained models' lens, as result.json holds it. */
@@ -262,19 +328,38 @@ export const scanSnapExperiment = defineExperiment<ScanSnapSettings, ScanSnapFul
   validate(c) {
     if (c.trained && !existsSync(c.corpus)) throw new Error(`--corpus ${c.corpus} does not exist (or pass --no-trained)`);
   },
-  resumable: false,
+  resumable: true,
   async run(input, ctx) {
     const { trained: trainedOn, corpus, ...cfg } = input;
     const runs = cfg.fig6.numLast.length * cfg.fig6.lrZ.length * cfg.fig6.ratio.length * cfg.fig6.seeds.length;
     ctx.progress.note(`scan-snap: Figure 4, then ${runs} sweep runs of ${cfg.iterations} iterations`);
-    const result = await runScanSnap(cfg, { outRoot: ctx.outRoot, runDir: ctx.runDir, workers: getThreads(), signal: ctx.signal });
+    let sweepBar = false;
+    const result = await runScanSnap(cfg, { outRoot: ctx.outRoot, runDir: ctx.runDir, workers: getThreads(), signal: ctx.signal, resume: ctx.resume, checkpointConfig: input,
+      onSweepResult: (done, total) => {
+        if (!sweepBar) {
+          ctx.progress.phase('sweep', total, []);
+          sweepBar = true;
+        }
+        ctx.progress.update(done, {});
+      },
+    });
     ctx.progress.note(`sweep: ${formatSeconds(result.figure6.seconds)} on ${result.figure6.threads} thread(s)`);
-    const trained: TrainedLensResult[] = [];
+    // The trained models' lens: each model is one piece, kept in the checkpoint once finished.
+    const ckPath = scanSnapCheckpointPath(result.run_dir);
+    const state = readScanSnapCheckpoint(ckPath, input);
+    const trained = state.trained;
+    const keep = () => saveResultsCheckpoint(ckPath, { experiment: 'scan-snap', config: input, state });
     if (trainedOn) {
       ctx.progress.note('trained models: addition GPT with a checkpoint series, then a 1-layer text model');
-      trained.push(await additionLens(result.run_dir, {}));
-      stopIfAborted(ctx.signal, 'after the trained addition model');
-      trained.push(textLens(corpus));
+      if (trained.length < 1) {
+        trained.push(await additionLens(result.run_dir, {}));
+        keep();
+      }
+      stopIfAborted(ctx.signal, 'after the trained addition model', ckPath);
+      if (trained.length < 2) {
+        trained.push(textLens(corpus));
+        keep();
+      }
     }
     const full: ScanSnapFullResult = { ...result, trained };
     writeFileAtomic(`${result.run_dir}/result.json`, JSON.stringify(full, null, 2) + '\n');

@@ -4,7 +4,9 @@
 // the same run, so the checkpoint names its experiment and full config, and
 // resuming under anything else is refused with both configs in the message.
 
+import { readFileSync } from 'node:fs';
 import type { Module } from '../nn/module.js';
+import { writeFileAtomic } from '../engine/atomic-file.js';
 import type { OptimizerState } from '../engine/optim.js';
 import type { TrainState } from './trainer.js';
 import { saveCheckpoint, loadCheckpoint, modelTensors } from './checkpoint.js';
@@ -48,4 +50,39 @@ export function restoreTraining<M>(ck: ReturnType<typeof readTrainingCheckpoint<
   model.loadStateDict(modelTensors(ck.loaded));
   optimizer.loadState(optimizerStateFrom(ck.loaded.tensors, ck.loaded.meta.optimizer_state));
   return { state: ck.state, extra: ck.extra };
+}
+
+/**
+ * A checkpoint for runs whose state is results, not weights (a sweep of many
+ * small trainings, each computed whole): JSON, written atomically, with the
+ * same experiment-and-config check as a training checkpoint. A resumed run
+ * keeps what the checkpoint holds and computes only the rest; because each
+ * piece is a function of the config and its index, the results equal those of
+ * a run that never stopped.
+ */
+export interface ResultsCheckpoint<S> {
+  experiment: string;
+  config: unknown;
+  state: S;
+}
+
+export function saveResultsCheckpoint<S>(path: string, c: ResultsCheckpoint<S>): string {
+  writeFileAtomic(path, JSON.stringify({ glassbox_results_checkpoint: 1, ...c }) + '\n');
+  return path;
+}
+
+export function readResultsCheckpoint<S>(path: string, experiment: string, config: unknown): S {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path} is not a results checkpoint: ${(e as Error).message}`);
+  }
+  const ck = raw as Partial<ResultsCheckpoint<S>> & { glassbox_results_checkpoint?: number };
+  if (ck.glassbox_results_checkpoint !== 1 || ck.state === undefined) throw new Error(`${path} is not a glassbox results checkpoint`);
+  if (ck.experiment !== experiment) throw new Error(`${path} is a checkpoint of ${JSON.stringify(ck.experiment ?? 'another experiment')}, not of ${experiment}`);
+  if (JSON.stringify(ck.config) !== JSON.stringify(config)) {
+    throw new Error(`checkpoint ${path} was written with a different configuration; resume needs the same settings (saved: ${JSON.stringify(ck.config)}; now: ${JSON.stringify(config)})`);
+  }
+  return ck.state;
 }

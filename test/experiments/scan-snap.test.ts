@@ -70,3 +70,35 @@ test('glassbox run scan-snap --preset quick --json: grid, snap steps, drop order
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test('a stopped scan-snap run resumes from its checkpoint to the same figures, at 1 and 2 workers, and refuses another config', async () => {
+  const { runScanSnap, scanSnapCheckpointPath } = await import('../../src/experiments/scan-snap.js');
+  const cfg: ScanSnapConfig = { ...quick, iterations: 8, fig6: { ...quick.fig6, numLast: [1, 3], lrZ: [1], ratio: [1, 5], seeds: [1, 2] } };
+  const out = mkdtempSync(join(tmpdir(), 'scan-snap-resume-'));
+  try {
+    const whole = await runScanSnap(cfg, { outRoot: out, workers: 1 });
+    for (const workers of [1, 2]) {
+      const ac = new AbortController();
+      let seen = 0;
+      await assert.rejects(
+        runScanSnap(cfg, { runDir: join(out, `stopped-${workers}`), workers, signal: ac.signal, onSweepResult: (done) => { if (++seen === 3) ac.abort(); } }),
+        (e: Error) => e.name === 'Interrupted' && /Figure 6 sweep \(\d+ of 8 runs done\); resume with --resume .*scan-snap\.json/.test(e.message),
+      );
+      const ck = scanSnapCheckpointPath(join(out, `stopped-${workers}`));
+      const saved = JSON.parse(readFileSync(ck, 'utf8')).state.done.length;
+      assert.ok(saved >= 3 && saved < 8, `the checkpoint keeps the finished runs (${saved})`);
+      let after = 0;
+      const resumed = await runScanSnap(cfg, { runDir: join(out, `resumed-${workers}`), workers, resume: ck, onSweepResult: () => after++ });
+      assert.equal(after, 8 - saved, 'only the unfinished runs ran');
+      assert.deepEqual(resumed.figure6.cells, whole.figure6.cells);
+      assert.deepEqual(resumed.figure4, whole.figure4);
+      assert.deepEqual(resumed.figure6.trends, whole.figure6.trends);
+    }
+    await assert.rejects(
+      runScanSnap({ ...cfg, iterations: 9 }, { runDir: join(out, 'other'), resume: scanSnapCheckpointPath(join(out, 'stopped-1')) }),
+      /different configuration/,
+    );
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
