@@ -22,7 +22,7 @@ export { warmupCosine, oneCycle, logLinearDecay, type LrSchedule, type WarmupDec
 
 // ---------------------------------------------------------------- models
 export { Module } from './nn/module.js';
-export { Hooks, type HookFn } from './nn/hooks.js';
+export { Hooks, type HookFn, type HookedModel, type HasHookPoints } from './nn/hooks.js';
 export { LayerNorm, Linear, MLP, CausalSelfAttention, seededNormalInit, type Init } from './nn/layers.js';
 export { GPT, type GPTConfig, type ForwardOptions } from './nn/gpt.js';
 export { IncrementalGPT } from './nn/gpt-incremental.js';

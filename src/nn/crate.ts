@@ -21,7 +21,7 @@ import { add, sub, mulScalar, addScalar, relu } from '../engine/ops-elementwise.
 import { reshape, permute } from '../engine/ops-shape.js';
 import { matmul, matmulBias, softmax } from '../engine/ops-nn.js';
 import { Module } from './module.js';
-import { Hooks, type HookLayout } from './hooks.js';
+import { Hooks, HEADS_TO_BTHD, HEADS_TO_BHTT } from './hooks.js';
 import { LayerNorm, torchLinearStd, type Init } from './layers.js';
 import { ImageClassifier, checkPatchGrid, type ImageShape } from './patches.js';
 
@@ -36,9 +36,6 @@ export interface CrateConfig extends ImageShape {
   lambda?: number;
   seed: number;
 }
-
-export const HEADS_TO_BTHD: HookLayout = { toUser: [1, 2, 0, 3], fromUser: [2, 0, 1, 3] };
-export const HEADS_TO_BHTT: HookLayout = { toUser: [1, 0, 2, 3], fromUser: [1, 0, 2, 3] };
 
 /** Multi-head subspace self-attention: one projection U_k per head serves as query, key and value. */
 export class MSSA extends Module {

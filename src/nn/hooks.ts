@@ -19,6 +19,24 @@ export interface HookLayout {
   fromUser: number[];
 }
 
+// Attention keeps heads leading ([H, B, T, d_head]) so each head of each
+// sequence is one contiguous matrix for the batched matmul; hooks show
+// TransformerLens's layouts. Every attention in nn/ uses these two.
+/** [H, B, T, d_head] inside, [B, T, H, d_head] at the hook (q, k, v, CRATE's w). */
+export const HEADS_TO_BTHD: HookLayout = { toUser: [1, 2, 0, 3], fromUser: [2, 0, 1, 3] };
+/** [H, B, T, T] inside, [B, H, T, T] at the hook (scores and patterns). */
+export const HEADS_TO_BHTT: HookLayout = { toUser: [1, 0, 2, 3], fromUser: [1, 0, 2, 3] };
+
+/** What a lens needs of any model: the names of the hook points its forward pass reports. */
+export interface HasHookPoints {
+  hookNames(): string[];
+}
+
+/** What a lens needs of a token model: its hook names and a forward pass over tokens [B, T] that honours hooks. */
+export interface HookedModel extends HasHookPoints {
+  forward(tokens: Int32Array, B: number, T: number, opts?: { hooks?: Hooks }): Tensor;
+}
+
 export class Hooks {
   readonly cache = new Map<string, Tensor>();
   private readonly cacheNames: Set<string> | 'all';

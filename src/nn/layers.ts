@@ -9,7 +9,7 @@ import { reshape, permute, causalMask } from '../engine/ops-shape.js';
 import { matmul, matmulBias, softmax, causalSoftmax, layerNorm } from '../engine/ops-nn.js';
 import { Rng } from '../engine/rng.js';
 import { Module } from './module.js';
-import type { Hooks, HookLayout } from './hooks.js';
+import { HEADS_TO_BTHD, HEADS_TO_BHTT, type Hooks } from './hooks.js';
 
 /** Makes the initial values of a named parameter: n numbers with standard deviation std, normal or uniform. */
 export type Init = (name: string, n: number, std: number, dist?: 'normal' | 'uniform') => Float32Array;
@@ -96,12 +96,6 @@ export class MLP extends Module {
     return matmulBias(act, this.W_out, this.b_out);
   }
 }
-
-// Inside attention the heads lead ([H, B, T, d_head]) so each head of each
-// sequence is one contiguous matrix for the batched matmul. Hooks still show
-// TransformerLens's layouts; the permutation runs only when a hook is active.
-const HEADS_TO_BTHD: HookLayout = { toUser: [1, 2, 0, 3], fromUser: [2, 0, 1, 3] };
-const HEADS_TO_BHTT: HookLayout = { toUser: [1, 0, 2, 3], fromUser: [1, 0, 2, 3] };
 
 /** Causal multi-head self-attention with hook_q/k/v, hook_attn_scores, hook_pattern and hook_z. */
 export class CausalSelfAttention extends Module {

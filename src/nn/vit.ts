@@ -9,10 +9,9 @@ import { add, mulScalar } from '../engine/ops-elementwise.js';
 import { reshape, permute } from '../engine/ops-shape.js';
 import { matmul, matmulBias, softmax } from '../engine/ops-nn.js';
 import { Module } from './module.js';
-import { Hooks } from './hooks.js';
+import { Hooks, HEADS_TO_BTHD, HEADS_TO_BHTT } from './hooks.js';
 import { LayerNorm, MLP, torchLinearStd, type Init } from './layers.js';
 import { ImageClassifier, checkPatchGrid, type ImageShape } from './patches.js';
-import { HEADS_TO_BTHD, HEADS_TO_BHTT } from './crate.js';
 
 export interface ViTConfig extends ImageShape {
   classes: number;
