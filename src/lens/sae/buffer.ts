@@ -4,7 +4,7 @@
 // every batch. The buffer holds at most `capacity` rows, refills from the
 // model when it falls to half, and shuffles (seeded) after every refill.
 
-import { Tensor, noGrad } from '../../engine/tensor.js';
+import { noGrad } from '../../engine/tensor.js';
 import { Rng } from '../../engine/rng.js';
 import { Hooks, type HookedModel } from '../../nn/hooks.js';
 
