@@ -21,9 +21,9 @@ export { Optimizer, SGD, Adam, AdamW, Lion, clipGradNorm, type Param, type Optim
 export { warmupCosine, oneCycle, logLinearDecay, type LrSchedule, type WarmupDecayOptions } from './engine/schedule.js';
 
 // ---------------------------------------------------------------- models
-export { Module } from './nn/module.js';
-export { Hooks, type HookFn } from './nn/hooks.js';
-export { LayerNorm, Linear, MLP, CausalSelfAttention, seededNormalInit, type Init } from './nn/layers.js';
+export { Module, type Init, type InitSpec } from './nn/module.js';
+export { Hooks, type HookFn, type HookedModel, type HasHookPoints } from './nn/hooks.js';
+export { LayerNorm, Linear, MLP, CausalSelfAttention, seededNormalInit } from './nn/layers.js';
 export { GPT, type GPTConfig, type ForwardOptions } from './nn/gpt.js';
 export { IncrementalGPT } from './nn/gpt-incremental.js';
 export { Crate, type CrateConfig } from './nn/crate.js';

@@ -332,24 +332,7 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   const b = bias?.data;
   const wasm = useElementwiseWasm(x.size); // the same bits, faster for large tensors
   if (wasm) layerNormForwardWasm(xd, w ?? null, b ?? null, xhat, out, rstd, R, C, eps);
-  else for (let r = 0; r < R; r++) {
-    const o = r * C;
-    let mu = 0;
-    for (let j = 0; j < C; j++) mu += xd[o + j];
-    mu /= C;
-    let v = 0;
-    for (let j = 0; j < C; j++) {
-      const d = xd[o + j] - mu;
-      v += d * d;
-    }
-    const rs = 1 / Math.sqrt(v / C + eps);
-    rstd[r] = rs;
-    for (let j = 0; j < C; j++) {
-      const h = (xd[o + j] - mu) * rs;
-      xhat[o + j] = h;
-      out[o + j] = w ? (b ? h * w[j] + b[j] : h * w[j]) : b ? h + b[j] : h;
-    }
-  }
+  else layerNormRows(xd, w ?? null, b ?? null, eps, out, R, C, xhat, rstd);
   const parents = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   return result(out, x.shape, 'layerNorm', parents, (g) => {
     if ((weight?.requiresGrad || bias?.requiresGrad) && wasm) {
@@ -394,6 +377,35 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
       accumulateGrad(x, gx, true);
     }
   });
+}
+
+/**
+ * layerNorm's forward arithmetic on plain rows x [R, C] into out: f64 mean and
+ * biased variance in index order, the affine in f64, rounded once on store.
+ * Also the path of callers outside the autograd (the KV-cached GPT), so they
+ * get the op's bits without re-deriving them. xhat and rstd, when given,
+ * receive what the backward pass needs.
+ */
+export function layerNormRows(x: Float32Array, w: Float32Array | null, b: Float32Array | null, eps: number, out: Float32Array, R: number, C: number,
+  xhat: Float32Array | null = null, rstd: Float32Array | null = null): void {
+  for (let r = 0; r < R; r++) {
+    const o = r * C;
+    let mu = 0;
+    for (let j = 0; j < C; j++) mu += x[o + j];
+    mu /= C;
+    let v = 0;
+    for (let j = 0; j < C; j++) {
+      const d = x[o + j] - mu;
+      v += d * d;
+    }
+    const rs = 1 / Math.sqrt(v / C + eps);
+    if (rstd) rstd[r] = rs;
+    for (let j = 0; j < C; j++) {
+      const h = (x[o + j] - mu) * rs;
+      if (xhat) xhat[o + j] = h;
+      out[o + j] = w ? (b ? h * w[j] + b[j] : h * w[j]) : b ? h + b[j] : h;
+    }
+  }
 }
 
 // ---------------------------------------------------------------- dropout

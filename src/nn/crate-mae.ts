@@ -14,10 +14,10 @@ import { reshape, gather, concat } from '../engine/ops-shape.js';
 import { matmul } from '../engine/ops-nn.js';
 import { Rng } from '../engine/rng.js';
 import { Module } from './module.js';
-import { Hooks, checkHookNames } from './hooks.js';
-import { LayerNorm, Linear, ParamGroup, seededNormalInit, type Init } from './layers.js';
+import { Hooks, checkHookNames, type HookPoint } from './hooks.js';
+import { LayerNorm, Linear, ParamGroup, seededNormalInit } from './layers.js';
 import { PatchEmbed, patchify, patchCount, patchDim, type ImageShape } from './patches.js';
-import { CrateBlock, MSSA, resolveCrateConfig, crateBlockHookNames } from './crate.js';
+import { CrateBlock, MSSA, resolveCrateConfig } from './crate.js';
 
 export interface CrateMAEConfig extends ImageShape {
   dModel: number;
@@ -38,21 +38,28 @@ export class CrateDecoderBlock extends Module {
   readonly D: Tensor;
   readonly ln2: LayerNorm;
   readonly attn: MSSA;
-  constructor(d: number, heads: number, init: Init, readonly index: number) {
+  private readonly hookResidPre: HookPoint;
+  private readonly hookLinearOut: HookPoint;
+  private readonly hookAttnOut: HookPoint;
+  private readonly hookResidPost: HookPoint;
+  constructor(d: number, heads: number) {
     super();
-    const pre = `decoder.${index}.`;
+    // In forward order: registration order is state-dict and hookNames() order.
+    this.hookResidPre = this.hookPoint('hook_resid_pre');
     this.ln1 = this.child('ln1', new LayerNorm(d));
-    this.D = this.child('linear', new ParamGroup()).add('D', new Tensor(init(`${pre}linear.D`, d * d, Math.sqrt(2 / d)), [d, d]));
+    this.D = this.child('linear', new ParamGroup()).add('D', Tensor.zeros([d, d]), { std: Math.sqrt(2 / d) });
+    this.hookLinearOut = this.hookPoint('hook_linear_out');
     this.ln2 = this.child('ln2', new LayerNorm(d));
-    this.attn = this.child('attn', new MSSA(heads, d, init, `${pre}attn.`));
+    this.attn = this.child('attn', new MSSA(heads, d));
+    this.hookAttnOut = this.hookPoint('hook_attn_out');
+    this.hookResidPost = this.hookPoint('hook_resid_post');
   }
   forward(x: Tensor, hooks: Hooks): Tensor {
-    const pre = `decoder.${this.index}.`;
     const [B, T, d] = x.shape;
-    x = hooks.point(`${pre}hook_resid_pre`, x);
-    const g = hooks.point(`${pre}hook_linear_out`, reshape(matmul(reshape(this.ln1.forward(x), [B * T, d]), this.D, { transB: true }), [B, T, d]));
-    const out = sub(g, hooks.point(`${pre}hook_attn_out`, this.attn.forward(this.ln2.forward(g), hooks, `${pre}attn.`)));
-    return hooks.point(`${pre}hook_resid_post`, out);
+    x = this.hookResidPre.run(hooks, x);
+    const g = this.hookLinearOut.run(hooks, reshape(matmul(reshape(this.ln1.forward(x), [B * T, d]), this.D, { transB: true }), [B, T, d]));
+    const out = sub(g, this.hookAttnOut.run(hooks, this.attn.forward(this.ln2.forward(g), hooks)));
+    return this.hookResidPost.run(hooks, out);
   }
 }
 
@@ -83,6 +90,7 @@ export class CrateMAE extends Module {
   readonly decoder: CrateDecoderBlock[] = [];
   readonly ln_dec: LayerNorm;
   readonly toPixels: Linear;
+  private readonly hookEmbed: HookPoint;
 
   constructor(config: CrateMAEConfig) {
     super();
@@ -90,32 +98,23 @@ export class CrateMAE extends Module {
     const crateCfg = resolveCrateConfig({ ...cfg, classes: 1 });
     if (!(cfg.maskRatio >= 0 && cfg.maskRatio < 1)) throw new Error(`CRATE-MAE config: maskRatio must be in [0, 1), got ${cfg.maskRatio}`);
     this.config = cfg;
-    const init = seededNormalInit(cfg.seed);
     const N = patchCount(cfg);
     const d = cfg.dModel;
-    this.embed = this.child('embed', new PatchEmbed(cfg, d, init));
-    this.pos = this.child('pos_embed', new ParamGroup()).add('W_pos', new Tensor(init('pos_embed.W_pos', N * d, 0.02), [1, N, d]));
-    for (let i = 0; i < cfg.nLayers; i++) this.blocks.push(this.child(`blocks.${i}`, new CrateBlock(crateCfg, init, i)));
+    this.embed = this.child('embed', new PatchEmbed(cfg, d));
+    this.hookEmbed = this.hookPoint('hook_embed');
+    this.pos = this.child('pos_embed', new ParamGroup()).add('W_pos', Tensor.zeros([1, N, d]), { std: 0.02 });
+    for (let i = 0; i < cfg.nLayers; i++) this.blocks.push(this.child(`blocks.${i}`, new CrateBlock(crateCfg)));
     this.ln_enc = this.child('ln_enc', new LayerNorm(d));
-    this.maskToken = this.child('mask_token', new ParamGroup()).add('W_mask', new Tensor(init('mask_token.W_mask', d, 0.02), [1, d]));
-    this.decPos = this.child('decoder_pos_embed', new ParamGroup()).add('W_pos', new Tensor(init('decoder_pos_embed.W_pos', N * d, 0.02), [1, N, d]));
-    for (let i = 0; i < cfg.nLayers; i++) this.decoder.push(this.child(`decoder.${i}`, new CrateDecoderBlock(d, cfg.nHeads, init, i)));
+    this.maskToken = this.child('mask_token', new ParamGroup()).add('W_mask', Tensor.zeros([1, d]), { std: 0.02 });
+    this.decPos = this.child('decoder_pos_embed', new ParamGroup()).add('W_pos', Tensor.zeros([1, N, d]), { std: 0.02 });
+    for (let i = 0; i < cfg.nLayers; i++) this.decoder.push(this.child(`decoder.${i}`, new CrateDecoderBlock(d, cfg.nHeads)));
     this.ln_dec = this.child('ln_dec', new LayerNorm(d));
-    this.toPixels = this.child('head', new Linear(d, patchDim(cfg), init, 'head'));
+    this.toPixels = this.child('head', new Linear(d, patchDim(cfg)));
+    this.initParameters(seededNormalInit(cfg.seed));
   }
 
   get patches(): number {
     return patchCount(this.config);
-  }
-
-  hookNames(): string[] {
-    const names: string[] = ['hook_embed'];
-    for (let i = 0; i < this.config.nLayers; i++) names.push(...crateBlockHookNames(i));
-    for (let i = 0; i < this.config.nLayers; i++) {
-      const p = `decoder.${i}.`;
-      names.push(`${p}hook_resid_pre`, `${p}hook_linear_out`, `${p}attn.hook_w`, `${p}attn.hook_pattern`, `${p}attn.hook_z`, `${p}hook_attn_out`, `${p}hook_resid_post`);
-    }
-    return names;
   }
 
   /** Predicted patch pixels [B, N, p·p·C] for every patch, seeing only the visible ones. */
@@ -126,7 +125,7 @@ export class CrateMAE extends Module {
     const d = this.config.dModel;
     const { visible, nVisible } = mask;
     if (visible.length !== B * nVisible) throw new Error(`CRATE-MAE: mask lists ${visible.length} visible patches, expected ${B}×${nVisible}`);
-    const tokens = add(hooks.point('hook_embed', this.embed.forward(patchify(pixels, B, this.config))), this.pos); // [B, N, d]
+    const tokens = add(this.hookEmbed.run(hooks, this.embed.forward(patchify(pixels, B, this.config))), this.pos); // [B, N, d]
     const rows = new Int32Array(B * nVisible);
     for (let b = 0; b < B; b++) for (let j = 0; j < nVisible; j++) rows[b * nVisible + j] = b * N + visible[b * nVisible + j];
     let z = gather(reshape(tokens, [B * N, d]), rows, [B, nVisible]);

@@ -21,8 +21,8 @@ import { add, sub, mulScalar, addScalar, relu } from '../engine/ops-elementwise.
 import { reshape, permute } from '../engine/ops-shape.js';
 import { matmul, matmulBias, softmax } from '../engine/ops-nn.js';
 import { Module } from './module.js';
-import { Hooks, type HookLayout } from './hooks.js';
-import { LayerNorm, torchLinearStd, type Init } from './layers.js';
+import { HEADS_TO_BTHD, HEADS_TO_BHTT, type HookPoint, type Hooks } from './hooks.js';
+import { LayerNorm, torchLinearInit } from './layers.js';
 import { ImageClassifier, checkPatchGrid, type ImageShape } from './patches.js';
 
 export interface CrateConfig extends ImageShape {
@@ -37,35 +37,38 @@ export interface CrateConfig extends ImageShape {
   seed: number;
 }
 
-export const HEADS_TO_BTHD: HookLayout = { toUser: [1, 2, 0, 3], fromUser: [2, 0, 1, 3] };
-export const HEADS_TO_BHTT: HookLayout = { toUser: [1, 0, 2, 3], fromUser: [1, 0, 2, 3] };
-
 /** Multi-head subspace self-attention: one projection U_k per head serves as query, key and value. */
 export class MSSA extends Module {
   readonly U: Tensor;
   readonly W_O: Tensor;
   readonly b_O: Tensor;
   readonly dHead: number;
-  constructor(readonly nHeads: number, readonly dModel: number, init: Init, prefix: string) {
+  private readonly hookW: HookPoint;
+  private readonly hookPattern: HookPoint;
+  private readonly hookZ: HookPoint;
+  constructor(readonly nHeads: number, readonly dModel: number) {
     super();
     const dh = dModel / nHeads;
     this.dHead = dh;
     // PyTorch's default nn.Linear init, as in the reference runs (fan-in d for U, H·d_h for W_O).
-    this.U = this.param('U', new Tensor(init(`${prefix}U`, nHeads * dModel * dh, torchLinearStd(dModel), 'uniform'), [nHeads, dModel, dh]));
-    this.W_O = this.param('W_O', new Tensor(init(`${prefix}W_O`, nHeads * dh * dModel, torchLinearStd(nHeads * dh), 'uniform'), [nHeads, dh, dModel]));
+    this.U = this.param('U', Tensor.zeros([nHeads, dModel, dh]), torchLinearInit(dModel));
+    this.W_O = this.param('W_O', Tensor.zeros([nHeads, dh, dModel]), torchLinearInit(nHeads * dh));
     this.b_O = this.param('b_O', Tensor.zeros([dModel]));
+    this.hookW = this.hookPoint('hook_w', HEADS_TO_BTHD);
+    this.hookPattern = this.hookPoint('hook_pattern', HEADS_TO_BHTT);
+    this.hookZ = this.hookPoint('hook_z');
   }
 
   /** x [B, T, d] (already normalised) → [B, T, d]. */
-  forward(x: Tensor, hooks: Hooks, prefix: string): Tensor {
+  forward(x: Tensor, hooks: Hooks): Tensor {
     const [B, T, d] = x.shape;
     const H = this.nHeads;
     const dh = this.dHead;
     // w = x U_k for every head at once: [H, B·T, d_h], viewed as [H, B, T, d_h].
-    const w = hooks.point(`${prefix}hook_w`, reshape(matmul(reshape(x, [B * T, d]), this.U), [H, B, T, dh]), HEADS_TO_BTHD);
+    const w = this.hookW.run(hooks, reshape(matmul(reshape(x, [B * T, d]), this.U), [H, B, T, dh]));
     const scores = mulScalar(matmul(w, w, { transB: true }), 1 / Math.sqrt(dh));
-    const pattern = hooks.point(`${prefix}hook_pattern`, softmax(scores), HEADS_TO_BHTT);
-    const z = hooks.point(`${prefix}hook_z`, permute(matmul(pattern, w), [1, 2, 0, 3])); // [B, T, H, d_h]
+    const pattern = this.hookPattern.run(hooks, softmax(scores));
+    const z = this.hookZ.run(hooks, permute(matmul(pattern, w), [1, 2, 0, 3])); // [B, T, H, d_h]
     return reshape(matmulBias(reshape(z, [B * T, H * dh]), reshape(this.W_O, [H * dh, d]), this.b_O), [B, T, d]);
   }
 }
@@ -74,22 +77,28 @@ export class MSSA extends Module {
  * One ISTA step on the sparse code of x against the dictionary D:
  * ReLU(x + η(Dᵀx − DᵀDx) − ηλ). With row tokens, Dᵀx is x D and DᵀDx is
  * (x Dᵀ) D, so the bracket is (x − x Dᵀ) D: two products instead of three.
+ * Its input and output are hook_pre and hook_post.
  */
 export class ISTA extends Module {
   readonly D: Tensor;
-  constructor(readonly dModel: number, readonly eta: number, readonly lambda: number, init: Init, prefix: string) {
+  private readonly hookPre: HookPoint;
+  private readonly hookPost: HookPoint;
+  constructor(readonly dModel: number, readonly eta: number, readonly lambda: number) {
     super();
     // He-scaled like the reference's kaiming_uniform_: entries of variance 2/d.
-    this.D = this.param('D', new Tensor(init(`${prefix}D`, dModel * dModel, Math.sqrt(2 / dModel)), [dModel, dModel]));
+    this.D = this.param('D', Tensor.zeros([dModel, dModel]), { std: Math.sqrt(2 / dModel) });
+    this.hookPre = this.hookPoint('hook_pre');
+    this.hookPost = this.hookPoint('hook_post');
   }
 
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor, hooks: Hooks): Tensor {
+    x = this.hookPre.run(hooks, x);
     const [B, T, d] = x.shape;
     const rows = reshape(x, [B * T, d]);
     const residual = sub(rows, matmul(rows, this.D, { transB: true })); // x − D x
     const grad = matmul(residual, this.D); // Dᵀ(x − D x) = Dᵀx − DᵀDx
     const step = addScalar(add(rows, mulScalar(grad, this.eta)), -this.eta * this.lambda);
-    return reshape(relu(step), [B, T, d]);
+    return this.hookPost.run(hooks, reshape(relu(step), [B, T, d]));
   }
 }
 
@@ -99,30 +108,29 @@ export class CrateBlock extends Module {
   readonly attn: MSSA;
   readonly ln2: LayerNorm;
   readonly ista: ISTA;
-  constructor(cfg: Required<CrateConfig>, init: Init, readonly index: number) {
+  private readonly hookResidPre: HookPoint;
+  private readonly hookAttnOut: HookPoint;
+  private readonly hookResidMid: HookPoint;
+  private readonly hookResidPost: HookPoint;
+  constructor(cfg: Required<CrateConfig>) {
     super();
-    const pre = `blocks.${index}.`;
+    // In forward order: registration order is state-dict and hookNames() order.
+    this.hookResidPre = this.hookPoint('hook_resid_pre');
     this.ln1 = this.child('ln1', new LayerNorm(cfg.dModel));
-    this.attn = this.child('attn', new MSSA(cfg.nHeads, cfg.dModel, init, `${pre}attn.`));
+    this.attn = this.child('attn', new MSSA(cfg.nHeads, cfg.dModel));
+    this.hookAttnOut = this.hookPoint('hook_attn_out');
+    this.hookResidMid = this.hookPoint('hook_resid_mid');
     this.ln2 = this.child('ln2', new LayerNorm(cfg.dModel));
-    this.ista = this.child('ista', new ISTA(cfg.dModel, cfg.eta, cfg.lambda, init, `${pre}ista.`));
+    this.ista = this.child('ista', new ISTA(cfg.dModel, cfg.eta, cfg.lambda));
+    this.hookResidPost = this.hookPoint('hook_resid_post');
   }
 
   forward(z: Tensor, hooks: Hooks): Tensor {
-    const pre = `blocks.${this.index}.`;
-    z = hooks.point(`${pre}hook_resid_pre`, z);
-    const attnOut = hooks.point(`${pre}hook_attn_out`, this.attn.forward(this.ln1.forward(z), hooks, `${pre}attn.`));
-    const half = hooks.point(`${pre}hook_resid_mid`, add(z, attnOut));
-    const istaIn = hooks.point(`${pre}ista.hook_pre`, this.ln2.forward(half));
-    const out = hooks.point(`${pre}ista.hook_post`, this.ista.forward(istaIn));
-    return hooks.point(`${pre}hook_resid_post`, out);
+    z = this.hookResidPre.run(hooks, z);
+    const attnOut = this.hookAttnOut.run(hooks, this.attn.forward(this.ln1.forward(z), hooks));
+    const half = this.hookResidMid.run(hooks, add(z, attnOut));
+    return this.hookResidPost.run(hooks, this.ista.forward(this.ln2.forward(half), hooks));
   }
-}
-
-/** Per-layer hook names of a CRATE stack, in forward order. */
-export function crateBlockHookNames(i: number): string[] {
-  const b = `blocks.${i}.`;
-  return [`${b}hook_resid_pre`, `${b}attn.hook_w`, `${b}attn.hook_pattern`, `${b}attn.hook_z`, `${b}hook_attn_out`, `${b}hook_resid_mid`, `${b}ista.hook_pre`, `${b}ista.hook_post`, `${b}hook_resid_post`];
 }
 
 export function resolveCrateConfig(config: CrateConfig): Required<CrateConfig> {
@@ -140,10 +148,6 @@ export function resolveCrateConfig(config: CrateConfig): Required<CrateConfig> {
 export class Crate extends ImageClassifier<Required<CrateConfig>, CrateBlock> {
   constructor(config: CrateConfig) {
     const cfg = resolveCrateConfig(config);
-    super(cfg, (init, i) => new CrateBlock(cfg, init, i));
-  }
-
-  protected blockHookNames(i: number): string[] {
-    return crateBlockHookNames(i);
+    super(cfg, () => new CrateBlock(cfg));
   }
 }

@@ -9,8 +9,8 @@ import { reshape, gather } from '../engine/ops-shape.js';
 import { matmulBias, dropout, crossEntropy } from '../engine/ops-nn.js';
 import type { Rng } from '../engine/rng.js';
 import { Module } from './module.js';
-import { Hooks, checkHookNames } from './hooks.js';
-import { LayerNorm, CausalSelfAttention, MLP, ParamGroup, seededNormalInit, type Init } from './layers.js';
+import { Hooks, checkHookNames, type HookPoint } from './hooks.js';
+import { LayerNorm, CausalSelfAttention, MLP, ParamGroup, seededNormalInit } from './layers.js';
 
 export interface GPTConfig {
   vocabSize: number;
@@ -42,23 +42,34 @@ class Block extends Module {
   readonly attn: CausalSelfAttention;
   readonly ln2: LayerNorm;
   readonly mlp: MLP;
-  constructor(cfg: Required<GPTConfig>, init: Init, readonly index: number) {
+  private readonly hookResidPre: HookPoint;
+  private readonly hookAttnOut: HookPoint;
+  private readonly hookResidMid: HookPoint;
+  private readonly hookMlpOut: HookPoint;
+  private readonly hookResidPost: HookPoint;
+  /** `index`: the layer number (the block's place in the tree is `blocks.{index}`, given by the GPT that registers it). */
+  constructor(cfg: Required<GPTConfig>, readonly index: number) {
     super();
     const outStd = 0.02 / Math.sqrt(2 * cfg.nLayers); // GPT-2: residual projections shrink with depth
-    // Registration order is state-dict order: ln1, attn, ln2, mlp, as the data flows.
+    // Registration order is state-dict order (ln1, attn, ln2, mlp, as the data
+    // flows) and, with the hook points between them, hookNames() order.
+    this.hookResidPre = this.hookPoint('hook_resid_pre');
     this.ln1 = this.child('ln1', new LayerNorm(cfg.dModel, cfg.lnEps));
-    this.attn = this.child('attn', new CausalSelfAttention(cfg.nHeads, cfg.dModel, init, `blocks.${index}.attn.`, outStd));
+    this.attn = this.child('attn', new CausalSelfAttention(cfg.nHeads, cfg.dModel, outStd));
+    this.hookAttnOut = this.hookPoint('hook_attn_out');
+    this.hookResidMid = this.hookPoint('hook_resid_mid');
     this.ln2 = this.child('ln2', new LayerNorm(cfg.dModel, cfg.lnEps));
-    this.mlp = this.child('mlp', new MLP(cfg.dModel, cfg.dMlp, init, `blocks.${index}.mlp.`, outStd));
+    this.mlp = this.child('mlp', new MLP(cfg.dModel, cfg.dMlp, outStd));
+    this.hookMlpOut = this.hookPoint('hook_mlp_out');
+    this.hookResidPost = this.hookPoint('hook_resid_post');
   }
 
   forward(x: Tensor, B: number, T: number, hooks: Hooks, drop: (t: Tensor) => Tensor): Tensor {
-    const pre = `blocks.${this.index}.`;
-    x = hooks.point(`${pre}hook_resid_pre`, x);
-    const attnOut = hooks.point(`${pre}hook_attn_out`, this.attn.forward(this.ln1.forward(x), B, T, hooks, `${pre}attn.`, drop));
-    x = hooks.point(`${pre}hook_resid_mid`, add(x, drop(reshape(attnOut, [B, T, this.attn.dModel]))));
-    const mlpOut = hooks.point(`${pre}hook_mlp_out`, this.mlp.forward(this.ln2.forward(x), hooks, `${pre}mlp.`));
-    return hooks.point(`${pre}hook_resid_post`, add(x, drop(mlpOut)));
+    x = this.hookResidPre.run(hooks, x);
+    const attnOut = this.hookAttnOut.run(hooks, this.attn.forward(this.ln1.forward(x), B, T, hooks, drop));
+    x = this.hookResidMid.run(hooks, add(x, drop(reshape(attnOut, [B, T, this.attn.dModel]))));
+    const mlpOut = this.hookMlpOut.run(hooks, this.mlp.forward(this.ln2.forward(x), hooks));
+    return this.hookResidPost.run(hooks, add(x, drop(mlpOut)));
   }
 }
 
@@ -70,32 +81,25 @@ export class GPT extends Module {
   readonly ln_final: LayerNorm;
   readonly W_U: Tensor | null;
   readonly b_U: Tensor;
+  private readonly hookEmbed: HookPoint;
+  private readonly hookPosEmbed: HookPoint;
 
   constructor(config: GPTConfig) {
     super();
     const cfg: Required<GPTConfig> = { dMlp: 4 * config.dModel, dropout: 0, tieWeights: false, lnEps: 1e-5, ...config };
     validateConfig(cfg);
     this.config = cfg;
-    const init = seededNormalInit(cfg.seed);
     const { vocabSize: V, dModel: d, contextLength: C } = cfg;
-    this.W_E = this.child('embed', new ParamGroup()).add('W_E', new Tensor(init('embed.W_E', V * d, 0.02), [V, d]));
-    this.W_pos = this.child('pos_embed', new ParamGroup()).add('W_pos', new Tensor(init('pos_embed.W_pos', C * d, 0.02), [C, d]));
-    for (let i = 0; i < cfg.nLayers; i++) this.blocks.push(this.child(`blocks.${i}`, new Block(cfg, init, i)));
-    this.ln_final = this.child('ln_final', new LayerNorm(d, cfg.lnEps));
+    this.W_E = this.child('embed', new ParamGroup()).add('W_E', Tensor.zeros([V, d]), { std: 0.02 });
+    this.hookEmbed = this.hookPoint('hook_embed');
+    this.W_pos = this.child('pos_embed', new ParamGroup()).add('W_pos', Tensor.zeros([C, d]), { std: 0.02 });
+    this.hookPosEmbed = this.hookPoint('hook_pos_embed');
+    for (let i = 0; i < cfg.nLayers; i++) this.blocks.push(this.child(`blocks.${i}`, new Block(cfg, i)));
+    this.ln_final = this.child('ln_final', new LayerNorm(d, cfg.lnEps, { hookNormalized: true }));
     const unembed = this.child('unembed', new ParamGroup());
-    this.W_U = cfg.tieWeights ? null : unembed.add('W_U', new Tensor(init('unembed.W_U', d * V, 0.02), [d, V]));
+    this.W_U = cfg.tieWeights ? null : unembed.add('W_U', Tensor.zeros([d, V]), { std: 0.02 });
     this.b_U = unembed.add('b_U', Tensor.zeros([V]));
-  }
-
-  /** Every hook point this model offers, in forward order. */
-  hookNames(): string[] {
-    const names = ['hook_embed', 'hook_pos_embed'];
-    for (let i = 0; i < this.config.nLayers; i++) {
-      const b = `blocks.${i}.`;
-      names.push(`${b}hook_resid_pre`, `${b}attn.hook_q`, `${b}attn.hook_k`, `${b}attn.hook_v`, `${b}attn.hook_attn_scores`, `${b}attn.hook_pattern`, `${b}attn.hook_z`, `${b}hook_attn_out`, `${b}hook_resid_mid`, `${b}mlp.hook_pre`, `${b}mlp.hook_post`, `${b}hook_mlp_out`, `${b}hook_resid_post`);
-    }
-    names.push('ln_final.hook_normalized');
-    return names;
+    this.initParameters(seededNormalInit(cfg.seed));
   }
 
   /** Logits [B, T, V] for tokens [B, T] (row-major Int32Array). */
@@ -109,11 +113,11 @@ export class GPT extends Module {
     const drop = (t: Tensor) => (p > 0 && opts.dropoutRng && this.training ? dropout(t, p, opts.dropoutRng, true) : t);
     const posIds = new Int32Array(B * T);
     for (let i = 0; i < B * T; i++) posIds[i] = i % T;
-    const tokEmb = hooks.point('hook_embed', gather(this.W_E, tokens, [B, T]));
-    const posEmb = hooks.point('hook_pos_embed', gather(this.W_pos, posIds, [B, T]));
+    const tokEmb = this.hookEmbed.run(hooks, gather(this.W_E, tokens, [B, T]));
+    const posEmb = this.hookPosEmbed.run(hooks, gather(this.W_pos, posIds, [B, T]));
     let x = drop(add(tokEmb, posEmb));
     for (const blk of this.blocks) x = blk.forward(x, B, T, hooks, drop);
-    const xf = hooks.point('ln_final.hook_normalized', this.ln_final.forward(x));
+    const xf = this.ln_final.forward(x, hooks);
     return this.W_U ? matmulBias(xf, this.W_U, this.b_U) : matmulBias(xf, this.W_E, this.b_U, { transB: true });
   }
 

@@ -1,7 +1,8 @@
-// Hook points, named as in TransformerLens. A forward pass calls
-// `hooks.point(name, value)` at each named place; a Hooks object can cache the
-// value there, or replace it (ablation, SAE splicing, steering). With no hooks
-// active a point costs one map lookup.
+// Hook points, named as in TransformerLens. A module registers each of its
+// hook points once (Module.hookPoint), and its forward pass runs the value
+// through it; a Hooks object can cache the value there, or replace it
+// (ablation, SAE splicing, steering). With no hooks active a point costs one
+// map lookup.
 
 import { Tensor, ShapeError, shapeStr } from '../engine/tensor.js';
 import { permute } from '../engine/ops-shape.js';
@@ -17,6 +18,48 @@ export type HookFn = (value: Tensor, name: string) => Tensor | void;
 export interface HookLayout {
   toUser: number[];
   fromUser: number[];
+}
+
+// Attention keeps heads leading ([H, B, T, d_head]) so each head of each
+// sequence is one contiguous matrix for the batched matmul; hooks show
+// TransformerLens's layouts. Every attention in nn/ uses these two.
+/** [H, B, T, d_head] inside, [B, T, H, d_head] at the hook (q, k, v, CRATE's w). */
+export const HEADS_TO_BTHD: HookLayout = { toUser: [1, 2, 0, 3], fromUser: [2, 0, 1, 3] };
+/** [H, B, T, T] inside, [B, H, T, T] at the hook (scores and patterns). */
+export const HEADS_TO_BHTT: HookLayout = { toUser: [1, 0, 2, 3], fromUser: [1, 0, 2, 3] };
+
+/** What a lens needs of any model: the names of the hook points its forward pass reports. */
+export interface HasHookPoints {
+  hookNames(): string[];
+}
+
+/** What a lens needs of a token model: its hook names and a forward pass over tokens [B, T] that honours hooks. */
+export interface HookedModel extends HasHookPoints {
+  forward(tokens: Int32Array, B: number, T: number, opts?: { hooks?: Hooks }): Tensor;
+}
+
+/**
+ * A named place in a forward pass, registered by the module it sits in
+ * (Module.hookPoint). Its full name is the module's name path plus its own
+ * segment, so the name is written once and follows the module tree.
+ */
+export class HookPoint {
+  constructor(private readonly owner: { readonly namePath: string }, readonly localName: string, readonly layout?: HookLayout) {}
+
+  /** The full name (`blocks.0.attn.hook_q`). */
+  get name(): string {
+    return this.owner.namePath + this.localName;
+  }
+
+  /** The value at this place, cached or rewritten as `hooks` asks (Hooks.point). */
+  run(hooks: Hooks, value: Tensor): Tensor {
+    return hooks.point(this.name, value, this.layout);
+  }
+
+  /** Whether `hooks` reads or rewrites this point (so a model can skip materialising it otherwise). */
+  wantedBy(hooks: Hooks): boolean {
+    return hooks.wants(this.name);
+  }
 }
 
 export class Hooks {

@@ -8,11 +8,8 @@ import { mulScalar, gelu } from '../engine/ops-elementwise.js';
 import { reshape, permute, causalMask } from '../engine/ops-shape.js';
 import { matmul, matmulBias, softmax, causalSoftmax, layerNorm } from '../engine/ops-nn.js';
 import { Rng } from '../engine/rng.js';
-import { Module } from './module.js';
-import type { Hooks, HookLayout } from './hooks.js';
-
-/** Makes the initial values of a named parameter: n numbers with standard deviation std, normal or uniform. */
-export type Init = (name: string, n: number, std: number, dist?: 'normal' | 'uniform') => Float32Array;
+import { Module, type Init, type InitSpec } from './module.js';
+import { HEADS_TO_BTHD, HEADS_TO_BHTT, type HookPoint, type Hooks } from './hooks.js';
 
 /**
  * Seeded init where each parameter draws from its own stream, derived from the
@@ -39,23 +36,30 @@ export function seededNormalInit(seed: number): Init {
  */
 export const torchLinearStd = (fanIn: number): number => 1 / Math.sqrt(3 * fanIn);
 
+/** PyTorch's default nn.Linear init for a weight with fan-in `fanIn`. */
+export const torchLinearInit = (fanIn: number): InitSpec => ({ std: torchLinearStd(fanIn), dist: 'uniform' });
+
 /** A module that only holds parameters. */
 export class ParamGroup extends Module {
-  add(name: string, t: Tensor): Tensor {
-    return this.param(name, t);
+  add(name: string, t: Tensor, init?: InitSpec): Tensor {
+    return this.param(name, t, init);
   }
 }
 
 export class LayerNorm extends Module {
   readonly w: Tensor;
   readonly b: Tensor;
-  constructor(d: number, readonly eps = 1e-5) {
+  /** hook_normalized on the output, where a model offers it (TransformerLens's ln_final); null elsewhere. */
+  readonly hookNormalized: HookPoint | null;
+  constructor(d: number, readonly eps = 1e-5, opts: { hookNormalized?: boolean } = {}) {
     super();
     this.w = this.param('w', new Tensor(new Float32Array(d).fill(1), [d]));
     this.b = this.param('b', new Tensor(new Float32Array(d), [d]));
+    this.hookNormalized = opts.hookNormalized ? this.hookPoint('hook_normalized') : null;
   }
-  forward(x: Tensor): Tensor {
-    return layerNorm(x, this.w, this.b, this.eps);
+  forward(x: Tensor, hooks?: Hooks): Tensor {
+    const y = layerNorm(x, this.w, this.b, this.eps);
+    return this.hookNormalized && hooks ? this.hookNormalized.run(hooks, y) : y;
   }
 }
 
@@ -63,11 +67,10 @@ export class LayerNorm extends Module {
 export class Linear extends Module {
   readonly W: Tensor;
   readonly b: Tensor | null;
-  /** opts.torch: PyTorch's default scale and distribution (overrides std). */
-  constructor(dIn: number, dOut: number, init: Init, name: string, opts: { bias?: boolean; std?: number; torch?: boolean } = {}) {
+  /** W is normal with std opts.std (0.02 by default); opts.torch: PyTorch's default scale and distribution instead. */
+  constructor(dIn: number, dOut: number, opts: { bias?: boolean; std?: number; torch?: boolean } = {}) {
     super();
-    const w = opts.torch ? init(`${name}.W`, dIn * dOut, torchLinearStd(dIn), 'uniform') : init(`${name}.W`, dIn * dOut, opts.std ?? 0.02);
-    this.W = this.param('W', new Tensor(w, [dIn, dOut]));
+    this.W = this.param('W', Tensor.zeros([dIn, dOut]), opts.torch ? torchLinearInit(dIn) : { std: opts.std ?? 0.02 });
     this.b = opts.bias === false ? null : this.param('b', Tensor.zeros([dOut]));
   }
   forward(x: Tensor): Tensor {
@@ -81,27 +84,25 @@ export class MLP extends Module {
   readonly b_in: Tensor;
   readonly W_out: Tensor;
   readonly b_out: Tensor;
+  private readonly hookPre: HookPoint;
+  private readonly hookPost: HookPoint;
   /** outStd: W_out's std (GPT-2 scales it by depth); 'torch' gives both weights PyTorch's default init instead. */
-  constructor(d: number, dMlp: number, init: Init, prefix: string, outStd: number | 'torch') {
+  constructor(d: number, dMlp: number, outStd: number | 'torch') {
     super();
     const torch = outStd === 'torch';
-    this.W_in = this.param('W_in', new Tensor(torch ? init(`${prefix}W_in`, d * dMlp, torchLinearStd(d), 'uniform') : init(`${prefix}W_in`, d * dMlp, 0.02), [d, dMlp]));
+    this.W_in = this.param('W_in', Tensor.zeros([d, dMlp]), torch ? torchLinearInit(d) : { std: 0.02 });
     this.b_in = this.param('b_in', Tensor.zeros([dMlp]));
-    this.W_out = this.param('W_out', new Tensor(torch ? init(`${prefix}W_out`, dMlp * d, torchLinearStd(dMlp), 'uniform') : init(`${prefix}W_out`, dMlp * d, outStd), [dMlp, d]));
+    this.W_out = this.param('W_out', Tensor.zeros([dMlp, d]), torch ? torchLinearInit(dMlp) : { std: outStd });
     this.b_out = this.param('b_out', Tensor.zeros([d]));
+    this.hookPre = this.hookPoint('hook_pre');
+    this.hookPost = this.hookPoint('hook_post');
   }
-  forward(x: Tensor, hooks: Hooks, prefix: string): Tensor {
-    const hidden = hooks.point(`${prefix}hook_pre`, matmulBias(x, this.W_in, this.b_in));
-    const act = hooks.point(`${prefix}hook_post`, gelu(hidden));
+  forward(x: Tensor, hooks: Hooks): Tensor {
+    const hidden = this.hookPre.run(hooks, matmulBias(x, this.W_in, this.b_in));
+    const act = this.hookPost.run(hooks, gelu(hidden));
     return matmulBias(act, this.W_out, this.b_out);
   }
 }
-
-// Inside attention the heads lead ([H, B, T, d_head]) so each head of each
-// sequence is one contiguous matrix for the batched matmul. Hooks still show
-// TransformerLens's layouts; the permutation runs only when a hook is active.
-const HEADS_TO_BTHD: HookLayout = { toUser: [1, 2, 0, 3], fromUser: [2, 0, 1, 3] };
-const HEADS_TO_BHTT: HookLayout = { toUser: [1, 0, 2, 3], fromUser: [1, 0, 2, 3] };
 
 /** Causal multi-head self-attention with hook_q/k/v, hook_attn_scores, hook_pattern and hook_z. */
 export class CausalSelfAttention extends Module {
@@ -114,43 +115,55 @@ export class CausalSelfAttention extends Module {
   readonly b_V: Tensor;
   readonly b_O: Tensor;
   readonly dHead: number;
+  private readonly hookQ: HookPoint;
+  private readonly hookK: HookPoint;
+  private readonly hookV: HookPoint;
+  private readonly hookScores: HookPoint;
+  private readonly hookPattern: HookPoint;
+  private readonly hookZ: HookPoint;
 
-  constructor(readonly nHeads: number, readonly dModel: number, init: Init, prefix: string, outStd: number) {
+  constructor(readonly nHeads: number, readonly dModel: number, outStd: number) {
     super();
     const H = nHeads;
     const d = dModel;
     const dh = d / H;
     this.dHead = dh;
-    this.W_Q = this.param('W_Q', new Tensor(init(`${prefix}W_Q`, H * d * dh, 0.02), [H, d, dh]));
-    this.W_K = this.param('W_K', new Tensor(init(`${prefix}W_K`, H * d * dh, 0.02), [H, d, dh]));
-    this.W_V = this.param('W_V', new Tensor(init(`${prefix}W_V`, H * d * dh, 0.02), [H, d, dh]));
-    this.W_O = this.param('W_O', new Tensor(init(`${prefix}W_O`, H * dh * d, outStd), [H, dh, d]));
+    this.W_Q = this.param('W_Q', Tensor.zeros([H, d, dh]), { std: 0.02 });
+    this.W_K = this.param('W_K', Tensor.zeros([H, d, dh]), { std: 0.02 });
+    this.W_V = this.param('W_V', Tensor.zeros([H, d, dh]), { std: 0.02 });
+    this.W_O = this.param('W_O', Tensor.zeros([H, dh, d]), { std: outStd });
     this.b_Q = this.param('b_Q', Tensor.zeros([H, 1, dh]));
     this.b_K = this.param('b_K', Tensor.zeros([H, 1, dh]));
     this.b_V = this.param('b_V', Tensor.zeros([H, 1, dh]));
     this.b_O = this.param('b_O', Tensor.zeros([d]));
+    this.hookQ = this.hookPoint('hook_q', HEADS_TO_BTHD);
+    this.hookK = this.hookPoint('hook_k', HEADS_TO_BTHD);
+    this.hookV = this.hookPoint('hook_v', HEADS_TO_BTHD);
+    this.hookScores = this.hookPoint('hook_attn_scores', HEADS_TO_BHTT);
+    this.hookPattern = this.hookPoint('hook_pattern', HEADS_TO_BHTT);
+    this.hookZ = this.hookPoint('hook_z');
   }
 
   /** x is [B, T, d] (already layer-normed); returns [B·T, d]. `drop` applies dropout to the pattern. */
-  forward(x: Tensor, B: number, T: number, hooks: Hooks, prefix: string, drop: (t: Tensor) => Tensor): Tensor {
+  forward(x: Tensor, B: number, T: number, hooks: Hooks, drop: (t: Tensor) => Tensor): Tensor {
     const H = this.nHeads;
     const d = this.dModel;
     const dh = this.dHead;
     const xn = reshape(x, [B * T, d]);
     // q, k, v come out of the shared-input matmul as [H, B·T, dh]: no transposes needed.
     const heads = (W: Tensor, b: Tensor) => reshape(matmulBias(xn, W, b), [H, B, T, dh]);
-    const q = hooks.point(`${prefix}hook_q`, heads(this.W_Q, this.b_Q), HEADS_TO_BTHD);
-    const k = hooks.point(`${prefix}hook_k`, heads(this.W_K, this.b_K), HEADS_TO_BTHD);
-    const v = hooks.point(`${prefix}hook_v`, heads(this.W_V, this.b_V), HEADS_TO_BTHD);
+    const q = this.hookQ.run(hooks, heads(this.W_Q, this.b_Q));
+    const k = this.hookK.run(hooks, heads(this.W_K, this.b_K));
+    const v = this.hookV.run(hooks, heads(this.W_V, this.b_V));
     const rawScores = matmul(q, k, { transB: true });
     const scale = 1 / Math.sqrt(dh);
     let probs: Tensor;
-    if (hooks.wants(`${prefix}hook_attn_scores`)) {
+    if (this.hookScores.wantedBy(hooks)) {
       // Someone reads or rewrites the scores: materialise them, scaled and masked as in TransformerLens.
-      probs = softmax(hooks.point(`${prefix}hook_attn_scores`, causalMask(mulScalar(rawScores, scale)), HEADS_TO_BHTT));
+      probs = softmax(this.hookScores.run(hooks, causalMask(mulScalar(rawScores, scale))));
     } else probs = causalSoftmax(rawScores, scale);
-    const pattern = hooks.point(`${prefix}hook_pattern`, drop(probs), HEADS_TO_BHTT);
-    const z = hooks.point(`${prefix}hook_z`, permute(matmul(pattern, v), [1, 2, 0, 3])); // [B, T, H, dh]
+    const pattern = this.hookPattern.run(hooks, drop(probs));
+    const z = this.hookZ.run(hooks, permute(matmul(pattern, v), [1, 2, 0, 3])); // [B, T, H, dh]
     return matmulBias(reshape(z, [B * T, H * dh]), reshape(this.W_O, [H * dh, d]), this.b_O);
   }
 }

@@ -9,8 +9,8 @@ import { add } from '../engine/ops-elementwise.js';
 import { concat, reshape, slice } from '../engine/ops-shape.js';
 import { crossEntropy } from '../engine/ops-nn.js';
 import { Module } from './module.js';
-import { LayerNorm, Linear, ParamGroup, seededNormalInit, type Init } from './layers.js';
-import { Hooks, checkHookNames } from './hooks.js';
+import { LayerNorm, Linear, ParamGroup, seededNormalInit } from './layers.js';
+import { Hooks, checkHookNames, type HookPoint } from './hooks.js';
 
 export interface ImageShape {
   channels: number;
@@ -93,12 +93,12 @@ export class PatchEmbed extends Module {
   readonly lnPatch: LayerNorm;
   readonly proj: Linear;
   readonly lnEmbed: LayerNorm;
-  constructor(readonly image: ImageShape, readonly dModel: number, init: Init) {
+  constructor(readonly image: ImageShape, readonly dModel: number) {
     super();
     checkPatchGrid(image, 'patch embedding');
     const pd = patchDim(image);
     this.lnPatch = this.child('ln_patch', new LayerNorm(pd));
-    this.proj = this.child('proj', new Linear(pd, dModel, init, 'embed.proj', { torch: true }));
+    this.proj = this.child('proj', new Linear(pd, dModel, { torch: true }));
     this.lnEmbed = this.child('ln_embed', new LayerNorm(dModel));
   }
   /** patches [B, n, p·p·C] → [B, n, d] */
@@ -107,16 +107,18 @@ export class PatchEmbed extends Module {
   }
 }
 
-/** The class token and the position table, as one module ('cls_token', 'pos_embed'). */
+/** The class token and the position table, as one module ('cls_token', 'pos_embed'), with hook_pos_embed. */
 export class ClsAndPositions extends Module {
   readonly cls: Tensor;
   readonly pos: Tensor;
-  constructor(readonly tokens: number, readonly dModel: number, init: Init) {
+  private readonly hookPosEmbed: HookPoint;
+  constructor(readonly tokens: number, readonly dModel: number) {
     super();
     // Standard normal, as the CRATE and vit-pytorch code's torch.randn: on the
     // same scale as the layer-normed patch tokens they join.
-    this.cls = this.child('cls_token', new ParamGroup()).add('W_cls', new Tensor(init('cls_token.W_cls', dModel, 1), [1, 1, dModel]));
-    this.pos = this.child('pos_embed', new ParamGroup()).add('W_pos', new Tensor(init('pos_embed.W_pos', tokens * dModel, 1), [1, tokens, dModel]));
+    this.cls = this.child('cls_token', new ParamGroup()).add('W_cls', Tensor.zeros([1, 1, dModel]), { std: 1 });
+    this.pos = this.child('pos_embed', new ParamGroup()).add('W_pos', Tensor.zeros([1, tokens, dModel]), { std: 1 });
+    this.hookPosEmbed = this.hookPoint('hook_pos_embed');
   }
   /** [B, n, d] patch tokens → [B, n+1, d] with the class token first and positions added. */
   forward(x: Tensor, hooks: Hooks): Tensor {
@@ -124,7 +126,7 @@ export class ClsAndPositions extends Module {
     if (n + 1 !== this.tokens) throw new ShapeError('ClsAndPositions', `${n} patch tokens, but the position table holds ${this.tokens - 1}`);
     const cls = add(Tensor.zeros([B, 1, d]), this.cls);
     const seq = concat([cls, x], 1);
-    return add(seq, hooks.point('hook_pos_embed', this.pos));
+    return add(seq, this.hookPosEmbed.run(hooks, this.pos));
   }
 }
 
@@ -145,8 +147,8 @@ export interface ImageClassifierConfig extends ImageShape {
 /**
  * What CRATE and the ViT share around their blocks: patch embedding, class
  * token and positions, L blocks, a final LayerNorm and a linear head on the
- * class token. A model supplies only its block and that block's hook names,
- * so the two differ exactly where the architectures do.
+ * class token. A model supplies only its block (which registers its own hook
+ * points), so the two differ exactly where the architectures do.
  */
 export abstract class ImageClassifier<C extends ImageClassifierConfig, B extends ImageBlock> extends Module {
   readonly config: C;
@@ -155,41 +157,36 @@ export abstract class ImageClassifier<C extends ImageClassifierConfig, B extends
   readonly blocks: B[] = [];
   readonly ln_final: LayerNorm;
   readonly head: Linear;
+  private readonly hookEmbed: HookPoint;
 
-  protected constructor(cfg: C, makeBlock: (init: Init, index: number) => B) {
+  protected constructor(cfg: C, makeBlock: () => B) {
     super();
     this.config = cfg;
-    const init = seededNormalInit(cfg.seed);
-    this.embed = this.child('embed', new PatchEmbed(cfg, cfg.dModel, init));
-    this.clsPos = this.child('tokens', new ClsAndPositions(patchCount(cfg) + 1, cfg.dModel, init));
-    for (let i = 0; i < cfg.nLayers; i++) this.blocks.push(this.child(`blocks.${i}`, makeBlock(init, i)));
-    this.ln_final = this.child('ln_final', new LayerNorm(cfg.dModel));
-    this.head = this.child('head', new Linear(cfg.dModel, cfg.classes, init, 'head', { torch: true }));
+    this.embed = this.child('embed', new PatchEmbed(cfg, cfg.dModel));
+    this.hookEmbed = this.hookPoint('hook_embed');
+    // The class token and positions were named at the top level before they
+    // were grouped under 'tokens' in the state dict; their hook name and init
+    // keys stay there, so existing hooks and seeds keep their meaning.
+    this.clsPos = this.child('tokens', new ClsAndPositions(patchCount(cfg) + 1, cfg.dModel), { namesAtParent: true });
+    for (let i = 0; i < cfg.nLayers; i++) this.blocks.push(this.child(`blocks.${i}`, makeBlock()));
+    this.ln_final = this.child('ln_final', new LayerNorm(cfg.dModel, 1e-5, { hookNormalized: true }));
+    this.head = this.child('head', new Linear(cfg.dModel, cfg.classes, { torch: true }));
+    this.initParameters(seededNormalInit(cfg.seed));
   }
-
-  /** Hook names inside block i, in forward order. */
-  protected abstract blockHookNames(i: number): string[];
 
   /** Tokens per image: the class token and one per patch. */
   get tokens(): number {
     return patchCount(this.config) + 1;
   }
 
-  hookNames(): string[] {
-    const names = ['hook_embed', 'hook_pos_embed'];
-    for (let i = 0; i < this.config.nLayers; i++) names.push(...this.blockHookNames(i));
-    names.push('ln_final.hook_normalized');
-    return names;
-  }
-
   /** Logits [B, classes] for pixels [B, C, H, W]. */
   forward(pixels: Float32Array, B: number, opts: { hooks?: Hooks } = {}): Tensor {
     const hooks = opts.hooks ?? new Hooks();
     if (opts.hooks) checkHookNames(opts.hooks.requested(), this.hookNames());
-    let z = this.clsPos.forward(hooks.point('hook_embed', this.embed.forward(patchify(pixels, B, this.config))), hooks);
+    let z = this.clsPos.forward(this.hookEmbed.run(hooks, this.embed.forward(patchify(pixels, B, this.config))), hooks);
     for (const blk of this.blocks) z = blk.forward(z, hooks);
     const cls = reshape(slice(z, 1, 0, 1), [B, this.config.dModel]);
-    return this.head.forward(hooks.point('ln_final.hook_normalized', this.ln_final.forward(cls)));
+    return this.head.forward(this.ln_final.forward(cls, hooks));
   }
 
   loss(pixels: Float32Array, labels: Int32Array, B: number): Tensor {

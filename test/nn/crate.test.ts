@@ -5,7 +5,6 @@ import { Crate, CrateBlock, resolveCrateConfig } from '../../src/nn/crate.js';
 import { ViT } from '../../src/nn/vit.js';
 import { patchify, unpatchify } from '../../src/nn/patches.js';
 import { Hooks } from '../../src/nn/hooks.js';
-import { seededNormalInit } from '../../src/nn/layers.js';
 import { Tensor, noGrad } from '../../src/engine/tensor.js';
 import { TestRng } from '../engine/gradcheck.js';
 import { skipOptional } from '../skip.js';
@@ -144,7 +143,8 @@ function referenceLayer(a: LayerWeights): { half: number[]; out: number[] } {
 
 function layerCase(seed: number, B = 2, T = 5, d = 8, H = 2): { block: CrateBlock; weights: LayerWeights; x: Tensor } {
   const cfg = resolveCrateConfig({ ...img, classes: 3, dModel: d, nHeads: H, nLayers: 1, seed });
-  const block = new CrateBlock(cfg, seededNormalInit(seed), 0);
+  // The first block of a one-layer model: its hook names and init keys are those of blocks.0.
+  const block = new Crate(cfg).blocks[0];
   const r = new TestRng(seed);
   // Non-default LN affine and output bias, so every parameter matters; U larger than init so attention is not uniform.
   for (const [, t] of block.namedParameters()) if (t.shape.length === 1) t.data.set(r.array(t.size, -0.5, 1.5));

@@ -9,19 +9,14 @@
 // detect the snap as the step after which the entropy's smoothed, relative
 // rate of change stays below a threshold (see `detectSnap`).
 
-import { Hooks } from '../../nn/hooks.js';
+import { Hooks, type HasHookPoints } from '../../nn/hooks.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { log } from '../../engine/detmath.js';
-
-/** Anything whose forward pass reports named hook points. */
-export interface HookedModel {
-  hookNames(): string[];
-}
 
 const PATTERN = /^blocks\.(\d+)\.attn\.hook_pattern$/;
 
 /** The model's `blocks.{i}.attn.hook_pattern` names in layer order; a clear error when it has none. */
-export function patternHookNames(model: HookedModel): string[] {
+export function patternHookNames(model: HasHookPoints): string[] {
   const names = model.hookNames().filter((n) => PATTERN.test(n));
   if (names.length === 0) {
     const some = model.hookNames().slice(0, 8).join(', ');
@@ -31,7 +26,7 @@ export function patternHookNames(model: HookedModel): string[] {
 }
 
 /** Runs `forward` once with every pattern hook cached; returns the patterns [B, H, T, S] by layer. */
-export function capturePatterns(model: HookedModel, forward: (hooks: Hooks) => unknown): Tensor[] {
+export function capturePatterns(model: HasHookPoints, forward: (hooks: Hooks) => unknown): Tensor[] {
   const names = patternHookNames(model);
   const hooks = new Hooks({ cache: names });
   forward(hooks);
@@ -125,7 +120,7 @@ export function patternStats(pattern: Tensor, layer: number, opts: { k?: number;
 }
 
 /** The lens on one model state: statistics of every layer's pattern for one forward pass. */
-export function attentionLens(model: HookedModel, forward: (hooks: Hooks) => unknown, opts: { k?: number; groups?: TokenGroup[]; queries?: number[] } = {}): AttentionStats[] {
+export function attentionLens(model: HasHookPoints, forward: (hooks: Hooks) => unknown, opts: { k?: number; groups?: TokenGroup[]; queries?: number[] } = {}): AttentionStats[] {
   return capturePatterns(model, forward).map((p, i) => patternStats(p, i, opts));
 }
 

@@ -3,7 +3,8 @@
 // scalar output on all 2^n masked inputs, split it into sparse AND and OR
 // interactions, and check universal matching on every subset.
 
-import { maskedOutputs, type HookedModel, type MaskedInput } from './masked-outputs.js';
+import type { HookedModel } from '../../nn/hooks.js';
+import { maskedOutputs, type MaskedInput } from './masked-outputs.js';
 import { sparsifyAndOr, type SparsifyOptions } from './sparsify.js';
 import { reconstruct } from './transforms.js';
 import { salientSummary, type SalientSummary } from './analysis.js';

@@ -10,13 +10,7 @@
 
 import { noGrad, Tensor } from '../../engine/tensor.js';
 import { exp, log } from '../../engine/detmath.js';
-import { Hooks } from '../../nn/hooks.js';
-
-/** What the lens needs of a model: a forward pass with hooks, and the names of its hook points. */
-export interface HookedModel {
-  forward(tokens: Int32Array, B: number, T: number, opts?: { hooks?: Hooks }): Tensor;
-  hookNames(): string[];
-}
+import { Hooks, type HookedModel } from '../../nn/hooks.js';
 
 /**
  * 2^n forwards: 2^16 = 65,536 already takes tens of seconds for a small GPT on

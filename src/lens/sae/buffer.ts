@@ -4,15 +4,9 @@
 // every batch. The buffer holds at most `capacity` rows, refills from the
 // model when it falls to half, and shuffles (seeded) after every refill.
 
-import { Tensor, noGrad } from '../../engine/tensor.js';
+import { noGrad } from '../../engine/tensor.js';
 import { Rng } from '../../engine/rng.js';
-import { Hooks } from '../../nn/hooks.js';
-
-/** What a lens needs of a model: its hook names and a forward pass that honours hooks. */
-export interface HookedModel {
-  hookNames(): string[];
-  forward(tokens: Int32Array, B: number, T: number, opts?: { hooks?: Hooks }): Tensor;
-}
+import { Hooks, type HookedModel } from '../../nn/hooks.js';
 
 /** A batch of token sequences [B, T] (row-major). */
 export interface TokenBatch {

@@ -5,9 +5,9 @@
 // ignoring the final layer norm's scale).
 
 import { Tensor, noGrad } from '../../engine/tensor.js';
-import { Hooks } from '../../nn/hooks.js';
+import { Hooks, type HookedModel } from '../../nn/hooks.js';
 import type { Sae } from './model.js';
-import { checkHook, type HookedModel } from './buffer.js';
+import { checkHook } from './buffer.js';
 
 export interface TopExample {
   /** Which example (sequence) of the evaluation set, and the token position in it. */

@@ -13,9 +13,9 @@ import { Tensor, noGrad } from '../../engine/tensor.js';
 import { logSoftmax } from '../../engine/ops-nn.js';
 import * as dm from '../../engine/detmath.js';
 import { LN10 } from '../../engine/constants.js';
-import { Hooks } from '../../nn/hooks.js';
+import { Hooks, type HookedModel } from '../../nn/hooks.js';
 import type { Sae } from './model.js';
-import { checkHook, hookActivations, type HookedModel, type TokenBatch } from './buffer.js';
+import { checkHook, hookActivations, type TokenBatch } from './buffer.js';
 
 export interface ReconstructionMetrics {
   tokens: number;
