@@ -18,7 +18,7 @@ export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './engine
 
 // ---------------------------------------------------------------- optimisers and schedules
 export { Optimizer, SGD, Adam, AdamW, Lion, clipGradNorm, type Param, type OptimizerState, type SGDOptions, type AdamOptions, type LionOptions } from './engine/optim.js';
-export { warmupCosine, oneCycle, logLinearDecay, type LrSchedule, type WarmupDecayOptions } from './engine/schedule.js';
+export { warmupCosine, oneCycle, logLinearDecay, warmupInverseSqrt, type LrSchedule, type WarmupDecayOptions, type WarmupInverseSqrtOptions } from './engine/schedule.js';
 
 // ---------------------------------------------------------------- models
 export { Module } from './nn/module.js';

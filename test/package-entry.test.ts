@@ -15,7 +15,7 @@ const FUNCTIONS = [
   'matmul', 'matmulBias', 'softmax', 'logSoftmax', 'crossEntropy', 'layerNorm', 'dropout', 'topk', 'keepTopK',
   'setThreads', 'getThreads', 'shutdownThreads', 'withStepArena', 'encodeSafetensors', 'decodeSafetensors',
   // optimisers, schedules, training
-  'clipGradNorm', 'warmupCosine', 'oneCycle', 'logLinearDecay', 'seededNormalInit', 'trainLoop', 'saveCheckpoint', 'loadCheckpoint',
+  'clipGradNorm', 'warmupCosine', 'oneCycle', 'logLinearDecay', 'warmupInverseSqrt', 'seededNormalInit', 'trainLoop', 'saveCheckpoint', 'loadCheckpoint',
   // data, codec, lenses, the LM
   'loadFashionMnist', 'buildCorpus', 'loadCorpus', 'readCorpusManifest', 'compress', 'decompress', 'attentionLens', 'detectSnap',
   'loadModel', 'saveLmModel', 'builtinModelPath', 'generate', 'sampleFromLogits', 'scoreBytes', 'regionBitsPerByte',

@@ -5,16 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compressStream, decompressStream } from '../../src/codec/compressor.js';
 import { CorruptInputError } from '../../src/codec/errors.js';
-import {
-  GptPredictor,
-  gptPredictorFactory,
-  levelConfig,
-  parseGptCodecConfig,
-  staticConfig,
-  LEVELS,
-  GPT_PREDICTOR_VERSION,
-  type GptCodecConfig,
-} from '../../src/codec/gpt-predictor.js';
+import { GptPredictor, gptPredictorFactory } from '../../src/codec/gpt-predictor.js';
+import { levelConfig, staticConfig, LEVELS } from '../../src/codec/gpt-levels.js';
+import { parseGptCodecConfig, GPT_PREDICTOR_VERSION, type GptCodecConfig } from '../../src/codec/gpt-header.js';
 import { GPT } from '../../src/nn/gpt.js';
 import { saveCheckpoint, loadCheckpoint, modelTensors } from '../../src/train/checkpoint.js';
 import { getThreads, setThreads, setParallelMinFlops } from '../../src/engine/matmul-kernel.js';
