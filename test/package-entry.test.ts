@@ -18,6 +18,7 @@ const FUNCTIONS = [
   'clipGradNorm', 'warmupCosine', 'oneCycle', 'logLinearDecay', 'warmupInverseSqrt', 'seededNormalInit', 'trainLoop', 'saveCheckpoint', 'loadCheckpoint',
   // data, codec, lenses, the LM
   'loadFashionMnist', 'buildCorpus', 'loadCorpus', 'readCorpusManifest', 'compress', 'decompress', 'attentionLens', 'detectSnap',
+  'compressBuffer', 'decompressBuffer', 'compressStream', 'decompressStream', 'loadStaticModel', 'staticModelFromBytes', 'checkpointSha256',
   'loadModel', 'saveLmModel', 'builtinModelPath', 'generate', 'sampleFromLogits', 'scoreBytes', 'regionBitsPerByte',
   // each experiment's run function
   'runAddition', 'loadAdditionModel', 'solveProblem', 'runSaeAddition', 'runInteractionsAddition', 'runCrateFashion', 'runCrateMAE', 'runScanSnap', 'runLm',

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compressStream, decompressStream } from '../../src/codec/compressor.js';
+import { compressWithPredictor, decompressContainer } from '../../src/codec/compressor.js';
 import { CorruptInputError } from '../../src/codec/errors.js';
 import { GptPredictor, gptPredictorFactory } from '../../src/codec/gpt-predictor.js';
 import { levelConfig, staticConfig, LEVELS } from '../../src/codec/gpt-levels.js';
@@ -30,13 +30,13 @@ const factory = gptPredictorFactory();
 
 async function compress(data: Uint8Array, cfg: GptCodecConfig, chunkSize = 1000, split?: number[]) {
   const out = collector();
-  const stats = await compressStream(pieces(data, split), out.sink, { predictorFactory: factory, header: cfg as unknown as Record<string, unknown>, chunkSize });
+  const stats = await compressWithPredictor(pieces(data, split), out.sink, { predictorFactory: factory, header: cfg as unknown as Record<string, unknown>, chunkSize });
   return { bytes: out.bytes(), stats };
 }
 
 async function decompress(bytes: Uint8Array, split?: number[], f = factory) {
   const out = collector();
-  const stats = await decompressStream(pieces(bytes, split), out.sink, { predictorFactory: f });
+  const stats = await decompressContainer(pieces(bytes, split), out.sink, { predictorFactory: f });
   return { bytes: out.bytes(), stats };
 }
 
@@ -188,7 +188,7 @@ test('static mode: a fixed checkpoint model, identified by SHA-256; another chec
       return m;
     });
     const out = collector();
-    await compressStream(pieces(data), out.sink, { predictorFactory: withModel(shaA, load('a.safetensors')), header: cfg as unknown as Record<string, unknown>, chunkSize: 256 });
+    await compressWithPredictor(pieces(data), out.sink, { predictorFactory: withModel(shaA, load('a.safetensors')), header: cfg as unknown as Record<string, unknown>, chunkSize: 256 });
     const file = out.bytes();
     const before = Float32Array.from(a.W_E.data);
     assert.ok(equalBytes((await decompress(file, undefined, withModel(shaA, load('a.safetensors')))).bytes, data));
