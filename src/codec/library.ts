@@ -123,12 +123,14 @@ async function resolveModel(model: string | StaticModel, fn: string): Promise<St
   return model;
 }
 
-/** A web ReadableStream as an async iterable (browsers where it is not one already). */
-function toSource(input: ByteInput): ByteSource {
-  if (typeof input !== 'object' || input === null) throw new TypeError('the input must be a stream or an iterable of Uint8Array');
+/** Any ByteInput as a ByteSource: one buffer as a list of one, a web ReadableStream through its reader where it is not async-iterable (some browsers). */
+function toSource(input: ByteInput, fn: string): ByteSource {
+  const what = `${fn}: the input must be a Readable, a ReadableStream or an iterable of Uint8Array`;
+  if (typeof input !== 'object' || input === null) throw new TypeError(what);
+  if (input instanceof Uint8Array) return [input];
   if (Symbol.asyncIterator in input || Symbol.iterator in input) return input as ByteSource;
   const stream = input as ReadableStream<Uint8Array>;
-  if (typeof stream.getReader !== 'function') throw new TypeError('the input must be a stream or an iterable of Uint8Array');
+  if (typeof stream.getReader !== 'function') throw new TypeError(what);
   return (async function* () {
     const reader = stream.getReader();
     try {
@@ -140,7 +142,7 @@ function toSource(input: ByteInput): ByteSource {
 }
 
 /** A sink for any ByteOutput, and what to do once the last bytes are written. */
-function toOutput(output: ByteOutput): { sink: ByteSink; release(): void } {
+function toOutput(output: ByteOutput, fn: string): { sink: ByteSink; release(): void } {
   if (typeof output === 'object' && output !== null && typeof (output as WritableStream).getWriter === 'function') {
     const writer = (output as WritableStream<Uint8Array>).getWriter();
     return {
@@ -152,7 +154,7 @@ function toOutput(output: ByteOutput): { sink: ByteSink; release(): void } {
     };
   }
   if (typeof output !== 'function' && (typeof output !== 'object' || output === null || typeof (output as Writable).write !== 'function')) {
-    throw new TypeError('the output must be a Writable, a WritableStream or a function');
+    throw new TypeError(`${fn}: the output must be a Writable, a WritableStream or a function`);
   }
   return { sink: toSink(output as ByteSink | Writable), release() {} };
 }
@@ -198,8 +200,8 @@ export async function compressStream(input: ByteInput, output: ByteOutput, optio
   if (options.model === undefined) {
     if (seed !== undefined) throw new RangeError('seed applies to static mode only (give a model); the context-mixing levels have no random initialisation');
     const config = cmLevelConfig(level ?? CM_DEFAULT_LEVEL);
-    const source = toSource(input);
-    const out = toOutput(output);
+    const source = toSource(input, 'compressStream');
+    const out = toOutput(output, 'compressStream');
     try {
       const s = await compressCm(source, out.sink, {
         config,
@@ -218,8 +220,8 @@ export async function compressStream(input: ByteInput, output: ByteOutput, optio
   const loaded = await resolveModel(options.model, 'compressStream');
   const config = staticConfig(loaded.model.config, loaded.sha256, { seed });
   const factory = gptPredictorFactory(staticModelFor(loaded));
-  const source = toSource(input);
-  const out = toOutput(output);
+  const source = toSource(input, 'compressStream');
+  const out = toOutput(output, 'compressStream');
   try {
     const s = await compressWithPredictor(source, out.sink, {
       predictorFactory: (raw) => reporting(factory(raw), 'compress', onProgress),
@@ -244,8 +246,8 @@ export async function decompressStream(input: ByteInput, output: ByteOutput, opt
   const { signal, onProgress } = options;
   const loaded = options.model === undefined ? undefined : await resolveModel(options.model, 'decompressStream');
   const factory = gptPredictorFactory(staticModelFor(loaded));
-  const source = toSource(input);
-  const out = toOutput(output);
+  const source = toSource(input, 'decompressStream');
+  const out = toOutput(output, 'decompressStream');
   let method: CompressionStats['method'] = 'cm';
   let level = 0;
   try {

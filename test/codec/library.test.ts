@@ -186,4 +186,10 @@ test('bad options are refused before anything is written, and damaged input is a
   await assert.rejects(decompressBuffer(damaged), (e: unknown) => e instanceof CorruptInputError && /offset \d+/.test(e.message));
   await assert.rejects(decompressStream([packed], sink, { level: 1 } as never), /unknown option "level"/);
   await assert.rejects(compressBuffer('text' as never), /data must be a Uint8Array/);
+  await assert.rejects(compressStream(42 as never, sink), /compressStream: the input must be/);
+  await assert.rejects(decompressStream([packed], {} as never), /decompressStream: the output must be/);
+  // One buffer in place of a stream is read as a stream of one buffer.
+  const one = collector();
+  await decompressStream(packed as never, one.sink);
+  assert.ok(equalBytes(one.bytes(), data));
 });
