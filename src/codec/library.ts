@@ -198,7 +198,7 @@ export async function compressStream(input: ByteInput, output: ByteOutput, optio
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK_LENGTH) throw new RangeError(`chunkSize must be an integer from 1 to ${MAX_CHUNK_LENGTH}, got ${chunkSize}`);
   if (options.model === undefined) {
-    if (seed !== undefined) throw new RangeError('seed applies to static mode only (give a model); the context-mixing levels have no random initialisation');
+    if (seed !== undefined) throw new RangeError('seed applies to static mode only (give a model); the context-mixing levels take none (level 4\'s transformer always starts from seed 0)');
     const config = cmLevelConfig(level ?? CM_DEFAULT_LEVEL);
     const source = toSource(input, 'compressStream');
     const out = toOutput(output, 'compressStream');
