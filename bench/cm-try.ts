@@ -1,7 +1,7 @@
 // Quick measurement of a CM configuration on corpus files (development aid).
 import { readFileSync } from 'node:fs';
 import { compressCm } from '../src/codec/cm/cm-codec.js';
-import { decompressStream } from '../src/codec/compressor.js';
+import { decompressContainer } from '../src/codec/compressor.js';
 import { cmLevelConfig } from '../src/codec/cm/levels.js';
 import type { CmConfig } from '../src/codec/cm/cm-config.js';
 
@@ -16,7 +16,7 @@ for (const f of files) {
   if (process.env.VERIFY) {
     const back: Uint8Array[] = [];
     const t = performance.now();
-    await decompressStream([out], async (b: Uint8Array) => { back.push(b.slice()); }, {});
+    await decompressContainer([out], async (b: Uint8Array) => { back.push(b.slice()); }, {});
     const ok = Buffer.compare(Buffer.concat(back), data) === 0;
     line += ` decode ${(data.length / 1024 / ((performance.now() - t) / 1000)).toFixed(0)} KiB/s ${ok ? 'ok' : 'MISMATCH'}`;
   }

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { decompressStream } from '../src/codec/compressor.js';
+import { decompressContainer } from '../src/codec/compressor.js';
 import { compressCm } from '../src/codec/cm/cm-codec.js';
 import { CM_LEVELS, cmLevelConfig } from '../src/codec/cm/levels.js';
 import { setThreads, shutdownThreads } from '../src/engine/matmul-kernel.js';
@@ -113,7 +113,7 @@ async function glassbox(level: number, data: Uint8Array): Promise<Row> {
   const parts: Uint8Array[] = [];
   const stats = await compressCm([data], (b) => void parts.push(b.slice()), { config });
   const out: Uint8Array[] = [];
-  const d = await decompressStream(parts, (b) => void out.push(b.slice()), {});
+  const d = await decompressContainer(parts, (b) => void out.push(b.slice()), {});
   return {
     file: '',
     compressor: `glassbox -${level}`,

@@ -18,7 +18,7 @@ export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './engine
 
 // ---------------------------------------------------------------- optimisers and schedules
 export { Optimizer, SGD, Adam, AdamW, Lion, clipGradNorm, type Param, type OptimizerState, type SGDOptions, type AdamOptions, type LionOptions } from './engine/optim.js';
-export { warmupCosine, oneCycle, logLinearDecay, type LrSchedule, type WarmupDecayOptions } from './engine/schedule.js';
+export { warmupCosine, oneCycle, logLinearDecay, warmupInverseSqrt, type LrSchedule, type WarmupDecayOptions, type WarmupInverseSqrtOptions } from './engine/schedule.js';
 
 // ---------------------------------------------------------------- models
 export { Module, type Init, type InitSpec } from './nn/module.js';
@@ -40,7 +40,15 @@ export * as addition from './data/addition.js';
 export { loadFashionMnist, type ImageSet } from './data/fashion-mnist.js';
 export { buildCorpus, loadCorpus, readManifest as readCorpusManifest } from './data/lm-corpus.js';
 
-// ---------------------------------------------------------------- the compressor
+// ---------------------------------------------------------------- the compressors
+// Both behind one API with the CLI's options (level, static-mode model, seed, chunk size).
+export {
+  compressBuffer, decompressBuffer, compressStream, decompressStream, PROGRESS_INTERVAL,
+  type CompressionOptions, type DecompressionOptions, type CompressionStats, type CompressionProgress, type ByteInput, type ByteOutput,
+} from './codec/library.js';
+export { loadStaticModel, staticModelFromBytes, checkpointSha256, type StaticModel } from './codec/static-model.js';
+export { DEFAULT_CHUNK_SIZE } from './codec/container.js';
+// The context mixer alone, with its seam for extra byte models.
 export { compress, decompress, CM_LEVELS, CM_DEFAULT_LEVEL, CM_MAX_LEVEL, type ByteModel } from './codec/cm/index.js';
 export { CorruptInputError } from './codec/errors.js';
 

@@ -15,9 +15,10 @@ const FUNCTIONS = [
   'matmul', 'matmulBias', 'softmax', 'logSoftmax', 'crossEntropy', 'layerNorm', 'dropout', 'topk', 'keepTopK',
   'setThreads', 'getThreads', 'shutdownThreads', 'withStepArena', 'encodeSafetensors', 'decodeSafetensors',
   // optimisers, schedules, training
-  'clipGradNorm', 'warmupCosine', 'oneCycle', 'logLinearDecay', 'seededNormalInit', 'trainLoop', 'saveCheckpoint', 'loadCheckpoint',
+  'clipGradNorm', 'warmupCosine', 'oneCycle', 'logLinearDecay', 'warmupInverseSqrt', 'seededNormalInit', 'trainLoop', 'saveCheckpoint', 'loadCheckpoint',
   // data, codec, lenses, the LM
   'loadFashionMnist', 'buildCorpus', 'loadCorpus', 'readCorpusManifest', 'compress', 'decompress', 'attentionLens', 'detectSnap',
+  'compressBuffer', 'decompressBuffer', 'compressStream', 'decompressStream', 'loadStaticModel', 'staticModelFromBytes', 'checkpointSha256',
   'loadModel', 'saveLmModel', 'builtinModelPath', 'generate', 'sampleFromLogits', 'scoreBytes', 'regionBitsPerByte',
   // each experiment's run function
   'runAddition', 'loadAdditionModel', 'solveProblem', 'runSaeAddition', 'runInteractionsAddition', 'runCrateFashion', 'runCrateMAE', 'runScanSnap', 'runLm',

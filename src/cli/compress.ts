@@ -2,27 +2,24 @@
 // the context-mixing compressor (src/codec/cm/) as a file tool; levels 1-3
 // are classical context mixing, level 4 adds the transformer as a mixer
 // input. `--model` keeps the transformer compressor's static mode (format 1),
-// and decompress reads both formats.
+// and decompress reads both formats. The compressing is the library's
+// (src/codec/library.ts, the same options); this file parses flags, opens
+// files and draws progress.
 // `-` is stdin/stdout. File outputs appear whole or not at all (temp file,
 // renamed on success) and never replace a file without --force.
 
 import { createReadStream, statSync, realpathSync, existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { intArg } from './args.js';
-import { progressBar, formatSeconds, type ProgressBar } from './progress.js';
-import { compressStream, decompressStream, type CodecStats } from '../codec/compressor.js';
+import { progressBar, formatSeconds } from './progress.js';
+import { compressStream, decompressStream, type CompressionStats, type CompressionProgress } from '../codec/library.js';
+import { loadStaticModel } from '../codec/static-model.js';
+import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_LENGTH } from '../codec/container.js';
 import { CorruptInputError } from '../codec/errors.js';
-import type { Predictor } from '../codec/predictor.js';
-import { GptPredictor, gptPredictorFactory, staticConfig, type GptCodecConfig } from '../codec/gpt-predictor.js';
-import { GPT, type GPTConfig } from '../nn/gpt.js';
-import { loadCheckpoint, modelTensors } from '../train/checkpoint.js';
 import { openAtomicWrite, type AtomicWrite } from '../engine/atomic-file.js';
 import { setThreads, shutdownThreads } from '../engine/matmul-kernel.js';
-import { compressCm } from '../codec/cm/cm-codec.js';
-import { cmLevelConfig, CM_DEFAULT_LEVEL, CM_MAX_LEVEL } from '../codec/cm/levels.js';
+import { CM_DEFAULT_LEVEL, CM_MAX_LEVEL } from '../codec/cm/levels.js';
 
 /**
  * Measured by `npm run bench:compress` (bits per byte; compression speed on
@@ -40,9 +37,6 @@ speed on one busy core, decompression about the same; peak memory):
 Anchors on the same files: zpaq -method 5 2.021 / 1.942, bzip3 2.182 / 2.167, PPMd o32 2.098 / 2.145, xz -9e 2.583 / 2.548.
 No level uses a pretrained prior.`;
 
-/** Bytes per container chunk: large, so the per-chunk record (12 bytes + coder flush) costs < 0.01 bits per byte. */
-export const CHUNK_SIZE = 1 << 16;
-
 interface CommonFlags {
   output?: string;
   force?: boolean;
@@ -55,6 +49,7 @@ interface CommonFlags {
 interface CompressFlags extends CommonFlags {
   level?: number;
   seed?: number;
+  chunkSize?: number;
   [digit: string]: unknown;
 }
 
@@ -72,39 +67,6 @@ export interface CompressReport {
   area_under_loss_bits: number;
   level: number;
   kib_per_second: number;
-}
-
-// ---------------------------------------------------------------- static mode
-
-interface LoadedModel {
-  model: GPT;
-  sha256: string;
-}
-
-async function loadStaticModel(path: string): Promise<LoadedModel> {
-  const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`cannot read checkpoint ${path}: ${e.code ?? e.message}`);
-  });
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const ck = loadCheckpoint(path);
-  const cfg = ck.meta.model_config as GPTConfig | undefined;
-  if (!cfg || typeof cfg !== 'object') throw new Error(`${path}: no model_config in the checkpoint's metadata`);
-  if (cfg.vocabSize !== 256) throw new Error(`${path}: the model's vocabulary has ${cfg.vocabSize} tokens; compression needs a byte-level model (256)`);
-  const model = new GPT(cfg);
-  model.loadStateDict(modelTensors(ck));
-  return { model, sha256 };
-}
-
-/** The model for decoding a static-mode file, after checking it is the checkpoint the file names. */
-function staticModelFor(loaded: LoadedModel | undefined, path: string | undefined): (config: GptCodecConfig) => GPT {
-  return (config) => {
-    const want = config.checkpoint!.sha256;
-    if (!loaded) throw new Error(`this file was compressed with a fixed model (checkpoint sha256 ${want}); pass that checkpoint with --model`);
-    if (loaded.sha256 !== want) {
-      throw new Error(`wrong checkpoint: ${path} has sha256 ${loaded.sha256}, but this file was compressed with the checkpoint whose sha256 is ${want}`);
-    }
-    return loaded.model;
-  };
 }
 
 // ---------------------------------------------------------------- plumbing
@@ -149,28 +111,7 @@ async function openOutput(path: string, force: boolean): Promise<{ target: NodeJ
   return { target: w.stream, finish: () => w.commit(), fail: () => w.abort() };
 }
 
-/**
- * Counts bytes through a predictor and drives the progress bar from them (the
- * codec reports only per 64 KiB chunk, a minute at the slow levels); also
- * stops within 4 KiB when interrupted.
- */
-function withProgress(p: GptPredictor, onTick: (p: GptPredictor) => void, signal: AbortSignal): Predictor {
-  let next = 4096;
-  return {
-    predict: () => p.predict(),
-    observe(byte) {
-      p.observe(byte);
-      if (p.bytesSeen >= next) {
-        next = p.bytesSeen + 4096;
-        signal.throwIfAborted();
-        onTick(p);
-      }
-    },
-    endChunk: () => p.endChunk(),
-  };
-}
-
-function report(command: 'compress' | 'decompress', input: string, output: string, stats: CodecStats, level: number): CompressReport {
+function report(command: 'compress' | 'decompress', input: string, output: string, stats: CompressionStats): CompressReport {
   const original = command === 'compress' ? stats.bytesIn : stats.bytesOut;
   const compressed = command === 'compress' ? stats.bytesOut : stats.bytesIn;
   return {
@@ -182,7 +123,7 @@ function report(command: 'compress' | 'decompress', input: string, output: strin
     bits_per_byte: original > 0 ? (8 * compressed) / original : 0,
     seconds: stats.seconds,
     area_under_loss_bits: stats.modelBits,
-    level,
+    level: stats.level,
     kib_per_second: stats.seconds > 0 ? original / 1024 / stats.seconds : 0,
   };
 }
@@ -207,7 +148,7 @@ async function runCodec(
   input: string,
   output: string,
   flags: CommonFlags,
-  body: (io: { source: AsyncIterable<Uint8Array>; size: number; target: import('node:stream').Writable; signal: AbortSignal; bar: ProgressBar; tick: (p: GptPredictor) => void; tickBytes: (bytes: number, bits: number) => void }) => Promise<{ stats: CodecStats; level: number }>,
+  body: (io: { source: AsyncIterable<Uint8Array>; target: import('node:stream').Writable; signal: AbortSignal; onProgress: (e: CompressionProgress) => void }) => Promise<CompressionStats>,
 ): Promise<void> {
   if (flags.threads !== undefined) setThreads(flags.threads);
   if (sameFile(input, output)) throw new Error(`input and output are the same file (${input})`);
@@ -219,27 +160,25 @@ async function runCodec(
   const showBar = !flags.quiet && !flags.json && size > 0;
   const bar = showBar ? progressBar(size, `${command} {bar} {percentage}% | {done} | {speed} KiB/s | {bpb} bits/byte | ETA {eta}`) : { update() {}, stop() {} };
   const t0 = Date.now();
-  const tick = (p: GptPredictor): void => tickBytes(p.bytesSeen, p.bits);
-  const tickBytes = (bytesSeen: number, bits: number): void => {
+  const onProgress = ({ bytes, bits }: CompressionProgress): void => {
     const sec = (Date.now() - t0) / 1000;
-    const bpb = bytesSeen > 0 ? bits / bytesSeen : 0;
-    const p = { bytesSeen };
+    const bpb = bytes > 0 ? bits / bytes : 0;
     // Decompressing, the bar counts compressed bytes: about bits/8 of them are consumed by now.
-    const value = command === 'compress' ? p.bytesSeen : Math.min(size, Math.round(bits / 8));
+    const value = command === 'compress' ? bytes : Math.min(size, Math.round(bits / 8));
     const rate = sec > 0 ? value / sec : 0;
     bar.update(value, {
       percentage: size > 0 ? Math.floor((100 * value) / size) : 0,
-      done: `${(p.bytesSeen / 1024).toFixed(0)} KiB`,
-      speed: (p.bytesSeen / 1024 / Math.max(sec, 1e-9)).toFixed(1),
+      done: `${(bytes / 1024).toFixed(0)} KiB`,
+      speed: (bytes / 1024 / Math.max(sec, 1e-9)).toFixed(1),
       bpb: bpb.toFixed(3),
       eta: rate > 0 ? formatSeconds((size - value) / rate) : '?',
     });
   };
   try {
-    const { stats, level } = await body({ source, size, target: out.target, signal: controller.signal, bar, tick, tickBytes });
+    const stats = await body({ source, target: out.target, signal: controller.signal, onProgress });
     await out.finish();
     bar.stop();
-    print(report(command, input, output, stats, level), flags.json ?? false, flags.quiet ?? false);
+    print(report(command, input, output, stats), flags.json ?? false, flags.quiet ?? false);
   } catch (e) {
     bar.stop();
     await out.fail();
@@ -272,7 +211,8 @@ export function registerCompressCommands(program: Command): void {
     .option('-o, --output <path>', 'output file, or - for stdout (default: INPUT.gbx; stdout for stdin)')
     .addOption(new Option('-l, --level <n>', `compression level 1-${CM_MAX_LEVEL} (default ${CM_DEFAULT_LEVEL})`).argParser(intArg(1, CM_MAX_LEVEL)))
     .option('--model <checkpoint>', 'static mode: code with this fixed .safetensors model (no training); decompress needs the same file')
-    .option('--seed <n>', 'seed of the model initialisation and replay sampling (stored in the file)', intArg(0, 2 ** 31 - 1))
+    .option('--seed <n>', 'static mode: the model seed recorded in the file (default: the checkpoint\'s)', intArg(0, 2 ** 31 - 1))
+    .option('--chunk-size <bytes>', `original bytes per container chunk (default ${DEFAULT_CHUNK_SIZE})`, intArg(1, MAX_CHUNK_LENGTH))
     .option('--threads <n>', 'matmul threads (the output is identical for any count)', intArg(1, 64))
     .option('-f, --force', 'overwrite the output file if it exists')
     .option('--json', 'print a JSON summary to stdout')
@@ -282,34 +222,16 @@ export function registerCompressCommands(program: Command): void {
   compress.action(async (input: string, flags: CompressFlags) => {
     const digits = Array.from({ length: CM_MAX_LEVEL }, (_, i) => i + 1).filter((d) => flags[String(d)] === true);
     if (digits.length > 1 || (digits.length === 1 && flags.level !== undefined && flags.level !== digits[0])) throw new Error('give one compression level');
-    const level = digits[0] ?? flags.level ?? CM_DEFAULT_LEVEL;
+    const level = digits[0] ?? flags.level;
     const output = flags.output ?? defaultCompressOutput(input);
     if (output === '-' && flags.json) throw new Error('--json prints to stdout; give an output file with -o');
     if (output === '-' && process.stdout.isTTY && !flags.force) throw new Error('refusing to write compressed data to a terminal (use -o FILE, a pipe, or --force)');
-    const loaded = flags.model ? await loadStaticModel(flags.model) : undefined;
-    if (!loaded) {
-      await runCodec('compress', input, output, flags, async ({ source, target, signal, tickBytes }) => {
-        const stats = await compressCm(source, target, {
-          config: cmLevelConfig(level),
-          signal,
-          onProgress: (e) => tickBytes(e.bytesIn, 8 * e.bytesOut),
-        });
-        // The mixer's own output is its 12-bit probability, so the model's code length is the ideal one.
-        return { stats: { ...stats, modelBits: stats.idealBits, config: stats.config as unknown as Record<string, unknown> }, level };
-      });
-      return;
-    }
-    const config = staticConfig(loaded.model.config, loaded.sha256, { seed: flags.seed });
-    await runCodec('compress', input, output, flags, async ({ source, target, signal, tick }) => {
-      const factory = gptPredictorFactory(staticModelFor(loaded, flags.model));
-      const stats = await compressStream(source, target, {
-        predictorFactory: (raw) => withProgress(factory(raw), tick, signal),
-        header: config as unknown as Record<string, unknown>,
-        chunkSize: CHUNK_SIZE,
-        signal,
-      });
-      return { stats, level: config.level };
-    });
+    if (flags.model && level !== undefined) throw new Error('give either a level or --model (static mode has one fixed recipe)');
+    if (!flags.model && flags.seed !== undefined) throw new Error('--seed applies to static mode only (--model)');
+    const model = flags.model ? await loadStaticModel(flags.model) : undefined;
+    await runCodec('compress', input, output, flags, ({ source, target, signal, onProgress }) =>
+      compressStream(source, target, { level, model, seed: flags.seed, chunkSize: flags.chunkSize, signal, onProgress }),
+    );
   });
 
   program
@@ -325,20 +247,7 @@ export function registerCompressCommands(program: Command): void {
     .action(async (input: string, flags: CommonFlags) => {
       const output = flags.output ?? defaultDecompressOutput(input);
       if (output === '-' && flags.json) throw new Error('--json prints to stdout; give an output file with -o');
-      const loaded = flags.model ? await loadStaticModel(flags.model) : undefined;
-      await runCodec('decompress', input, output, flags, async ({ source, target, signal, tick }) => {
-        const factory = gptPredictorFactory(staticModelFor(loaded, flags.model));
-        let level = 0;
-        const stats = await decompressStream(source, target, {
-          predictorFactory: (raw) => {
-            const p = factory(raw);
-            level = p.config.level;
-            return withProgress(p, tick, signal);
-          },
-          signal,
-        });
-        if (typeof stats.config.level === 'number') level = stats.config.level;
-        return { stats, level };
-      });
+      const model = flags.model ? await loadStaticModel(flags.model) : undefined;
+      await runCodec('decompress', input, output, flags, ({ source, target, signal, onProgress }) => decompressStream(source, target, { model, signal, onProgress }));
     });
 }

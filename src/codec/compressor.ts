@@ -12,11 +12,15 @@
  * The container header (see container.ts) holds
  *   { "codec": { "coder": "range32", "totalBits": 16 }, "config": <caller's header> }
  * and the decoder hands `config` back to the predictor factory.
+ *
+ * compressWithPredictor writes format 1; decompressContainer reads either
+ * format (a format-2 file goes to the context mixer's decoder, cm-codec.ts).
+ * The public forms over both compressors are in library.ts.
  */
 import { performance } from 'node:perf_hooks';
 import type { ByteSource, ByteTarget } from './byte-io.js';
 import { toSink } from './byte-io.js';
-import { ContainerReader, ContainerWriter, MAX_CHUNK_LENGTH, type JsonObject } from './container.js';
+import { ContainerReader, ContainerWriter, DEFAULT_CHUNK_SIZE, MAX_CHUNK_LENGTH, type JsonObject } from './container.js';
 import { CorruptInputError } from './errors.js';
 import { log2Int } from './log2.js';
 import { log2 } from '../engine/detmath.js';
@@ -25,7 +29,6 @@ import { cumulative, findSymbol, quantizeProbs } from './quantize.js';
 import { RangeDecoder, RangeEncoder } from './range-coder.js';
 import { CM_CODER, decodeCmChunks, type CmDecompressOptions } from './cm/cm-codec.js';
 
-export const DEFAULT_CHUNK_SIZE = 4096;
 export const DEFAULT_TOTAL_BITS = 16;
 const ALPHABET = 256;
 const CODER = 'range32';
@@ -68,7 +71,7 @@ export interface CompressOptions {
   predictorFactory: PredictorFactory;
   /** Caller's JSON object stored in the file and given back to the factory (model config, seed, ...). */
   header: JsonObject;
-  /** Bytes per chunk = per learning step (default 4096). */
+  /** Bytes per chunk, each followed by the predictor's endChunk (default DEFAULT_CHUNK_SIZE of container.ts, 65536). */
   chunkSize?: number;
   /** Frequencies sum to 2^totalBits, 8..24 (default 16). */
   totalBits?: number;
@@ -136,7 +139,7 @@ function checkTotalBits(totalBits: number): void {
 }
 
 /** Compress `input` into a glassbox container written to `output` (a sink or a Writable, not ended). */
-export async function compressStream(input: ByteSource, output: ByteTarget, options: CompressOptions): Promise<CodecStats> {
+export async function compressWithPredictor(input: ByteSource, output: ByteTarget, options: CompressOptions): Promise<CodecStats> {
   const t0 = performance.now();
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const totalBits = options.totalBits ?? DEFAULT_TOTAL_BITS;
@@ -183,7 +186,7 @@ export async function compressStream(input: ByteSource, output: ByteTarget, opti
   let pending = new Uint8Array(chunkSize);
   let fill = 0;
   for await (const buf of input as AsyncIterable<Uint8Array>) {
-    if (!(buf instanceof Uint8Array)) throw new TypeError('compressStream: the input yielded something other than a Uint8Array');
+    if (!(buf instanceof Uint8Array)) throw new TypeError('compressWithPredictor: the input yielded something other than a Uint8Array');
     let pos = 0;
     while (pos < buf.length) {
       const k = Math.min(chunkSize - fill, buf.length - pos);
@@ -208,7 +211,7 @@ export async function compressStream(input: ByteSource, output: ByteTarget, opti
  * verified at the end. On any failure this throws (CorruptInputError for bad
  * input) and the output written so far must be discarded.
  */
-export async function decompressStream(input: ByteSource, output: ByteTarget, options: DecompressOptions): Promise<CodecStats> {
+export async function decompressContainer(input: ByteSource, output: ByteTarget, options: DecompressOptions): Promise<CodecStats> {
   const t0 = performance.now();
   const { signal, onProgress } = options;
   signal?.throwIfAborted();

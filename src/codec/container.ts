@@ -56,6 +56,13 @@ export const TRAILER_MAGIC = Uint8Array.of(0x47, 0x42, 0x58, 0x45);
 export const FORMAT_VERSION = 2;
 export const MAX_HEADER_LENGTH = 1 << 20;
 export const MAX_CHUNK_LENGTH = 1 << 26;
+/**
+ * Original bytes per chunk unless a caller says otherwise, for both
+ * compressors: large, so the per-chunk record (12 bytes + the coder's flush)
+ * costs < 0.01 bits per byte, and small enough that a streaming reader or
+ * writer holds only a few of them.
+ */
+export const DEFAULT_CHUNK_SIZE = 1 << 16;
 const PREAMBLE_FIXED = 14;
 const TRAILER_LENGTH = 20;
 const TWO32 = 0x100000000;

@@ -1,4 +1,4 @@
-/** The codec layer: range coder, quantisation, container format, prequential compressor. */
+/** The codec layer: range coder, quantisation, container format, prequential compressor, and the library forms over both compressors. */
 export { RangeEncoder, RangeDecoder, MAX_TOTAL_BITS, maxCodedLength } from './range-coder.js';
 export { quantizeProbs, cumulative, findSymbol } from './quantize.js';
 export { crc32 } from './crc32.js';
@@ -13,15 +13,15 @@ export {
   FORMAT_VERSION,
   MAX_HEADER_LENGTH,
   MAX_CHUNK_LENGTH,
+  DEFAULT_CHUNK_SIZE,
   type ContainerHeader,
   type CodedChunk,
   type JsonObject,
 } from './container.js';
 export type { Predictor, PredictorFactory } from './predictor.js';
 export {
-  compressStream,
-  decompressStream,
-  DEFAULT_CHUNK_SIZE,
+  compressWithPredictor,
+  decompressContainer,
   DEFAULT_TOTAL_BITS,
   type CodecProgress,
   type CodecStats,
@@ -29,3 +29,17 @@ export {
   type DecompressOptions,
 } from './compressor.js';
 export { CountPredictor, countPredictorFactory, type CountPredictorConfig } from './count-predictor.js';
+export {
+  compressBuffer,
+  decompressBuffer,
+  compressStream,
+  decompressStream,
+  PROGRESS_INTERVAL,
+  type CompressionOptions,
+  type DecompressionOptions,
+  type CompressionStats,
+  type CompressionProgress,
+  type ByteInput,
+  type ByteOutput,
+} from './library.js';
+export { loadStaticModel, staticModelFromBytes, staticModelFor, checkpointSha256, type StaticModel } from './static-model.js';

@@ -84,3 +84,35 @@ export function oneCycle(maxLr: number, total: number, pctStart = 0.3): LrSchedu
 export function logLinearDecay(lr: number, steps: number): LrSchedule {
   return (step) => (steps > 1 ? lr * dm.exp((-step / (steps - 1)) * LN10) : lr);
 }
+
+export interface WarmupInverseSqrtOptions {
+  /** Peak learning rate, reached at the end of warmup. */
+  base: number;
+  /** Linear warmup over this many steps (>= 1). */
+  warmup: number;
+  /** The rate is divided by sqrt(1 + step/decay) (0 for no decay). */
+  decay: number;
+}
+
+/**
+ * Linear warmup, then an inverse-square-root decay that never ends:
+ * base * min(1, (step + 1)/warmup) / sqrt(1 + step/decay), or without the
+ * decay factor when decay = 0. The transformer compressor trains for as long
+ * as its input lasts, so its rate cannot be a function of a total step count
+ * (Vaswani et al., arXiv 1706.03762, section 5.3, decay by 1/sqrt(step)).
+ * The product is taken in that order, so the value is the same bits
+ * wherever it runs (Math.sqrt is exactly rounded).
+ */
+export function warmupInverseSqrt(o: WarmupInverseSqrtOptions): LrSchedule {
+  const fn = 'warmupInverseSqrt';
+  const { base, warmup, decay } = o;
+  if (!(base >= 0) || base === Infinity) throw new RangeError(`${fn}: base must be finite and >= 0, got ${base}`);
+  if (!Number.isInteger(warmup) || warmup < 1) throw new RangeError(`${fn}: warmup must be an integer >= 1, got ${warmup}`);
+  if (!(decay >= 0) || decay === Infinity) throw new RangeError(`${fn}: decay must be finite and >= 0, got ${decay}`);
+  return (step) => {
+    checkStep(step, fn);
+    const warm = Math.min(1, (step + 1) / warmup);
+    const fall = decay > 0 ? 1 / Math.sqrt(1 + step / decay) : 1;
+    return base * warm * fall;
+  };
+}

@@ -40,6 +40,14 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
   } catch (e) {
     throw new Error(`cannot read checkpoint ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+  return decodeCheckpoint(bytes, path);
+}
+
+/**
+ * Validate and decode a glassbox checkpoint already in memory (`path` names
+ * it in errors). For a caller that must also hash the very bytes it loads.
+ */
+export function decodeCheckpoint(bytes: Uint8Array, path: string): LoadedCheckpoint {
   let decoded: ReturnType<typeof decodeSafetensors>;
   try {
     decoded = decodeSafetensors(bytes);

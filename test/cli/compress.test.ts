@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GPT } from '../../src/nn/gpt.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
+import { compressBuffer } from '../../src/codec/library.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const mainJs = join(here, '../../src/cli/main.js');
@@ -136,4 +137,25 @@ test('static mode: --model on both sides; another checkpoint is refused', () => 
   assert.notEqual(wrong.code, 0);
   assert.match(wrong.stderr, /wrong checkpoint.*sha256/);
   assert.ok(!existsSync(join(dir, 's2.out')));
+});
+
+test('the CLI and the library take the same options and write the same bytes', async () => {
+  const data = sample(2500);
+  writeFileSync(join(dir, 'l.txt'), data);
+  const c = glassbox(['compress', 'l.txt', '-1', '--chunk-size', '1000', '-q'], { cwd: dir });
+  assert.equal(c.code, 0, c.stderr);
+  const file = readFileSync(join(dir, 'l.txt.gbx'));
+  assert.deepEqual(new Uint8Array(file), await compressBuffer(data, { level: 1, chunkSize: 1000 }));
+  assert.equal(file.readUInt32LE(6), 1000, 'the container records the chunk size');
+  const cfg = { vocabSize: 256, contextLength: 16, nLayers: 1, nHeads: 2, dModel: 16, seed: 1 };
+  saveCheckpoint(join(dir, 'm3.safetensors'), new GPT(cfg), { meta: { model_config: cfg } });
+  assert.equal(glassbox(['compress', 'l.txt', '--model', 'm3.safetensors', '--seed', '9', '-o', 'l.static.gbx', '-q'], { cwd: dir }).code, 0);
+  assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'l.static.gbx'))), await compressBuffer(data, { model: join(dir, 'm3.safetensors'), seed: 9 }));
+  const seedAlone = glassbox(['compress', 'l.txt', '--seed', '3', '-o', 'x.gbx'], { cwd: dir });
+  assert.notEqual(seedAlone.code, 0);
+  assert.match(seedAlone.stderr, /--seed applies to static mode only/);
+  const both = glassbox(['compress', 'l.txt', '-2', '--model', 'm3.safetensors', '-o', 'y.gbx'], { cwd: dir });
+  assert.notEqual(both.code, 0);
+  assert.match(both.stderr, /either a level or --model/);
+  assert.ok(!existsSync(join(dir, 'x.gbx')) && !existsSync(join(dir, 'y.gbx')));
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import fc from 'fast-check';
-import { compressStream, decompressStream, type CodecProgress } from '../../src/codec/compressor.js';
+import { compressWithPredictor, decompressContainer, type CodecProgress } from '../../src/codec/compressor.js';
 import { CountPredictor, countPredictorFactory } from '../../src/codec/count-predictor.js';
 import { CorruptInputError } from '../../src/codec/errors.js';
 import type { Predictor } from '../../src/codec/predictor.js';
@@ -43,7 +43,7 @@ test('alice29.txt with the order-3 count predictor: < 2.6 bpb, exact round trip,
   const data = new Uint8Array(readFileSync(alice));
   const events: CodecProgress[] = [];
   const out = collector();
-  const stats = await compressStream([data], out.sink, {
+  const stats = await compressWithPredictor([data], out.sink, {
     predictorFactory: countPredictorFactory,
     header: { predictor: 'count' },
     chunkSize: 16384,
@@ -51,7 +51,7 @@ test('alice29.txt with the order-3 count predictor: < 2.6 bpb, exact round trip,
   });
   const packed = out.bytes();
   const back = collector();
-  const dstats = await decompressStream([packed], back.sink, { predictorFactory: countPredictorFactory });
+  const dstats = await decompressContainer([packed], back.sink, { predictorFactory: countPredictorFactory });
   assert.ok(equalBytes(back.bytes(), data));
   const bpb = (packed.length * 8) / data.length;
   t.diagnostic(
@@ -84,14 +84,14 @@ test('node streams: Readable in, Writable with backpressure out', async () => {
       await new Promise((res) => setImmediate(res)); // a slow consumer
     }
   })();
-  await compressStream(input, pass, { predictorFactory: countPredictorFactory, header: SMALL, chunkSize: 1000 });
+  await compressWithPredictor(input, pass, { predictorFactory: countPredictorFactory, header: SMALL, chunkSize: 1000 });
   pass.end();
   await drained;
   const packed = Buffer.concat(chunks);
   const out = new PassThrough();
   const outChunks: Buffer[] = [];
   out.on('data', (c: Buffer) => outChunks.push(c));
-  await decompressStream(Readable.from([packed]), out, { predictorFactory: countPredictorFactory });
+  await decompressContainer(Readable.from([packed]), out, { predictorFactory: countPredictorFactory });
   assert.ok(equalBytes(new Uint8Array(Buffer.concat(outChunks)), data));
 });
 
@@ -99,7 +99,7 @@ test('abort: an AbortSignal stops compression between chunks', async () => {
   const ac = new AbortController();
   const data = new Uint8Array(5000).fill(1);
   await assert.rejects(
-    compressStream([data], () => {}, {
+    compressWithPredictor([data], () => {}, {
       predictorFactory: countPredictorFactory,
       header: SMALL,
       chunkSize: 500,
@@ -117,7 +117,7 @@ test('a different predictor at decode time fails loudly, never with wrong data',
   const packed = await compress(data, 256, undefined, { order: 2, hashBits: 8 });
   const out = collector();
   await assert.rejects(
-    decompressStream([packed], out.sink, { predictorFactory: () => new CountPredictor({ order: 1 }) }),
+    decompressContainer([packed], out.sink, { predictorFactory: () => new CountPredictor({ order: 1 }) }),
     (e: unknown) => e instanceof CorruptInputError && /chunk 0 at offset \d+/.test(e.message),
   );
   assert.equal(out.bytes().length, 0);
@@ -139,8 +139,8 @@ test('the learning step runs after every chunk, on both sides, with the same byt
   };
   const data = Uint8Array.from({ length: 300 }, (_, i) => (i * 7) & 255);
   const out = collector();
-  await compressStream([data], out.sink, { predictorFactory: factory, header: {}, chunkSize: 128 });
-  await decompressStream([out.bytes()], () => {}, { predictorFactory: factory });
+  await compressWithPredictor([data], out.sink, { predictorFactory: factory, header: {}, chunkSize: 128 });
+  await decompressContainer([out.bytes()], () => {}, { predictorFactory: factory });
   assert.equal(seen[0].length, 3);
   assert.deepEqual(seen[1], seen[0]);
 });

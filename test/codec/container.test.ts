@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decompressStream } from '../../src/codec/compressor.js';
+import { decompressContainer } from '../../src/codec/compressor.js';
 import {
   ContainerReader,
   ContainerWriter,
@@ -23,7 +23,7 @@ async function expectCorrupt(bytes: Uint8Array, original?: Uint8Array): Promise<
   const out = collector();
   let err: unknown;
   try {
-    await decompressStream([bytes], out.sink, { predictorFactory: countPredictorFactory });
+    await decompressContainer([bytes], out.sink, { predictorFactory: countPredictorFactory });
   } catch (e) {
     err = e;
   }

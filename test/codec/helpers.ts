@@ -1,6 +1,6 @@
 // Shared helpers for the codec tests.
 import fc from 'fast-check';
-import { compressStream, decompressStream } from '../../src/codec/compressor.js';
+import { compressWithPredictor, decompressContainer } from '../../src/codec/compressor.js';
 import { countPredictorFactory } from '../../src/codec/count-predictor.js';
 
 /** mulberry32: a tiny seeded PRNG for reproducible synthetic data. */
@@ -57,13 +57,13 @@ export const SMALL = { order: 2, hashBits: 8 };
 
 export async function compress(data: Uint8Array, chunkSize: number, split?: number[], header: Record<string, unknown> = SMALL): Promise<Uint8Array> {
   const out = collector();
-  await compressStream(pieces(data, split), out.sink, { predictorFactory: countPredictorFactory, header, chunkSize });
+  await compressWithPredictor(pieces(data, split), out.sink, { predictorFactory: countPredictorFactory, header, chunkSize });
   return out.bytes();
 }
 
 export async function decompress(bytes: Uint8Array, split?: number[]): Promise<Uint8Array> {
   const out = collector();
-  await decompressStream(pieces(bytes, split), out.sink, { predictorFactory: countPredictorFactory });
+  await decompressContainer(pieces(bytes, split), out.sink, { predictorFactory: countPredictorFactory });
   return out.bytes();
 }
 

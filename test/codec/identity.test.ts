@@ -17,9 +17,10 @@
 // more slowly (lr 1e-2, 25 steps: a flat, often-right argmax), a third of the bound.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { compressStream, decompressStream } from '../../src/codec/compressor.js';
+import { compressWithPredictor, decompressContainer } from '../../src/codec/compressor.js';
 import type { Predictor } from '../../src/codec/predictor.js';
-import { GptPredictor, levelConfig } from '../../src/codec/gpt-predictor.js';
+import { GptPredictor } from '../../src/codec/gpt-predictor.js';
+import { levelConfig } from '../../src/codec/gpt-levels.js';
 import { GPT } from '../../src/nn/gpt.js';
 import { IncrementalGPT } from '../../src/nn/gpt-incremental.js';
 import { AdamW } from '../../src/engine/optim.js';
@@ -126,7 +127,7 @@ test('training is compression: the coded body equals the area under the GPT\'s t
   const p = new PrequentialGpt(5);
   const out = collector();
   const header = { test: 'prequential-gpt' };
-  const stats = await compressStream(pieces(data, [777]), out.sink, { predictorFactory: () => p, header, chunkSize: chunk });
+  const stats = await compressWithPredictor(pieces(data, [777]), out.sink, { predictorFactory: () => p, header, chunkSize: chunk });
   const bytes = out.bytes();
   const n = data.length;
   const body = 8 * (bytes.length - fixedBytes(header, stats.chunks));
@@ -152,7 +153,7 @@ test('training is compression: the coded body equals the area under the GPT\'s t
   // The decoder, replaying the same calls, recovers the bytes and the same area.
   const q = new PrequentialGpt(5);
   const back = collector();
-  const dstats = await decompressStream(pieces(bytes), back.sink, { predictorFactory: () => q });
+  const dstats = await decompressContainer(pieces(bytes), back.sink, { predictorFactory: () => q });
   assert.ok(equalBytes(back.bytes(), data));
   assert.equal(dstats.modelBits, stats.modelBits);
 });
@@ -181,7 +182,7 @@ test('the mixed GPT compressor: coded body vs Σ -log2 p of its own unquantised 
     return wrapped;
   };
   const out = collector();
-  const stats = await compressStream(pieces(data), out.sink, { predictorFactory: factory, header: cfg as unknown as Record<string, unknown>, chunkSize: 1 << 16 });
+  const stats = await compressWithPredictor(pieces(data), out.sink, { predictorFactory: factory, header: cfg as unknown as Record<string, unknown>, chunkSize: 1 << 16 });
   const body = 8 * (out.bytes().length - fixedBytes(cfg, stats.chunks));
   const n = data.length;
   const overhead = body - f64Bits;

@@ -5,7 +5,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Adam, AdamW, Lion, SGD, clipGradNorm, type Optimizer, type Param } from '../../src/engine/optim.js';
-import { logLinearDecay, warmupCosine } from '../../src/engine/schedule.js';
+import { logLinearDecay, warmupCosine, warmupInverseSqrt } from '../../src/engine/schedule.js';
 import { Rng } from '../../src/engine/rng.js';
 
 // ---------------------------------------------------------------- fixtures
@@ -294,4 +294,19 @@ test('logLinearDecay: lr at the first step, lr/10 at the last, geometric between
   assert.ok(Math.abs(s(100) - 1e-6) < 1e-20);
   assert.ok(Math.abs(s(50) - 1e-5 / Math.sqrt(10)) < 1e-19);
   assert.equal(logLinearDecay(0.5, 1)(0), 0.5);
+});
+
+test('warmupInverseSqrt: linear warmup, then base / sqrt(1 + step/decay), values checked where they are exact', () => {
+  const s = warmupInverseSqrt({ base: 3e-3, warmup: 4, decay: 0 });
+  assert.deepEqual([0, 1, 2, 3, 4, 1000].map(s), [3e-3 * 0.25, 3e-3 * 0.5, 3e-3 * 0.75, 3e-3, 3e-3, 3e-3]);
+  const d = warmupInverseSqrt({ base: 2, warmup: 1, decay: 3 });
+  // 1 + step/3 is 1, 4, 9, 16 at steps 0, 9, 24, 45: exact square roots.
+  assert.deepEqual([0, 9, 24, 45].map(d), [2, 1, 2 / 3, 0.5]);
+  for (let t = 0; t < 200; t++) assert.ok(d(t + 1) < d(t), `not decreasing at ${t}`);
+  // Warmup and decay together: the two factors multiply.
+  const both = warmupInverseSqrt({ base: 1, warmup: 10, decay: 1 });
+  assert.equal(both(3), 0.4 * 0.5);
+  assert.throws(() => warmupInverseSqrt({ base: 1, warmup: 0, decay: 0 }), RangeError);
+  assert.throws(() => warmupInverseSqrt({ base: 1, warmup: 1, decay: -1 }), RangeError);
+  assert.throws(() => d(-1), RangeError);
 });

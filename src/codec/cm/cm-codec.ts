@@ -16,7 +16,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ByteSink, ByteSource, ByteTarget } from '../byte-io.js';
 import { toSink } from '../byte-io.js';
-import { ContainerWriter, type ContainerReader, MAX_CHUNK_LENGTH, type JsonObject } from '../container.js';
+import { ContainerWriter, type ContainerReader, DEFAULT_CHUNK_SIZE, MAX_CHUNK_LENGTH, type JsonObject } from '../container.js';
 import { CorruptInputError } from '../errors.js';
 import { BinaryDecoder, BinaryEncoder } from './binary-coder.js';
 import type { ByteModel } from './byte-model.js';
@@ -31,7 +31,6 @@ for (let q = 1; q <= 4096; q++) COST[q] = 12 - log2Int(q);
 
 export const CM_CODER = 'binary32';
 export const CM_FORMAT_VERSION = 2;
-export const CM_CHUNK_SIZE = 1 << 16;
 
 /** Supplies the byte models (a transformer, a prior) a configuration asks for; must give the decoder the same ones. */
 export type ByteModelFactory = (config: CmConfig) => ByteModel[] | Promise<ByteModel[]>;
@@ -84,7 +83,7 @@ async function buildModel(config: CmConfig, factory: ByteModelFactory | undefine
 /** Compress `input` into a glassbox container (format 2) written to `output` (not ended). */
 export async function compressCm(input: ByteSource, output: ByteTarget, options: CmCompressOptions): Promise<CmStats> {
   const t0 = performance.now();
-  const chunkSize = options.chunkSize ?? CM_CHUNK_SIZE;
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK_LENGTH) throw new RangeError(`chunkSize must be an integer in [1, ${MAX_CHUNK_LENGTH}], got ${chunkSize}`);
   const { signal, onProgress } = options;
   signal?.throwIfAborted();

@@ -41,7 +41,7 @@ export interface CmConfig {
   lr: [number, number];
   /** APM/SSE stages after the mixer: 0, 1 (order 0) or 2 (orders 0 and 1). */
   apm: number;
-  /** The transformer as one more input: the GPT level (of gpt-predictor.ts) to run, or null. */
+  /** The transformer as one more input: the GPT level (of gpt-levels.ts) to run, or null. */
   gpt: number | null;
 }
 

@@ -6,7 +6,8 @@
  * decoder replays the same training; its output is identical for any
  * thread count (the engine's reductions have a fixed order).
  */
-import { GptPredictor, levelConfig } from '../gpt-predictor.js';
+import { GptPredictor } from '../gpt-predictor.js';
+import { levelConfig } from '../gpt-levels.js';
 import type { ByteModel } from './byte-model.js';
 import type { CmConfig } from './cm-config.js';
 

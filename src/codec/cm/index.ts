@@ -1,9 +1,9 @@
 /** The context-mixing compressor: buffer functions, the level table, the model and its seams. */
-import { decompressStream } from '../compressor.js';
+import { decompressContainer } from '../compressor.js';
 import { compressCm, type ByteModelFactory } from './cm-codec.js';
 import { cmLevelConfig, CM_DEFAULT_LEVEL } from './levels.js';
 
-export { compressCm, decodeCmChunks, CM_CODER, CM_FORMAT_VERSION, CM_CHUNK_SIZE, type ByteModelFactory, type CmStats, type CmCompressOptions, type CmDecompressOptions } from './cm-codec.js';
+export { compressCm, decodeCmChunks, CM_CODER, CM_FORMAT_VERSION, type ByteModelFactory, type CmStats, type CmCompressOptions, type CmDecompressOptions } from './cm-codec.js';
 export { CM_LEVELS, CM_DEFAULT_LEVEL, CM_MAX_LEVEL, cmLevelConfig } from './levels.js';
 export { CmModel } from './cm-model.js';
 export { parseCmConfig, type CmConfig, CM_MODEL_NAME, CM_MODEL_VERSION } from './cm-config.js';
@@ -29,6 +29,6 @@ export async function compress(data: Uint8Array, options: { level?: number; byte
 /** Decompress a glassbox file written by compress() (throws CorruptInputError on damaged input). */
 export async function decompress(data: Uint8Array, options: { byteModels?: ByteModelFactory } = {}): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  await decompressStream([data], (b) => void parts.push(b.slice()), { cm: { byteModels: options.byteModels } });
+  await decompressContainer([data], (b) => void parts.push(b.slice()), { cm: { byteModels: options.byteModels } });
   return concat(parts);
 }
