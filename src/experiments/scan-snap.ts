@@ -325,12 +325,12 @@ export const scanSnapExperiment = defineExperiment<ScanSnapSettings, ScanSnapFul
     quick: { help: 'a small sweep for tests, no trained models', config: { ...SCAN_SNAP_PRESETS.quick, trained: false, corpus: '../shared/corpus/alice29.txt' } },
   },
   defaultPreset: 'default',
-  validate(c) {
-    if (c.trained && !existsSync(c.corpus)) throw new Error(`--corpus ${c.corpus} does not exist (or pass --no-trained)`);
-  },
   resumable: true,
   async run(input, ctx) {
     const { trained: trainedOn, corpus, ...cfg } = input;
+    // Checked when the run starts, before any directory, rather than in validate(): whether a file exists is
+    // a fact of this machine, not of the settings (the presets are valid wherever the corpus lives).
+    if (trainedOn && !existsSync(corpus)) throw new Error(`--corpus ${corpus} does not exist (or pass --no-trained)`);
     const runs = cfg.fig6.numLast.length * cfg.fig6.lrZ.length * cfg.fig6.ratio.length * cfg.fig6.seeds.length;
     ctx.progress.note(`scan-snap: Figure 4, then ${runs} sweep runs of ${cfg.iterations} iterations`);
     let sweepBar = false;
