@@ -104,8 +104,10 @@ export function trainStepFields(e: Extract<TrainEvent, { type: 'step' }>, lossSc
 /** Seconds as `4m05s` (progress bars, summaries). */
 export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '?';
-  const m = Math.floor(s / 60);
-  const sec = Math.round(s - m * 60);
+  // Round the total first, so 119.6 s reads 2m00s, not 1m60s.
+  const total = Math.round(s);
+  const m = Math.floor(total / 60);
+  const sec = total - m * 60;
   return m > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
 }
 

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXPERIMENTS } from '../../src/experiments/registry.js';
-import { resolveConfig } from '../../src/experiments/experiment.js';
+import { resolveConfig, formatSeconds } from '../../src/experiments/experiment.js';
 import { applyOverrides, flagName, getAt, parseSetting, settingPaths, settingsSchema, validateSettings, SettingError, type SettingSpec } from '../../src/experiments/settings.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -78,3 +78,10 @@ for (const exp of EXPERIMENTS) {
     assert.equal(r.stdout.includes('--resume'), exp.resumable, `${exp.name}: --resume only where it resumes`);
   });
 }
+
+test('formatSeconds rounds the total before splitting it, so a minute never shows 60 seconds', () => {
+  assert.equal(formatSeconds(119.6), '2m00s');
+  assert.equal(formatSeconds(59.4), '59s');
+  assert.equal(formatSeconds(3661), '61m01s');
+  assert.equal(formatSeconds(NaN), '?');
+});
