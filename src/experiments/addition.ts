@@ -286,7 +286,7 @@ export const additionExperiment = defineExperiment<AdditionConfig, AdditionResul
   settings: ADDITION_SETTINGS,
   presets: {
     default: { help: '3 digits, about 3 minutes on 2 cores', config: PRESETS.default },
-    seed: { help: 'the original 8-digit experiment, 30,000 steps, about 22 minutes on 2 cores (extrapolated from steps 200-1,200)', config: PRESETS.seed },
+    seed: { help: 'the original 8-digit experiment, 30,000 steps (npm run figures -- --only addition-seed measures its time)', config: PRESETS.seed },
   },
   defaultPreset: 'default',
   adjust(cfg, given) {
