@@ -35,6 +35,8 @@ export interface FeatureInputs {
   /** b_pre's sample at each hook (the untrained baseline starts from it too). */
   samples: Float32Array[];
   planCfg: (name: string) => SaeTrainConfig;
+  /** Called before each hook's features are read; throws to stop the run there. */
+  stopIfAborted?: (hook: string) => void;
 }
 
 export function readFeatures(inp: FeatureInputs): { features: HookFeatures[]; primaryDash: DashboardsFile; describedPrimary: LatentDescription[][] } {
@@ -46,6 +48,7 @@ export function readFeatures(inp: FeatureInputs): { features: HookFeatures[]; pr
   let primaryDash: DashboardsFile | null = null;
   const describedPrimary: LatentDescription[][] = [];
   hooks.forEach((hook, h) => {
+    inp.stopIfAborted?.(hook);
     const name = primaryNames[h];
     const sae = trained.get(name)!;
     const z = sae.encode(evalX[h], N);
