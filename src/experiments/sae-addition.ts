@@ -22,8 +22,9 @@ import { PRESETS, runAddition, validateAdditionConfig, type AdditionConfig } fro
 import { loadAdditionModel, modelConfig } from './addition-model.js';
 import { additionLabels, matchLatents } from './sae-addition-labels.js';
 import { VERSION } from '../version.js';
+import type { TrainEvent } from '../train/trainer.js';
 import { SEED, nestSettings, givenUnder, type SettingsTable } from './settings.js';
-import { defineExperiment, formatSeconds, Interrupted } from './experiment.js';
+import { defineExperiment, formatSeconds, Interrupted, trainStepFields } from './experiment.js';
 import { ADDITION_SETTINGS, additionExperiment } from './addition.js';
 import type { SaeAdditionResult, SaeSummary, DashboardsFile } from './sae-addition-result.js';
 
@@ -86,6 +87,8 @@ export interface SaeAdditionRunOptions {
   resume?: string;
   onProgress?: (msg: string) => void;
   onSaeStep?: (name: string, r: SaeStepRecord, totalSteps: number) => void;
+  /** The base model's training events, when it trains here. */
+  onBaseEvent?: (e: TrainEvent) => void;
   render?: (result: SaeAdditionResult, dashboards: DashboardsFile) => string;
 }
 
@@ -177,7 +180,7 @@ export async function runSaeAddition(cfg: SaeAdditionConfig, opts: SaeAdditionRu
   if (!loaded) {
     if (!progress.base?.done) {
       say(`training the addition model first (${cfg.base.digits} digits, ${cfg.base.layers} layers × d${cfg.base.dModel}, up to ${cfg.base.steps} steps)`);
-      const r = await runAddition(cfg.base, { runDir: join(run.path, 'base-model'), signal: opts.signal, resume: progress.base?.checkpoint });
+      const r = await runAddition(cfg.base, { runDir: join(run.path, 'base-model'), signal: opts.signal, resume: progress.base?.checkpoint, onEvent: opts.onBaseEvent });
       progress.base = { checkpoint: r.checkpoint, done: !r.config.aborted, exact: r.exact_match };
       if (r.config.aborted) throw stop(`while training the addition model (step ${r.steps} of ${cfg.base.steps})`);
       save();
@@ -351,6 +354,12 @@ export const saeAdditionExperiment = defineExperiment<SaeAdditionConfig, SaeAddi
       onProgress: (m) => {
         current = '';
         ctx.progress.note(`sae-addition: ${m}`);
+      },
+      onBaseEvent: (e) => {
+        if (e.type !== 'step') return;
+        if (current !== 'base') ctx.progress.phase('base model', e.steps, ['loss', 'eta']);
+        current = 'base';
+        ctx.progress.update(e.step, trainStepFields(e));
       },
       onSaeStep: (name, r, total) => {
         if (name !== current) ctx.progress.phase(name, total, ['fvu', 'l0', 'dead']);
