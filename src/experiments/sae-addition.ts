@@ -24,7 +24,7 @@ import { additionLabels, matchLatents } from './sae-addition-labels.js';
 import { VERSION } from '../version.js';
 import type { TrainEvent } from '../train/trainer.js';
 import { SEED, nestSettings, givenUnder, type SettingsTable } from './settings.js';
-import { defineExperiment, formatSeconds, Interrupted, trainStepFields } from './experiment.js';
+import { defineExperiment, formatSeconds, Interrupted, trainStepFields, eventLoopTurns } from './experiment.js';
 import { ADDITION_SETTINGS, additionExperiment } from './addition.js';
 import type { SaeAdditionResult, SaeSummary, DashboardsFile } from './sae-addition-result.js';
 
@@ -224,8 +224,10 @@ export async function runSaeAddition(cfg: SaeAdditionConfig, opts: SaeAdditionRu
   mkdirSync(run.file('saes'), { recursive: true });
   const saes = progress.done;
   const trained = new Map<string, Sae>();
+  const turn = eventLoopTurns();
   for (const plan of plans(cfg)) {
     if (saes.some((s) => s.name === plan.name)) continue;
+    await turn();
     if (opts.signal?.aborted) throw stop(`before training ${plan.name}`);
     say(`training ${plan.name}`);
     const buffer = new ActivationBuffer(model, hook, source, cfg.bufferRows, cfg.seed);
@@ -243,6 +245,7 @@ export async function runSaeAddition(cfg: SaeAdditionConfig, opts: SaeAdditionRu
       trainer.loadState(from.current.trainer);
     }
     while (!trainer.finished) {
+      await turn();
       if (opts.signal?.aborted) throw stop(`at step ${trainer.stepsDone} of ${steps} of ${plan.name}`, { name: plan.name, trainer: trainer.state(), buffer: buffer.state() });
       trainer.step(buffer.next(plan.cfg.batch));
     }
@@ -266,6 +269,7 @@ export async function runSaeAddition(cfg: SaeAdditionConfig, opts: SaeAdditionRu
     trained.set(plan.name, r.sae);
     save();
   }
+  await turn();
   if (opts.signal?.aborted) throw stop('after training the SAEs');
   const cleanRef = progress.cleanRef;
 

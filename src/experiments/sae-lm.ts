@@ -26,7 +26,7 @@ import { VERSION } from '../version.js';
 import { saeLmJson, saeLmText, type SaeLmResult, type SaeLmSummary, type DeadPoint, type AuxkSide } from './sae-lm-result.js';
 import type { DashboardsFile } from './sae-addition-result.js';
 import { SEED, type SettingsTable } from './settings.js';
-import { defineExperiment, Interrupted } from './experiment.js';
+import { defineExperiment, Interrupted, eventLoopTurns } from './experiment.js';
 
 export interface SaeLmConfig {
   /** `builtin` (the shipped model) or a model file. */
@@ -297,14 +297,16 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
     state: { runDir: run.path, step, seconds: (from?.seconds ?? 0) + (performance.now() - t0) / 1000, lmSeconds, saeSeconds: [...saeSeconds], deadSeries, samples, buffer: buffer.state(), trainers: trainers.map((tr) => tr.state()) } satisfies SaeLmProgress,
   });
   /** On a stop: the checkpoint at `step` (after training, the end-of-training one is already there), then an error that says where the run stopped and how it goes on. */
-  const stopIfAborted = (where: string, step?: number) => {
+  const turn = eventLoopTurns();
+  const stopIfAborted = async (where: string, step?: number) => {
+    await turn();
     if (!opts.signal?.aborted) return;
     if (step !== undefined) save(step);
     throw new Interrupted(`${where}; resume with --resume ${ckPath}`, true);
   };
   if (!from) probe(0);
   for (let s = from ? from.step : 0; s < steps; s++) {
-    stopIfAborted(`at SAE step ${s} of ${steps}`, s);
+    await stopIfAborted(`at SAE step ${s} of ${steps}`, s);
     const tA = performance.now();
     const parts = buffer.next(cfg.batch);
     lmSeconds += (performance.now() - tA) / 1000;
@@ -318,7 +320,7 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   }
   // The end of training is kept too: a stop in the phases below resumes here, and so does a crash.
   save(steps);
-  stopIfAborted('after training the SAEs');
+  await stopIfAborted('after training the SAEs');
 
   const phases: Record<string, number> = { train: (performance.now() - t0) / 1000 };
   let tPhase = performance.now();
@@ -335,13 +337,13 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   const evalMetrics: Array<Record<string, unknown>> = [];
   // One shared clean and zero-ablated run per hook; one spliced run per SAE.
   const splices = new Array<SpliceMetrics>(trainers.length);
-  hooks.forEach((hook, h) => {
-    stopIfAborted(`while evaluating the SAEs at ${hook}`);
+  for (const [h, hook] of hooks.entries()) {
+    await stopIfAborted(`while evaluating the SAEs at ${hook}`);
     const js = planList.map((p, j) => (p.hook === h ? j : -1)).filter((j) => j >= 0);
     const many = spliceMetricsMany(model, hook, js.map((j) => finished[j].sae), evalBatches);
     js.forEach((j, i) => (splices[j] = many[i]));
     ce[hook] = { clean: many[0].ce_clean, zero_ablation: many[0].ce_zero_ablation };
-  });
+  }
   trainers.forEach((tr, j) => {
     const p = planList[j];
     const r = finished[j];
@@ -381,12 +383,12 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
 
   lap('evaluate');
   // Reading the features: the primary SAE at each hook, against an untrained one of the same shape.
-  stopIfAborted('before reading features');
+  await stopIfAborted('before reading features');
   say('reading features');
-  const { features, primaryDash, describedPrimary } = readFeatures({ stopIfAborted: (hook) => stopIfAborted(`while reading the features at ${hook}`), model, run, hooks, widths, evalX, evalBytes, N, T, primaryNames: hooks.map((hook, h) => `${hookShort(hook)}-topk-k${cfg.primaryK}-n${Math.round(cfg.expansion * widths[h])}`), seed: cfg.seed, trained, samples, planCfg: (name) => planList.find((p) => p.name === name)!.cfg });
+  const { features, primaryDash, describedPrimary } = await readFeatures({ stopIfAborted: (hook) => stopIfAborted(`while reading the features at ${hook}`), model, run, hooks, widths, evalX, evalBytes, N, T, primaryNames: hooks.map((hook, h) => `${hookShort(hook)}-topk-k${cfg.primaryK}-n${Math.round(cfg.expansion * widths[h])}`), seed: cfg.seed, trained, samples, planCfg: (name) => planList.find((p) => p.name === name)!.cfg });
 
   lap('features');
-  stopIfAborted('before steering');
+  await stopIfAborted('before steering');
   say('steering');
   const primaryName = features[0].sae;
   const steering = steerFeatures(model, trained.get(primaryName)!, hooks[0], describedPrimary[0], primaryDash!.features, cfg);
