@@ -296,8 +296,8 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
     experiment: 'sae-lm', config: cfg,
     state: { runDir: run.path, step, seconds: (from?.seconds ?? 0) + (performance.now() - t0) / 1000, lmSeconds, saeSeconds: [...saeSeconds], deadSeries, samples, buffer: buffer.state(), trainers: trainers.map((tr) => tr.state()) } satisfies SaeLmProgress,
   });
-  /** On a stop: the checkpoint at `step` (after training, the end-of-training one is already there), then an error that says where the run stopped and how it goes on. */
   const turn = eventLoopTurns();
+  /** On a stop: the checkpoint at `step` (after training, the end-of-training one is already there), then an error that says where the run stopped and how it goes on. */
   const stopIfAborted = async (where: string, step?: number) => {
     await turn();
     if (!opts.signal?.aborted) return;
