@@ -6,17 +6,18 @@
 // the field's metrics, automatic descriptions against an untrained baseline,
 // dashboards and steering. Everything it writes goes through the run directory.
 
-import { mkdirSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Rng } from '../engine/rng.js';
 import { writeFileAtomic } from '../engine/atomic-file.js';
 import { RunDir } from '../train/run-dir.js';
 import { loadCorpus } from '../data/lm-corpus.js';
 import { loadModel, BUILTIN } from '../lm/model-file.js';
-import { MultiHookBuffer, checkHook, type TokenBatch, type BufferState } from '../lens/sae/buffer.js';
-import { SaeTrainer, type SaeTrainerState } from '../lens/sae/train.js';
-import { saveStateCheckpoint, readStateCheckpoint, resumePath } from '../train/resume.js';
-import { DEFAULT_TRAIN, type SaeTrainConfig } from '../lens/sae/config.js';
+import { MultiHookBuffer, checkHook, type TokenBatch } from '../lens/sae/buffer.js';
+import { SaeTrainer } from '../lens/sae/train.js';
+import { saveStateCheckpoint } from '../train/resume.js';
+import { plans, defaultHooks, hookShort, type Plan } from './sae-lm-plan.js';
+import { readSaeLmResume, SAE_LM_CHECKPOINT, type SaeLmProgress } from './sae-lm-resume.js';
 import { reconstructionMetrics, spliceMetricsMany, densityHistogram, type SpliceMetrics } from '../lens/sae/metrics.js';
 import type { Sae } from '../lens/sae/model.js';
 import { steerFeatures } from './sae-lm-steer.js';
@@ -108,6 +109,8 @@ export const SAE_LM_PRESETS: Record<'quick' | 'default', SaeLmConfig> = {
   },
 };
 
+export { defaultHooks, hookShort } from './sae-lm-plan.js';
+
 export interface SaeLmRunOptions {
   preset?: string;
   outRoot?: string;
@@ -118,19 +121,6 @@ export interface SaeLmRunOptions {
   onProgress?: (msg: string) => void;
   onStep?: (step: number, total: number, tokens: number) => void;
   render?: (result: SaeLmResult, dashboards: DashboardsFile) => string;
-}
-
-export function defaultHooks(nLayers: number): string[] {
-  const mid = Math.floor((nLayers - 1) / 2), last = nLayers - 1;
-  return [...new Set([`blocks.${mid}.hook_resid_post`, `blocks.${last}.hook_resid_post`, `blocks.${mid}.hook_mlp_out`])];
-}
-
-/** A hook's short name for file names: blocks.1.hook_resid_post → resid1, blocks.2.hook_mlp_out → mlp2. */
-export function hookShort(hook: string): string {
-  const m = /^blocks\.(\d+)\.hook_(resid_post|resid_pre|resid_mid|mlp_out|attn_out)$/.exec(hook);
-  if (!m) return hook.replace(/[^A-Za-z0-9]+/g, '_');
-  const kind = { resid_post: 'resid', resid_pre: 'residpre', resid_mid: 'residmid', mlp_out: 'mlp', attn_out: 'attn' }[m[2]]!;
-  return `${kind}${m[1]}`;
 }
 
 export function validateSaeLmConfig(c: SaeLmConfig): void {
@@ -146,74 +136,11 @@ export function validateSaeLmConfig(c: SaeLmConfig): void {
   if (!Number.isInteger(c.steerFeatures) || c.steerFeatures < 0) throw new Error(`sae-lm: steer features must be a non-negative integer, got ${c.steerFeatures}`);
 }
 
-interface Plan {
-  name: string;
-  hook: number;
-  cfg: SaeTrainConfig;
-}
-
-function plans(c: SaeLmConfig, hooks: string[], d: number[]): Plan[] {
-  const base: SaeTrainConfig = { ...DEFAULT_TRAIN, lr: c.lr, batch: c.batch, tokens: c.tokens, deadWindow: c.deadWindow, seed: c.seed, medianSample: Math.min(2048, Math.floor(c.bufferRows / 2)) };
-  const out: Plan[] = [];
-  const add = (h: number, cfg: SaeTrainConfig, tail = '') => {
-    const n = Math.round(cfg.expansion * d[h]);
-    const what = cfg.arch === 'relu' ? `relu-l1-${cfg.l1}` : `${cfg.arch}-k${cfg.k}`;
-    const name = `${hookShort(hooks[h])}-${what}-n${n}${tail}`;
-    if (!out.some((p) => p.name === name)) out.push({ name, hook: h, cfg });
-  };
-  hooks.forEach((_, h) => {
-    for (const k of [...c.ks].sort((a, b) => a - b)) add(h, { ...base, arch: 'topk', k, expansion: c.expansion, auxk: true });
-  });
-  for (const e of c.auxkExpansions) {
-    add(0, { ...base, arch: 'topk', k: c.primaryK, expansion: e, auxk: true });
-    add(0, { ...base, arch: 'topk', k: c.primaryK, expansion: e, auxk: false }, '-noauxk');
-  }
-  if (c.batchTopK) add(0, { ...base, arch: 'batchtopk', k: c.primaryK, expansion: c.expansion, auxk: true });
-  for (const l1 of c.reluL1s) add(0, { ...base, arch: 'relu', l1, expansion: c.expansion, auxk: false });
-  return out;
-}
-
-/**
- * What a stopped run keeps (checkpoints/sae-lm.safetensors), written when it
- * stops and when training ends: every trainer (weights, Adam, dead-latent
- * tracker, history), the shared buffer (rows, read position, shuffle stream),
- * b_pre's samples and the dead-fraction probes so far. The training data is a
- * function of the seed and the batch index, so the resumed run's bits are
- * those of a run that never stopped. Evaluation, features and steering are
- * computed whole from the trained SAEs, so a stop in them resumes from the end
- * of training.
- */
-interface SaeLmProgress {
-  runDir: string;
-  /** SAE steps taken. */
-  step: number;
-  /** Wall-clock seconds before the stop (run, model reads, each SAE), carried so the totals are honest. */
-  seconds: number;
-  lmSeconds: number;
-  saeSeconds: number[];
-  deadSeries: DeadPoint[][];
-  samples: Float32Array[];
-  buffer: BufferState;
-  trainers: SaeTrainerState[];
-}
-
-const CHECKPOINT = 'sae-lm.safetensors';
-
-/** Reads a stopped run's checkpoint (or its run directory's); throws before anything is written. */
-function readResume(cfg: SaeLmConfig, given: string, runDir: string | undefined): SaeLmProgress {
-  const path = resumePath(given, CHECKPOINT);
-  if (!existsSync(path)) throw new Error(`sae-lm: nothing to resume at ${given}: expected a checkpoint, or a run directory holding checkpoints/${CHECKPOINT}`);
-  const from = readStateCheckpoint<SaeLmProgress>(path, 'sae-lm', cfg);
-  if (runDir !== undefined && resolve(runDir) !== from.runDir) throw new Error(`sae-lm: a stopped run goes on in its own run directory (${from.runDir}); got ${resolve(runDir)}`);
-  if (!existsSync(from.runDir)) throw new Error(`sae-lm: the run directory of checkpoint ${path} (${from.runDir}) no longer exists`);
-  return from;
-}
-
 export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Promise<SaeLmResult> {
   validateSaeLmConfig(cfg);
   const t0 = performance.now();
   const say = opts.onProgress ?? (() => {});
-  const from = opts.resume ? readResume(cfg, opts.resume, opts.runDir) : null;
+  const from = opts.resume ? readSaeLmResume(cfg, opts.resume, opts.runDir) : null;
   // Everything that can be wrong with the inputs is checked before anything is written.
   const lm = loadModel(cfg.model);
   const model = lm.model;
@@ -291,7 +218,7 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   const steps = trainers[0].steps;
   const probeAt = new Set(Array.from({ length: cfg.probes }, (_, i) => Math.round(((i + 1) * steps) / cfg.probes)));
   const saeSeconds = from ? Float64Array.from(from.saeSeconds) : new Float64Array(trainers.length);
-  const ckPath = join(run.checkpoints, CHECKPOINT);
+  const ckPath = join(run.checkpoints, SAE_LM_CHECKPOINT);
   const save = (step: number) => saveStateCheckpoint(ckPath, {
     experiment: 'sae-lm', config: cfg,
     state: { runDir: run.path, step, seconds: (from?.seconds ?? 0) + (performance.now() - t0) / 1000, lmSeconds, saeSeconds: [...saeSeconds], deadSeries, samples, buffer: buffer.state(), trainers: trainers.map((tr) => tr.state()) } satisfies SaeLmProgress,
