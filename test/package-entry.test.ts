@@ -102,7 +102,7 @@ test('the exported pieces fit together: a GPT trained one step with AdamW throug
   const params = model.parameters();
   const inputs = Int32Array.from([1, 2, 3, 4]);
   const targets = Int32Array.from([2, 3, 4, 5]);
-  const state = loop({
+  const state = await loop({
     steps: 2, params, optimizer: new A(params, { lr: 1e-2 }), lrAt: () => 1e-2,
     batchAt: () => ({ inputs, targets, B: 1, T: 4 }), lossOf: (b) => model.loss(b.inputs, b.targets, b.B, b.T),
   });

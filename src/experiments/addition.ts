@@ -169,7 +169,7 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
   };
   // The series starts at the initial weights, so a lens sees where training began.
   if (opts.series && (start?.step ?? 0) === 0) saveSeries(0);
-  const final = trainLoop({
+  const final = await trainLoop({
     steps: cfg.steps,
     params,
     optimizer,

@@ -256,7 +256,7 @@ export async function runCrateFashion(cfg: CrateFashionConfig, opts: CrateFashio
       model.eval();
       trained = { steps: done.state.step, seconds: done.state.seconds, aborted: false, history: done.extra.history };
     } else {
-      trained = trainClassifier(model, train, test, training, {
+      trained = await trainClassifier(model, train, test, training, {
         evalImages: cfg.evalImages, signal: opts.signal,
         onEvent: (e) => opts.onEvent?.('crate', e),
         onMetric: (r) => run.appendMetric({ model: 'crate', ...r }),
@@ -279,7 +279,7 @@ export async function runCrateFashion(cfg: CrateFashionConfig, opts: CrateFashio
   if (cfg.models !== 'crate' && !result.aborted) {
     const model = new ViT(vcfg);
     const ckpt = `${run.checkpoints}/vit.safetensors`;
-    const trained = trainClassifier(model, train, test, training, {
+    const trained = await trainClassifier(model, train, test, training, {
       evalImages: cfg.evalImages, signal: opts.signal,
       onEvent: (e) => opts.onEvent?.('vit', e),
       onMetric: (r) => run.appendMetric({ model: 'vit', ...r }),

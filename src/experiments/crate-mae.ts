@@ -198,7 +198,7 @@ export async function runCrateMAE(cfg: CrateMAEExperimentConfig, opts: { dataDir
     history.push(...r.extra.history);
   }
   const ckpt = `${run.checkpoints}/crate-mae.safetensors`;
-  const state = trainLoop({
+  const state = await trainLoop({
     steps, params, optimizer, lrAt: oneCycle(cfg.lr, steps),
     batchAt: (step): Batch => {
       const order = Rng.derive(cfg.seed, `data/epoch/${Math.floor(step / perEpoch)}`).permutation(train.count);

@@ -129,18 +129,4 @@ export function stopIfAborted(signal: AbortSignal | undefined, where: string, ch
   if (signal?.aborted) throw checkpoint ? new Interrupted(`${where}; resume with --resume ${checkpoint}`, true) : new Interrupted(where);
 }
 
-/**
- * For a synchronous loop inside an async run: a function to await between
- * steps that lets the event loop turn (at most every `everyMs`), so a Ctrl-C
- * handler or a caller's timer can fire the AbortSignal while the loop runs; a
- * loop that never yields sees the signal only when it has finished. When the
- * stop is noticed does not change any bits: the checkpoint records the step.
- */
-export function eventLoopTurns(everyMs = 100): () => Promise<void> {
-  let last = performance.now();
-  return async () => {
-    if (performance.now() - last < everyMs) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    last = performance.now();
-  };
-}
+export { eventLoopTurns } from '../train/event-loop.js';

@@ -214,7 +214,7 @@ export async function runLm(cfg: LmConfig, opts: LmRunOptions = {}): Promise<LmR
   let lastSeconds = 0;
   const sample = () => Buffer.from(generate(model, SAMPLE_PROMPT, { maxBytes: SAMPLE_BYTES, temperature: 0.8, topK: 40, seed: cfg.seed })).toString('latin1');
 
-  const final = trainLoop({
+  const final = await trainLoop({
     steps: cfg.steps,
     params,
     optimizer,

@@ -357,7 +357,7 @@ export const scanSnapExperiment = defineExperiment<ScanSnapSettings, ScanSnapFul
       }
       stopIfAborted(ctx.signal, 'after the trained addition model', ckPath);
       if (trained.length < 2) {
-        trained.push(textLens(corpus));
+        trained.push(await textLens(corpus));
         keep();
       }
     }
