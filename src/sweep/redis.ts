@@ -66,8 +66,10 @@ export class RedisDispatcher implements Dispatcher {
 
   async run(jobs: QueuedJob[], sink: DispatchSink, signal?: AbortSignal): Promise<void> {
     if (jobs.length === 0) return;
-    const queue = new Queue(this.queueName, { connection: new Redis(this.url, durable()) });
-    const events = new QueueEvents(this.queueName, { connection: new Redis(this.url, durable()) });
+    // Connections passed in are the caller's to close (BullMQ leaves them open).
+    const conns = [new Redis(this.url, durable()), new Redis(this.url, durable())];
+    const queue = new Queue(this.queueName, { connection: conns[0] });
+    const events = new QueueEvents(this.queueName, { connection: conns[1] });
     const quiet = () => {};
     queue.on('error', quiet);
     events.on('error', quiet);
@@ -138,6 +140,7 @@ export class RedisDispatcher implements Dispatcher {
     } finally {
       await events.close();
       await queue.close();
+      conns.forEach((c) => c.disconnect());
     }
   }
 
@@ -174,6 +177,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ jobs: number }> 
   const all = [...free];
   const view = opts.view;
   let count = 0;
+  const connection = new Redis(opts.url, durable());
   const worker = new Worker(
     opts.queue ?? 'glassbox-sweep',
     async (job: Job) => {
@@ -198,7 +202,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ jobs: number }> 
         free.push(slot);
       }
     },
-    { connection: new Redis(opts.url, durable()), concurrency, lockDuration: lockMs, stalledInterval: Math.max(1000, Math.round(lockMs / 2)), maxStalledCount: 10, name: me },
+    { connection, concurrency, lockDuration: lockMs, stalledInterval: Math.max(1000, Math.round(lockMs / 2)), maxStalledCount: 10, name: me },
   );
   worker.on('error', (e) => view?.note(`worker: ${e.message}`));
   view?.note(`worker ${me}: taking jobs from ${redactUrl(opts.url)} queue ${opts.queue ?? 'glassbox-sweep'} (${concurrency} at a time)`);
@@ -207,6 +211,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ jobs: number }> 
     opts.signal?.addEventListener('abort', () => r(), { once: true });
   });
   await worker.close();
+  connection.disconnect();
   all.forEach((s) => s.stop());
   return { jobs: count };
 }
