@@ -67,6 +67,12 @@ export async function runSweep(spec: SweepSpec, opts: SweepOptions = {}): Promis
   if (!Number.isInteger(workers) || workers < 1) throw new SpecError(`--workers must be a positive integer, got ${workers}`);
   const threads = opts.threads ?? Math.max(1, Math.floor(availableParallelism() / workers));
   const view = opts.view ?? QUIET_VIEW;
+  // Reach the queue before anything is written: a wrong URL leaves no sweep directory behind.
+  let dispatcher: Dispatcher;
+  if (opts.redis) {
+    const { RedisDispatcher } = await import('./redis.js');
+    dispatcher = await RedisDispatcher.connect(opts.redis, opts.queue ?? 'glassbox-sweep');
+  } else dispatcher = new LocalDispatcher(workers);
   let dir: string;
   let state: SweepState;
   if (opts.resume) {
@@ -201,11 +207,6 @@ export async function runSweep(spec: SweepSpec, opts: SweepOptions = {}): Promis
   saveNow();
   show();
   if (opts.resume) view.note(`resuming ${dir}: ${queued.length} of ${state.jobs.length} jobs left`);
-  let dispatcher: Dispatcher;
-  if (opts.redis) {
-    const { RedisDispatcher } = await import('./redis.js');
-    dispatcher = await RedisDispatcher.connect(opts.redis, opts.queue ?? 'glassbox-sweep');
-  } else dispatcher = new LocalDispatcher(workers);
   try {
     await dispatcher.run(queued, sink, opts.signal);
   } finally {
