@@ -68,6 +68,8 @@ export class RedisDispatcher implements Dispatcher {
     if (jobs.length === 0) return;
     // Connections passed in are the caller's to close (BullMQ leaves them open).
     const conns = [new Redis(this.url, durable()), new Redis(this.url, durable())];
+    // While Redis is away the connections retry; each failed try is an error event, expected, not news.
+    for (const c of conns) c.on('error', () => {});
     const queue = new Queue(this.queueName, { connection: conns[0] });
     const events = new QueueEvents(this.queueName, { connection: conns[1] });
     const quiet = () => {};
@@ -178,6 +180,15 @@ export async function runWorker(opts: WorkerOptions): Promise<{ jobs: number }> 
   const view = opts.view;
   let count = 0;
   const connection = new Redis(opts.url, durable());
+  let lost = false;
+  connection.on('error', (e: Error) => {
+    if (!lost) view?.note(`worker: lost Redis at ${redactUrl(opts.url)} (${e.message}); reconnecting`);
+    lost = true;
+  });
+  connection.on('ready', () => {
+    if (lost) view?.note('worker: Redis is back');
+    lost = false;
+  });
   const worker = new Worker(
     opts.queue ?? 'glassbox-sweep',
     async (job: Job) => {
