@@ -3,11 +3,12 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkSpec, expandSpec, readSpecFile, specDigest, SpecError, type SweepSpec } from '../../src/sweep/spec.js';
 import { PRESETS } from '../../src/experiments/addition.js';
+import { repoRoot } from '../skip.js';
 
 const base = { experiment: 'addition', metric: 'eval_loss' };
 
@@ -91,4 +92,15 @@ test('YAML and JSON specs read alike and digest alike; key order does not change
   writeFileSync(join(dir, 'bad.yaml'), 'experiment: [unclosed\n');
   assert.throws(() => readSpecFile(join(dir, 'bad.yaml')), /bad\.yaml is not valid YAML/);
   assert.throws(() => readSpecFile(join(dir, 'missing.yaml')), /cannot read the sweep spec .*missing\.yaml: ENOENT/);
+});
+
+test("the README's example spec is a valid sweep", () => {
+  const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
+  const block = /```yaml\n([\s\S]*?)```/.exec(readme);
+  assert.ok(block, 'the README shows a YAML spec');
+  const dir = mkdtempSync(join(tmpdir(), 'gb-spec-readme-'));
+  writeFileSync(join(dir, 'spec.yaml'), block[1]);
+  const pts = expandSpec(readSpecFile(join(dir, 'spec.yaml')));
+  assert.equal(pts.length, 2 * 3 * 4);
+  assert.ok(pts.every((p) => p.config !== null), pts.find((p) => p.invalid)?.invalid);
 });
