@@ -22,8 +22,8 @@ export interface DispatchSink {
   done(id: string, result: JobResult): void;
   /** An attempt failed; the job goes back to the queue. */
   retrying(id: string, error: string, attempts: number): void;
-  /** The job failed for good. */
-  failed(id: string, error: string, attempts: number): void;
+  /** The job failed for good; `errors` has every attempt's error where the dispatcher kept them. */
+  failed(id: string, error: string, attempts: number, errors?: string[]): void;
   /** The sweep was stopped while the job ran; it stays unfinished. */
   stopped(id: string): void;
 }

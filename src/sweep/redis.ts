@@ -56,6 +56,12 @@ interface ProgressData {
 
 const RECONCILE_MS = 2000;
 
+/** Each failed attempt's error, from the stack traces BullMQ keeps per attempt (their first lines). */
+function attemptErrors(job: Job | undefined): string[] | undefined {
+  const st = job?.stacktrace;
+  return Array.isArray(st) && st.length > 0 ? st.map((s) => String(s).split('\n')[0]) : undefined;
+}
+
 export class RedisDispatcher implements Dispatcher {
   private constructor(private readonly url: string, private readonly queueName: string) {}
 
@@ -94,7 +100,8 @@ export class RedisDispatcher implements Dispatcher {
       const job = await Job.fromId(queue, bullId);
       const state = job ? await job.getState() : 'unknown';
       const attempts = q.attempts + (job?.attemptsMade ?? 1);
-      if (state === 'failed') settle(bullId, (x) => sink.failed(x.job.id, reason, attempts));
+      const errors = attemptErrors(job ?? undefined);
+      if (state === 'failed') settle(bullId, (x) => sink.failed(x.job.id, errors?.at(-1) ?? reason, attempts, errors));
       else sink.retrying(q.job.id, reason, attempts);
     };
     events.on('progress', ({ jobId, data }) => {
@@ -120,7 +127,10 @@ export class RedisDispatcher implements Dispatcher {
         }
         const state = await job.getState();
         if (state === 'completed') settle(bullId, (x) => sink.done(x.job.id, parse(job.returnvalue)));
-        else if (state === 'failed') settle(bullId, (x) => sink.failed(x.job.id, job.failedReason, x.attempts + job.attemptsMade));
+        else if (state === 'failed') {
+          const errors = attemptErrors(job);
+          settle(bullId, (x) => sink.failed(x.job.id, errors?.at(-1) ?? job.failedReason, x.attempts + job.attemptsMade, errors));
+        }
       }
       // New jobs, or jobs a Redis that lost its data no longer has; a job id already in the queue is never added twice.
       if (missing.length) await queue.addBulk(missing.map((q) => ({ name: q.job.experiment, data: q.job, opts: this.jobOptions(q) })));
@@ -206,7 +216,12 @@ export async function runWorker(opts: WorkerOptions): Promise<{ jobs: number }> 
         count++;
         return r;
       } catch (e) {
-        if (e instanceof JobFailed) throw new Error(`${e.errorName}: ${e.message}`);
+        if (e instanceof JobFailed) {
+          // Keep the experiment's error name, so the queue's record of the attempt reads as the local one does.
+          const err = new Error(e.message);
+          err.name = e.errorName;
+          throw err;
+        }
         throw e;
       } finally {
         view?.worker(slot.worker, null);

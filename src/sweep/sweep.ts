@@ -177,10 +177,11 @@ export async function runSweep(spec: SweepSpec, opts: SweepOptions = {}): Promis
       show();
       save();
     },
-    failed(id, error, attempts) {
+    failed(id, error, attempts, errors) {
       const j = byId.get(id)!;
       Object.assign(j, { state: 'failed', attempts, error, finished: now() });
-      j.errors.push(error);
+      if (errors && errors.length >= attempts - j.errors.length) j.errors.push(...errors.slice(-(attempts - j.errors.length)));
+      else j.errors.push(error);
       finishedHere++;
       view.note(`job ${id} failed after ${attempts} attempt(s): ${error}`);
       if (j.worker) view.worker(j.worker, null);
