@@ -36,6 +36,26 @@ function jobSeconds(o: SweepOutcome): number {
   return o.state.jobs.reduce((s, j) => s + (j.result?.seconds ?? 0), 0);
 }
 
+/**
+ * Per job, the time a worker spends outside the job's own compute: from one of
+ * its jobs being recorded as finished by the sweeper to the next, minus the
+ * next job's compute time (queue or IPC round trip, gathering, sweep.json).
+ * Median and mean in ms; the sweep's fixed start and end costs are not in it.
+ */
+function gapMs(o: SweepOutcome): { median: number; mean: number } {
+  const jobs = o.state.jobs.filter((j) => j.finished && j.result).sort((a, b) => Date.parse(a.finished!) - Date.parse(b.finished!));
+  const last = new Map<string, number>();
+  const gaps: number[] = [];
+  for (const j of jobs) {
+    const t = Date.parse(j.finished!);
+    const prev = last.get(j.worker!);
+    if (prev !== undefined) gaps.push(t - prev - j.result!.seconds * 1000);
+    last.set(j.worker!, t);
+  }
+  gaps.sort((a, b) => a - b);
+  return { median: gaps[Math.floor(gaps.length / 2)] ?? NaN, mean: gaps.reduce((s, g) => s + g, 0) / gaps.length };
+}
+
 async function timed(spec: SweepSpec, opts: Parameters<typeof runSweep>[1]): Promise<{ wall: number; jobs: number; out: SweepOutcome }> {
   const t0 = performance.now();
   const out = await runSweep(spec, { out: mkdtempSync(join(tmpdir(), 'gb-bench-sweep-')), ...opts });
@@ -82,6 +102,9 @@ async function main(): Promise<void> {
       local_job_s: local1.jobs,
       queue_job_s: queued1.jobs,
       queue_overhead_per_job_ms: ((queued1.wall - local1.wall) / jobs) * 1000,
+      local_gap_ms: gapMs(local1.out),
+      queue_gap_ms: gapMs(queued1.out),
+      shared_runs_gap_ms: gapMs(shared1.out),
       shared_runs_wall_s: shared1.wall,
       shared_runs_overhead_per_job_ms: ((shared1.wall - local1.wall) / jobs) * 1000,
       queue_outside_jobs_per_job_ms: ((queued1.wall - queued1.jobs) / jobs) * 1000,
@@ -95,7 +118,7 @@ async function main(): Promise<void> {
       const queued2 = await timed(grid, { redis: redis.url, queue: 'bench-grid' });
       stopWorkers(ws);
       const same = local2.out.state.jobs.every((j, i) => j.result?.digest === queued2.out.state.jobs[i].result?.digest);
-      report.grid = { jobs: grid.grid ? 64 : 0, local_wall_s: local2.wall, queue_wall_s: queued2.wall, ratio: queued2.wall / local2.wall, identical_results: same };
+      report.grid = { jobs: local2.out.state.jobs.length, local_wall_s: local2.wall, queue_wall_s: queued2.wall, ratio: queued2.wall / local2.wall, local_job_s: local2.jobs, queue_job_s: queued2.jobs, local_gap_ms: gapMs(local2.out), queue_gap_ms: gapMs(queued2.out), identical_results: same };
       process.stderr.write(JSON.stringify(report.grid) + '\n');
     }
   } finally {
