@@ -12,7 +12,7 @@
 // but the completion did not reach Redis) returns that result without
 // computing again, and the sweep counts each job's first result only.
 
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Queue, QueueEvents, Worker, Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -33,12 +33,14 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
   } catch (e) {
     throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${(e as Error).message}`);
   }
-  probe.on('error', () => {});
+  // The socket's own error (ECONNREFUSED, ENOTFOUND) says more than the "Connection is closed" the command fails with.
+  let cause: Error | null = null;
+  probe.on('error', (e: Error) => (cause ??= e));
   try {
     await probe.connect();
     await probe.ping();
   } catch (e) {
-    throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${(e as Error).message || (e as NodeJS.ErrnoException).code}`);
+    throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${(cause ?? (e as Error)).message}`);
   } finally {
     probe.disconnect();
   }
@@ -172,7 +174,7 @@ export interface WorkerOptions {
   work?: string;
   /** How long a job's lock lasts without renewal; a dead worker's job is retried after about this long. */
   lockSeconds?: number;
-  /** Matmul threads per job, over what the sweep asks. */
+  /** Matmul threads per job, over what the sweep asks (default: this machine's cores shared among the concurrent jobs). */
   threads?: number;
   view?: SweepView;
   signal?: AbortSignal;
@@ -204,7 +206,8 @@ export async function runWorker(opts: WorkerOptions): Promise<{ jobs: number }> 
     async (job: Job) => {
       const slot = free.pop();
       if (!slot) throw new Error('glassbox worker: more jobs than job processes (concurrency)');
-      const data = { ...(job.data as JobData), ...(opts.threads !== undefined ? { threads: opts.threads } : {}) };
+      const given = job.data as JobData;
+      const data: JobData = { ...given, threads: opts.threads ?? given.threads ?? Math.max(1, Math.floor(availableParallelism() / concurrency)) };
       const runDir = data.runDir ?? join(work, data.sweepId, data.id);
       const tell = (p: JobProgress) => {
         view?.worker(slot.worker, data.id, p);

@@ -30,7 +30,7 @@ export interface SweepOptions {
   resume?: string;
   /** Local job processes (default 2). */
   workers?: number;
-  /** Matmul threads per job (default: the cores shared among the local processes). */
+  /** Matmul threads per job (default: the cores shared among the local processes, or among a worker's jobs). */
   threads?: number;
   /** A Redis URL: the jobs go to a BullMQ queue there, for `glassbox worker`s to take. */
   redis?: string;
@@ -65,7 +65,8 @@ export async function runSweep(spec: SweepSpec, opts: SweepOptions = {}): Promis
   const digest = specDigest(spec);
   const workers = opts.workers ?? 2;
   if (!Number.isInteger(workers) || workers < 1) throw new SpecError(`--workers must be a positive integer, got ${workers}`);
-  const threads = opts.threads ?? Math.max(1, Math.floor(availableParallelism() / workers));
+  // Locally the cores are shared among the job processes; on a queue each worker shares its own machine's (glassbox worker).
+  const threads = opts.threads ?? (opts.redis ? undefined : Math.max(1, Math.floor(availableParallelism() / workers)));
   const view = opts.view ?? QUIET_VIEW;
   // Reach the queue before anything is written: a wrong URL leaves no sweep directory behind.
   let dispatcher: Dispatcher;
