@@ -17,7 +17,7 @@ import { resultDigest } from '../../src/sweep/job.js';
 import { runAddition, PRESETS } from '../../src/experiments/addition.js';
 import { repoRoot } from '../skip.js';
 
-const tinyAddition = { digits: 2, steps: 24, batch: 16, layers: 1, 'd-model': 32, warmup: 4, 'eval-every': 6, 'eval-problems': 64 };
+const tinyAddition = { digits: 2, steps: 16, batch: 16, layers: 1, 'd-model': 32, warmup: 4, 'eval-every': 4, 'eval-problems': 64 };
 
 test('a local sweep on two processes: each job has the bits of a direct run; a point the experiment refuses fails alone; sweep.json and report.html', async () => {
   const out = mkdtempSync(join(tmpdir(), 'gb-sweep-'));
@@ -27,7 +27,7 @@ test('a local sweep on two processes: each job has the bits of a direct run; a p
   assert.deepEqual(jobs.map((j) => j.state), ['done', 'failed', 'done', 'failed']);
   assert.match(jobs[1].error ?? '', /invalid config: .*not divisible by heads 3/);
   assert.equal(r.ran, 2);
-  const direct = await runAddition({ ...PRESETS.default, digits: 2, steps: 24, batch: 16, layers: 1, dModel: 32, heads: 2, warmup: 4, evalEvery: 6, evalProblems: 64, seed: 6 }, { runDir: join(out, 'direct') });
+  const direct = await runAddition({ ...PRESETS.default, digits: 2, steps: 16, batch: 16, layers: 1, dModel: 32, heads: 2, warmup: 4, evalEvery: 4, evalProblems: 64, seed: 6 }, { runDir: join(out, 'direct') });
   assert.equal(jobs[2].result?.digest, resultDigest(JSON.parse(JSON.stringify(direct))), 'the swept job equals a direct run bit for bit');
   assert.equal(jobs[2].result?.metric, direct.eval_loss);
   assert.equal(jobs[2].result?.values.exact_match, direct.exact_match);

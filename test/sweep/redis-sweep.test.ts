@@ -28,7 +28,7 @@ test('two Redis workers, one killed mid-job and Redis restarted mid-sweep: every
   const redis = await TestRedis.start();
   const workers: ChildProcess[] = [];
   try {
-    const steps = 60;
+    const steps = 45;
     const spec = checkSpec({
       experiment: 'addition', metric: 'eval_loss',
       settings: { digits: 2, steps, batch: 16, layers: 1, 'd-model': 32, heads: 2, warmup: 4, 'eval-every': 5, 'eval-problems': 32 },
