@@ -6,7 +6,7 @@
 // continues from it through the experiment's own `--resume` path, so a
 // retried job gives the bits of a run that never stopped.
 
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { findExperiment } from '../experiments/registry.js';
@@ -134,7 +134,6 @@ export async function runJob(job: JobData, runDir: string, opts: { worker: strin
     }
   }
   const resume = checkpointToResume(exp, runDir);
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(runDir, { recursive: true });
   writeFileAtomic(markPath, JSON.stringify(mark, null, 2) + '\n');
   const result = await exp.run(job.config, {
