@@ -6,13 +6,13 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { checkSpec } from '../../src/sweep/spec.js';
 import { runSweep, type SweepView } from '../../src/sweep/sweep.js';
-import { readSweepState, type SweepState } from '../../src/sweep/state.js';
+import { readSweepState, writeSweepState, type SweepState } from '../../src/sweep/state.js';
 import { repoRoot, skipUnlessAvailable } from '../skip.js';
 import { TestRedis, redisServerAvailable } from './redis-server.js';
 
@@ -23,7 +23,17 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => (t = setTimeout(() => reject(new Error(`${what} did not finish in ${ms / 1000} s`)), ms)))]).finally(() => clearTimeout(t));
 }
 
-test('two Redis workers, one killed mid-job and Redis restarted mid-sweep: every job done once, bit-identical to the local default', async (t) => {
+function killAll(ps: ChildProcess[]): void {
+  for (const p of ps) {
+    try {
+      process.kill(-p.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+test('two Redis workers, one killed mid-job and Redis restarted mid-sweep: every job done once, bit-identical to the local default; --resume collects a result only Redis still holds', async (t) => {
   if (skipUnlessAvailable(t, redisServerAvailable(), 'redis-server is not installed (apt-get install redis-server)')) return;
   const redis = await TestRedis.start();
   const workers: ChildProcess[] = [];
@@ -102,14 +112,21 @@ test('two Redis workers, one killed mid-job and Redis restarted mid-sweep: every
         assert.ok((starts.get(j.id) ?? 0) >= 2, 'the killed job started twice');
       } else assert.equal(trained, steps, `job ${j.id} trained once: ${trained} training records for ${steps} steps`);
     }
+
+    // The sweeper died after a job completed in the queue but before sweep.json said so: --resume collects
+    // the result (and the run directory) from Redis, with no worker left that could run anything.
+    killAll(workers);
+    const st = readSweepState(r.dir);
+    Object.assign(st.jobs[0], { state: 'running', result: null, finished: null });
+    writeSweepState(r.dir, st);
+    rmSync(join(r.dir, 'runs', '0000'), { recursive: true });
+    const again = await withTimeout(runSweep(spec, { resume: r.dir, redis: redis.url, queue }), 30_000, 'the resumed Redis sweep');
+    assert.equal(again.ran, 1);
+    assert.deepEqual(again.state.jobs.map((j) => j.state), ['done', 'done', 'done']);
+    assert.equal(again.state.jobs[0].result?.digest, local.state.jobs[0].result?.digest);
+    assert.equal(JSON.parse(readFileSync(join(r.dir, 'runs', '0000', 'result.json'), 'utf8')).eval_loss, local.state.jobs[0].result?.metric);
   } finally {
-    for (const w of workers) {
-      try {
-        process.kill(-w.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    killAll(workers);
     await redis.down();
   }
 });
