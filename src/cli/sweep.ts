@@ -64,7 +64,7 @@ export function registerSweepCommands(program: Command): void {
     .option('--out <dir>', 'parent folder of the sweep directory', 'runs')
     .option('--resume <dir>', 'continue the sweep in this directory (same SPEC): only its unfinished jobs run')
     .option('--queue <name>', 'the queue name (with --redis)', 'glassbox-sweep')
-    .option('--shared-runs', 'with --redis: workers write run directories straight into the sweep directory (storage every worker shares) instead of sending them back')
+    .option('--shared-runs', 'with --redis: workers write run directories straight into the sweep directory (storage every worker sees at the same path) instead of sending them back')
     .option('--json', 'print sweep.json to stdout at the end')
     .option('--quiet', 'no progress output')
     .action(async (specPath: string, flags: Record<string, unknown>) => {
@@ -119,7 +119,7 @@ export function registerSweepCommands(program: Command): void {
     .addOption(new Option('--concurrency <n>', 'jobs at a time').argParser(intArg(1, 256)).default(1))
     .addOption(new Option('--threads <n>', 'matmul threads per job (default: what the sweep asks, else the cores of this machine shared among --concurrency jobs)').argParser(intArg(1, 64)))
     .option('--queue <name>', 'the queue name', 'glassbox-sweep')
-    .option('--work <dir>', 'where run directories go when the sweep keeps them on the workers (they are sent back too)', 'sweep-work')
+    .option('--work <dir>', 'where run directories go unless the sweep runs with --shared-runs (they are also sent back; a restarted worker resumes from the checkpoints here)', 'sweep-work')
     .addOption(new Option('--lock-seconds <s>', "how long a job's lock lasts unrenewed: a killed worker's job is retried after about this long").argParser(floatArg(1, 3600)).default(15))
     .option('--quiet', 'no progress output')
     .action(async (flags: Record<string, unknown>) => {
