@@ -112,7 +112,7 @@ export async function runSweep(spec: SweepSpec, opts: SweepOptions = {}): Promis
   // Points the experiment's own checks refuse fail at once: no attempt could succeed.
   for (const p of points) {
     const rec = byId.get(p.id)!;
-    if (p.invalid && rec.state !== 'failed') Object.assign(rec, { state: 'failed', error: `invalid config: ${p.invalid}`, finished: new Date().toISOString() });
+    if (p.invalid && rec.state !== 'failed') Object.assign(rec, { state: 'failed', error: `invalid config: ${p.invalid}`, errors: [`invalid config: ${p.invalid}`], finished: new Date().toISOString() });
   }
 
   let lastSave = 0;
