@@ -40,6 +40,7 @@ const NAMESPACES: Record<string, string[]> = {
   codingRate: ['measureLayers', 'meanCodingRate', 'meanCompressionRate', 'sparsity'],
   interactions: ['computeInteractions', 'maskedOutputs', 'sparsifyAndOr', 'salientInteractions', 'jaccardPerOrder'],
   sae: ['Sae', 'trainSae', 'ActivationBuffer', 'reconstructionMetrics', 'spliceMetrics', 'featureDashboards', 'steeringHooks'],
+  sweep: ['runSweep', 'runWorker', 'readSpecFile', 'checkSpec', 'expandSpec', 'specDigest', 'SpecError', 'readSweepState', 'rankJobs', 'resultDigest'],
 };
 
 const PRESETS = ['ADDITION_PRESETS', 'SAE_ADDITION_DEFAULT', 'INTERACTIONS_DEFAULTS', 'CRATE_FASHION_PRESETS', 'CRATE_MAE_PRESETS', 'SCAN_SNAP_PRESETS', 'LM_PRESETS', 'SAE_LM_PRESETS', 'CM_LEVELS'];

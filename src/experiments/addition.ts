@@ -5,6 +5,7 @@
 // the training loss, in bits, is the compressed size of the training stream.
 
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Rng } from '../engine/rng.js';
 import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { warmupCosine } from '../engine/schedule.js';
@@ -301,6 +302,7 @@ export const additionExperiment = defineExperiment<AdditionConfig, AdditionResul
     validateAdditionConfig(cfg);
   },
   resumable: true,
+  resumeCheckpoint: (runDir) => join(runDir, 'checkpoints', 'last.safetensors'),
   async run(cfg, ctx) {
     ctx.progress.note(`addition: ${cfg.digits}-digit operands, answer ${cfg.answerOrder}, ${cfg.layers} layers × d${cfg.dModel} × ${cfg.heads} heads, up to ${cfg.steps} steps of ${cfg.batch}`);
     ctx.progress.phase('train', cfg.steps, ['loss', 'exact', 'tps', 'eta']);

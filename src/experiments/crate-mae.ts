@@ -247,6 +247,7 @@ export const crateMAEExperiment = defineExperiment<CrateMAESettings, CrateMAERes
     if (c.dModel % c.heads !== 0) throw new Error(`crate-mae config: width ${c.dModel} is not divisible by heads ${c.heads}`);
   },
   resumable: true,
+  resumeCheckpoint: (runDir) => `${runDir}/checkpoints/crate-mae.safetensors`,
   run(input, ctx) {
     const { data, ...cfg } = input;
     const steps = Math.floor((cfg.trainImages > 0 ? Math.min(cfg.trainImages, 60000) : 60000) / cfg.batch) * cfg.epochs;

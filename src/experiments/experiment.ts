@@ -55,6 +55,8 @@ export interface Experiment<C, R> {
   validate?(cfg: C): void;
   /** Whether `--resume CHECKPOINT` continues a run bit-identically. */
   resumable: boolean;
+  /** Where a stopped run in `runDir` keeps the checkpoint `--resume` takes (a sweep's retried job continues from it). */
+  resumeCheckpoint?(runDir: string): string;
   run(cfg: C, ctx: RunContext<R>): Promise<R>;
   /** The human summary, one string per line. */
   summary(result: R): string[];

@@ -327,6 +327,7 @@ export const interactionsAdditionExperiment = defineExperiment<InteractionsAddit
   },
   validate: (c) => validateInteractionsConfig(c),
   resumable: true,
+  resumeCheckpoint: (runDir) => `${runDir}/checkpoints/last.safetensors`,
   run(cfg, ctx) {
     ctx.progress.phase('train', cfg.steps, ['loss', 'what']);
     let what = '';

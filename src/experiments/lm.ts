@@ -358,6 +358,7 @@ export const lmExperiment = defineExperiment<LmSettings, LmResult>({
   adjust: (c) => ({ ...c, warmup: Math.min(c.warmup, c.steps) }),
   validate: (c) => validateLmConfig(c),
   resumable: true,
+  resumeCheckpoint: (runDir) => join(runDir, 'checkpoints', 'last.safetensors'),
   async run(input, ctx) {
     const { corpus, ...cfg } = input;
     ctx.progress.note(`lm: ${cfg.layers} layers × d${cfg.dModel} × ${cfg.heads} heads, context ${cfg.context}, ${cfg.steps} steps of ${cfg.batch} × ${cfg.context} bytes`);

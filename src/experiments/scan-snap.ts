@@ -326,6 +326,7 @@ export const scanSnapExperiment = defineExperiment<ScanSnapSettings, ScanSnapFul
   },
   defaultPreset: 'default',
   resumable: true,
+  resumeCheckpoint: scanSnapCheckpointPath,
   async run(input, ctx) {
     const { trained: trainedOn, corpus, ...cfg } = input;
     // Checked when the run starts, before any directory, rather than in validate(): whether a file exists is
