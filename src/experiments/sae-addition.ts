@@ -10,7 +10,7 @@ import { Rng } from '../engine/rng.js';
 import { writeFileAtomic } from '../engine/atomic-file.js';
 import { GPT } from '../nn/gpt.js';
 import { RunDir } from '../train/run-dir.js';
-import { VOCAB } from '../data/addition.js';
+import { VOCAB, AdditionTask } from '../data/addition.js';
 import { ActivationBuffer, checkHook, hookActivations, type BufferState } from '../lens/sae/buffer.js';
 import { SaeTrainer, drawSample, type SaeStepRecord, type SaeTrainerState } from '../lens/sae/train.js';
 import { DEFAULT_TRAIN, validateTrainConfig, type SaeArch, type SaeTrainConfig } from '../lens/sae/config.js';
@@ -27,6 +27,9 @@ import { SEED, nestSettings, givenUnder, type SettingsTable } from './settings.j
 import { defineExperiment, formatSeconds, Interrupted, trainStepFields, eventLoopTurns } from './experiment.js';
 import { ADDITION_SETTINGS, additionExperiment } from './addition.js';
 import type { SaeAdditionResult, SaeSummary, DashboardsFile } from './sae-addition-result.js';
+
+/** Problems per forward pass that fills the activation buffer. */
+const SOURCE_BATCH = 64;
 
 export interface SaeAdditionConfig {
   /** An addition checkpoint; empty: train one first with `base`. */
@@ -159,6 +162,9 @@ export async function runSaeAddition(cfg: SaeAdditionConfig, opts: SaeAdditionRu
   const probeModel = loaded?.model ?? new GPT(modelConfig(cfg.base));
   const hook = cfg.hook || `blocks.${probeModel.config.nLayers - 1}.hook_resid_post`;
   checkHook(probeModel, hook);
+  // The buffer must hold two source batches (64 problems each): checked here, before anything is written.
+  const probeT = loaded?.task.T ?? new AdditionTask({ digits: cfg.base.digits, answerOrder: cfg.base.answerOrder, firstDigit: cfg.base.firstDigit, edgeMix: cfg.base.edgeMix, seed: cfg.base.seed }).T;
+  if (cfg.bufferRows < 2 * SOURCE_BATCH * probeT) throw new Error(`sae-addition: buffer rows ${cfg.bufferRows} must hold two source batches of ${SOURCE_BATCH} problems × ${probeT} positions (at least ${2 * SOURCE_BATCH * probeT})`);
   // A resume is checked before the run directory is touched.
   const from = opts.resume ? readResume(cfg, opts.resume, opts.runDir) : null;
 
@@ -218,8 +224,8 @@ export async function runSaeAddition(cfg: SaeAdditionConfig, opts: SaeAdditionRu
   parts.reduce((off, p) => (evalX.set(p, off), off + p.length), 0);
 
   const source = (i: number) => {
-    const b = task.trainBatch(64, Rng.derive(cfg.seed, `sae-addition/data/${i}`));
-    return { tokens: b.inputs, B: 64, T };
+    const b = task.trainBatch(SOURCE_BATCH, Rng.derive(cfg.seed, `sae-addition/data/${i}`));
+    return { tokens: b.inputs, B: SOURCE_BATCH, T };
   };
   mkdirSync(run.file('saes'), { recursive: true });
   const saes = progress.done;

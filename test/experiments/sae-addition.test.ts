@@ -94,3 +94,11 @@ test('sae-addition stopped while its base model trains, then again in an SAE, en
   assert.deepEqual(weights(resumed), weights(whole));
   assert.equal(readFileSync(join(dir, 'metrics.jsonl'), 'utf8'), readFileSync(join(whole.run_dir, 'metrics.jsonl'), 'utf8'));
 });
+
+test('a buffer too small for two source batches is refused before anything is written', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'gb-sae-add-buffer-'));
+  const cfg: SaeAdditionConfig = { ...SAE_ADDITION_DEFAULT, ...SMALL, base: BASE, bufferRows: 256, batch: 64 };
+  // 2-digit problems are 10 positions, so two source batches of 64 need 1,280 rows.
+  await assert.rejects(runSaeAddition(cfg, { outRoot: out }), /buffer rows 256 must hold two source batches of 64 problems × \d+ positions/);
+  assert.deepEqual(readdirSync(out), [], 'no run directory was made');
+});
