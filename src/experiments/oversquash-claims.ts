@@ -69,7 +69,7 @@ function curve(f: FamilyDistances, p: Precision) {
   return f.curves.find((c) => c.precision === p) ?? null;
 }
 
-export function lmClaims(families: FamilyDistances[], influence: LmInfluence[]): Claim[] {
+export function lmClaims(families: FamilyDistances[]): Claim[] {
   const by = (name: string) => families.find((f) => f.family === name) ?? null;
   const out: Claim[] = [];
   const last = (f: FamilyDistances, p: Precision) => {
@@ -120,7 +120,6 @@ export function lmClaims(families: FamilyDistances[], influence: LmInfluence[]):
   };
   sepCmp(commas, copy, 'lm-commas', 'Separators (a comma every third digit) keep the representations apart.', 'copy-commas');
   sepCmp(digits, ones, 'lm-digits', 'Varied digits delay the collapse.', 'digits');
-  out.push(influenceClaim(influence));
   return out;
 }
 
@@ -148,6 +147,15 @@ export function taskClaims(tasks: TaskAccuracy[]): Claim[] {
   };
   const get = (name: TaskName) => tasks.find((t) => t.task === name) ?? null;
   const out: Claim[] = [];
+  const coll = tasks.map((t) => ({ t, fp32: t.distances.curves.find((c) => c.precision === 'fp32'), bf16: t.distances.curves.find((c) => c.precision === 'bf16') })).filter((x) => x.fp32 && x.bf16);
+  const lastOf = (c: { collapse: Array<number | null> }) => c.collapse[c.collapse.length - 1];
+  out.push({
+    id: 'tasks-bf16-collapse',
+    claim: 'With attention that decays with distance (ALiBi), the last-token states of n and n+1 repeated ones become identical at low precision, sooner than at fp32.',
+    rule: 'For every trained task model, bf16\'s collapse length (last layer, BOS + ones) exists and is smaller than fp32\'s (none counts as beyond the largest n).',
+    holds: coll.length ? coll.every((x) => lastOf(x.bf16!) !== null && later(lastOf(x.fp32!), lastOf(x.bf16!))) : null,
+    evidence: coll.map((x) => `${x.t.task}: fp32 ${showCollapse(lastOf(x.fp32!), x.t.distances.ns[x.t.distances.ns.length - 1])}, bf16 ${showCollapse(lastOf(x.bf16!), x.t.distances.ns[x.t.distances.ns.length - 1])}`).join('; ') || 'not measured',
+  });
   const low = tasks.filter((t) => t.accuracy.bf16 && t.accuracy.fp32);
   out.push({
     id: 'tasks-precision',

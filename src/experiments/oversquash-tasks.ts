@@ -17,6 +17,7 @@ import { warmupCosine } from '../engine/schedule.js';
 import { withPrecision, type Precision } from '../engine/precision.js';
 import { trainLoop, type TrainEvent } from '../train/trainer.js';
 import { PosGPT, type PosGPTConfig } from '../nn/pos-gpt.js';
+import { lastTokenDistances, influenceByPosition, type FamilyDistances, type PairFamily } from '../lens/oversquash.js';
 
 export const TASKS = ['copy-last', 'copy-first', 'count'] as const;
 export type TaskName = (typeof TASKS)[number];
@@ -100,6 +101,10 @@ export interface TaskAccuracy {
   evalNs: number[];
   /** accuracy[precision][separators ? 1 : 0][k] at evalNs[k]. */
   accuracy: Record<Precision, [number[], number[]]>;
+  /** The lens on the trained model: BOS and n ones against n+1 ones (no query), n = 1, 2, 4, … up to the largest evaluation length. */
+  distances: FamilyDistances;
+  /** ‖∂h_L(last)/∂e_i‖_F on one training-length string (BOS, trainMax random bits, QUERY). */
+  influence: number[];
   trainSeconds: number;
   evalSeconds: number;
 }
@@ -160,5 +165,17 @@ export function runTask(task: TaskName, cfg: TaskTrainConfig, precisions: readon
   for (const p of precisions) {
     accuracy[p] = [false, true].map((sep) => cfg.evalNs.map((n) => taskAccuracy(model, task, n, sep, p, cfg.evalSamples, cfg.seed))) as [number[], number[]];
   }
-  return { task, trainMax: cfg.trainMax, steps: cfg.steps, finalLoss, evalNs: [...cfg.evalNs], accuracy, trainSeconds: seconds, evalSeconds: (performance.now() - t0) / 1000 };
+  const nMax = Math.max(...cfg.evalNs);
+  const ns: number[] = [];
+  for (let n = 1; n <= nMax; n *= 2) ns.push(n);
+  const distances = lastTokenDistances(model, onesFamily(task), ns, { precisions, contextLength: model.config.contextLength });
+  const probe = encodeBits(drawBits(Rng.derive(cfg.seed, `oversquash/${task}/influence`), cfg.trainMax), false);
+  const influence = influenceByPosition(model, Int32Array.from(probe));
+  return { task, trainMax: cfg.trainMax, steps: cfg.steps, finalLoss, evalNs: [...cfg.evalNs], accuracy, distances, influence, trainSeconds: seconds, evalSeconds: (performance.now() - t0) / 1000 };
+}
+
+/** BOS and n ones against BOS and n+1 ones: the paper's repeated-token pair on a task model. */
+export function onesFamily(task: TaskName): PairFamily {
+  const seq = (n: number) => Int32Array.from({ length: n + 1 }, (_, i) => (i === 0 ? TOK.BOS : TOK.ONE));
+  return { name: `${task} model: BOS + ones`, pair: (n) => ({ v: seq(n), vStar: seq(n + 1) }) };
 }

@@ -21,7 +21,7 @@ import { defineExperiment, stopIfAborted, formatSeconds } from './experiment.js'
 import { runSynthetic, checkSyntheticConfig, type SyntheticResult } from './oversquash-synthetic.js';
 import { runTask, TASKS, taskModelConfig, type TaskAccuracy, type TaskName, type TaskTrainConfig } from './oversquash-tasks.js';
 import { lmOversquash, precisionCost, lmFamilies, type LmOversquash, type PrecisionCost } from './oversquash-lm.js';
-import { syntheticClaims, lmClaims, taskClaims, type Claim } from './oversquash-claims.js';
+import { syntheticClaims, lmClaims, taskClaims, influenceClaim, type Claim } from './oversquash-claims.js';
 import type { TrainEvent } from '../train/trainer.js';
 
 export type WeightScale = 'inv-d' | 'unit';
@@ -71,7 +71,7 @@ export const OVERSQUASH_PRESETS: Record<'default' | 'quick', OversquashConfig> =
   default: {
     precisions: ALL,
     synthetic: { d: 64, ns: [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], seeds: 5, encodings: [...POSITION_ENCODINGS], scales: ['inv-d', 'unit'], tvNs: [200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 102400], tvPerturbed: 200 },
-    tasks: { tasks: [...TASKS], trainMax: 64, evalNs: [8, 16, 32, 64, 128, 256, 512], evalSamples: 64, steps: 600, batch: 32, lr: 3e-3, nLayers: 2, nHeads: 4, dModel: 64 },
+    tasks: { tasks: [...TASKS], trainMax: 64, evalNs: [8, 16, 32, 64, 128, 256, 512], evalSamples: 32, steps: 400, batch: 32, lr: 1e-2, nLayers: 2, nHeads: 8, dModel: 64 },
     lm: { model: 'builtin', nMax: 72, nStep: 1, influence: true },
     cost: { batch: 8, reps: 7 },
     seed: 1,
@@ -79,7 +79,7 @@ export const OVERSQUASH_PRESETS: Record<'default' | 'quick', OversquashConfig> =
   quick: {
     precisions: ALL,
     synthetic: { d: 64, ns: [2, 8, 32, 128, 512], seeds: 2, encodings: [...POSITION_ENCODINGS], scales: ['inv-d', 'unit'], tvNs: [200, 800, 3200, 12800], tvPerturbed: 200 },
-    tasks: { tasks: ['copy-last', 'count'], trainMax: 16, evalNs: [8, 16, 32, 64], evalSamples: 16, steps: 80, batch: 16, lr: 3e-3, nLayers: 1, nHeads: 2, dModel: 32 },
+    tasks: { tasks: ['copy-last', 'count'], trainMax: 16, evalNs: [8, 16, 32, 64], evalSamples: 16, steps: 80, batch: 16, lr: 1e-2, nLayers: 1, nHeads: 4, dModel: 32 },
     lm: { model: 'builtin', nMax: 72, nStep: 6, influence: true },
     cost: { batch: 4, reps: 3 },
     seed: 1,
@@ -179,7 +179,8 @@ export async function runOversquash(cfg: OversquashConfig, opts: OversquashRunOp
     const r = lmOversquash(lm.model, lmNs(cfg.lm), precisions, cfg.seed, cfg.lm.influence);
     lmResult = { model: lm.path, sha256: lm.sha256, context: lm.model.config.contextLength, ...r, seconds: (performance.now() - t1) / 1000 };
   }
-  const claims = [...syntheticClaims(synthetic), ...(lmResult ? lmClaims(lmResult.families, lmResult.influence) : []), ...(tasks.length ? taskClaims(tasks) : [])];
+  const taskInfluence = tasks.map((t) => ({ family: `${t.task} model (ALiBi)`, n: t.trainMax, text: 'BOS, random bits, QUERY', values: t.influence }));
+  const claims = [...syntheticClaims(synthetic), ...(lmResult ? lmClaims(lmResult.families) : []), ...(tasks.length ? taskClaims(tasks) : []), influenceClaim([...(lmResult?.influence ?? []), ...taskInfluence])];
   const result: OversquashResult = {
     experiment: 'oversquash', glassbox_version: VERSION, config: cfg, precisions, synthetic, cost, tasks, lm: lmResult, claims,
     seconds: (performance.now() - t0) / 1000, run_dir: run.path, report: run.file('report.html'),

@@ -56,7 +56,7 @@ export function renderOversquashReport(r: OversquashResult): string {
     section('synthetic', 'Synthetic: one attention layer (C.3) and the softmax (C.4)', syntheticSection(r)),
     r.lm ? section('lm', 'The shipped LM: the four prompt families of Figure 5', lmSection(r)) : '',
     r.tasks.length ? section('tasks', 'Trained tasks: accuracy against length', tasksSection(r)) : '',
-    r.lm && r.lm.influence.length ? section('influence', 'Influence of each position on the last token', influenceSection(r)) : '',
+    (r.lm && r.lm.influence.length) || r.tasks.length ? section('influence', 'Influence of each position on the last token', influenceSection(r)) : '',
     section('config', 'Configuration', factsTable(Object.entries(r.config).map(([k, v]) => [k, formatValue(v)]))),
     `<footer>glassbox ${escapeHtml(r.glassbox_version)} · ${escapeHtml(r.run_dir)} · a self-contained page: no scripts, nothing fetched.</footer>`,
   ].join('\n');
@@ -107,15 +107,22 @@ function tasksSection(r: OversquashResult): string {
     const series = r.precisions.flatMap((p) => [0, 1].map((sep) => ({ name: `${p}${sep ? ' commas' : ''}`, color: COLORS[p], dashed: sep === 1, data: t.accuracy[p][sep] })));
     return figure(lineChart(`${t.task} (trained on 1–${t.trainMax} digits)`, t.evalNs, series, { xName: 'digits n', yName: 'accuracy', logX: true, yMax: 1 }), `${t.steps} steps, final training loss ${formatNumber(t.finalLoss)}; training ${formatSeconds(t.trainSeconds)}, evaluation ${formatSeconds(t.evalSeconds)}.`);
   });
+  const lens = r.tasks.map((t) => {
+    const L = t.distances.layers.length - 1;
+    return lineChart(`${t.task} model: BOS + n ones vs n+1`, t.distances.ns, t.distances.curves.map((c) => ({ name: `${c.precision} (collapse ${c.collapse[L] ?? 'none'})`, color: COLORS[c.precision], data: c.linf[L].map(logPoint) })), { xName: 'n', yName: 'L∞, last layer', logX: true, logY: true, width: 360, height: 260 });
+  });
   const c = r.config.tasks;
   return [
     prose(`A decoder with ALiBi (${c.nLayers} layers, ${c.nHeads} heads, d = ${c.dModel}) per task, AdamW for ${c.steps} steps of ${c.batch} strings of 1–${c.trainMax} random bits, half the steps with a comma after every third digit; the answer is read at a query token after the string. Accuracy on ${c.evalSamples} fresh strings per length; lengths beyond ${c.trainMax} were never trained on.`),
     `<div class="small-multiples">${charts.join('')}</div>`,
+    prose('The lens on each trained model: the last-layer L∞ distance between BOS followed by n ones and by n+1 ones (no query token), per precision; a gap is a bit-identical pair. ALiBi has no absolute positions, so only the attention\'s reach separates the two.'),
+    `<div class="small-multiples">${lens.join('')}</div>`,
   ].join('\n');
 }
 
 function influenceSection(r: OversquashResult): string {
-  return r.lm!.influence.map((x) => {
+  const curves = [...(r.lm?.influence ?? []), ...r.tasks.map((t) => ({ family: `${t.task} model (ALiBi)`, n: t.trainMax, text: 'BOS, random bits, QUERY', values: t.influence }))];
+  return curves.map((x) => {
     const xs = x.values.map((_, i) => i);
     return figure(lineChart(`${x.family}, n = ${x.n}`, xs, [{ name: '‖∂h_L(last)/∂e_i‖_F', data: x.values.map(logPoint) }], { xName: 'position i', yName: 'gradient norm', logY: true, width: 900, height: 260 }), `Text: "${x.text}". The last position has a direct residual path.`);
   }).join('\n');

@@ -58,10 +58,10 @@ test('claims are judged by their rules: influence and the bf16 collapse on made-
       { precision: 'bf16', linf: [linf], l1: [linf], identical: [linf.map((x) => x === 0)], collapse: [bf16] },
     ],
   });
-  const c = lmClaims([fam('ones', [null], 3, [1, 0.5, 0.2, 0.1]), fam('copy', [null], null, [1, 0.5, 0.2, 0.1])], []);
+  const c = lmClaims([fam('ones', [null], 3, [1, 0.5, 0.2, 0.1]), fam('copy', [null], null, [1, 0.5, 0.2, 0.1])]);
   assert.equal(c.find((x) => x.id === 'lm-bf16-sooner')!.holds, true);
   assert.equal(c.find((x) => x.id === 'lm-converge')!.holds, true);
-  const d = lmClaims([fam('ones', [2], 3, [1, 1, 1, 1])], []);
+  const d = lmClaims([fam('ones', [2], 3, [1, 1, 1, 1])]);
   assert.equal(d.find((x) => x.id === 'lm-bf16-sooner')!.holds, false, 'bf16 collapsing later than fp32 is not sooner');
   assert.equal(d.find((x) => x.id === 'lm-converge')!.holds, false);
 });
@@ -75,6 +75,8 @@ test('runOversquash (tiny): every part measured, claims judged, files written, r
     assert.equal(r.synthetic.curves[0].l1.length, 2);
     assert.ok(r.synthetic.tv.mean[2] < r.synthetic.tv.mean[0], `TV ${r.synthetic.tv.mean}`);
     assert.equal(r.tasks.length, 2);
+    assert.deepEqual(r.tasks[0].distances.ns, [1, 2, 4, 8]);
+    assert.equal(r.tasks[0].influence.length, 4 + 2);
     for (const t of r.tasks) for (const p of r.precisions) for (const sep of [0, 1]) t.accuracy[p][sep].forEach((a) => assert.ok(a >= 0 && a <= 1));
     assert.deepEqual(r.lm!.families.map((f) => f.family), ['ones', 'digits', 'copy', 'copy-commas']);
     assert.deepEqual(r.lm!.families[0].ns, [1, 4, 7]);
@@ -82,7 +84,7 @@ test('runOversquash (tiny): every part measured, claims judged, files written, r
     assert.equal(r.lm!.influence.length, 2);
     assert.equal(r.lm!.influence[0].values.length, 'How many ones are there? '.length + 7);
     assert.ok(r.cost!.ms.fp32 > 0 && r.cost!.ratio.fp32 === 1);
-    for (const id of ['synthetic-decay', 'tv-decay', 'lm-converge', 'lm-bf16-sooner', 'lm-commas', 'lm-digits', 'influence-early', 'tasks-precision', 'tasks-first-vs-last', 'tasks-commas']) {
+    for (const id of ['synthetic-decay', 'tv-decay', 'lm-converge', 'lm-bf16-sooner', 'lm-commas', 'lm-digits', 'influence-early', 'tasks-precision', 'tasks-first-vs-last', 'tasks-commas', 'tasks-bf16-collapse']) {
       const c = r.claims.find((x) => x.id === id);
       assert.ok(c, `claim ${id}`);
       assert.ok(c.rule.length > 0 && c.evidence.length > 0);
