@@ -180,7 +180,8 @@ export async function runOversquash(cfg: OversquashConfig, opts: OversquashRunOp
     lmResult = { model: lm.path, sha256: lm.sha256, context: lm.model.config.contextLength, ...r, seconds: (performance.now() - t1) / 1000 };
   }
   const taskInfluence = tasks.map((t) => ({ family: `${t.task} model (ALiBi)`, n: t.trainMax, text: 'BOS, random bits, QUERY', values: t.influence }));
-  const claims = [...syntheticClaims(synthetic), ...(lmResult ? lmClaims(lmResult.families) : []), ...(tasks.length ? taskClaims(tasks) : []), influenceClaim([...(lmResult?.influence ?? []), ...taskInfluence])];
+  const claims = [...syntheticClaims(synthetic), ...(lmResult ? lmClaims(lmResult.families) : []), ...(tasks.length ? taskClaims(tasks) : []),
+    influenceClaim(lmResult?.influence ?? [], 'influence-early-lm', 'the shipped LM, learned positions'), influenceClaim(taskInfluence, 'influence-early-alibi', 'the trained ALiBi models, whose attention decays with distance')];
   const result: OversquashResult = {
     experiment: 'oversquash', glassbox_version: VERSION, config: cfg, precisions, synthetic, cost, tasks, lm: lmResult, claims,
     seconds: (performance.now() - t0) / 1000, run_dir: run.path, report: run.file('report.html'),

@@ -94,7 +94,8 @@ function lmSection(r: OversquashResult): string {
   return [
     prose(
       `${escapeHtml(lm.model)} (SHA-256 ${lm.sha256.slice(0, 12)}…, context ${lm.context} bytes). Families, n counting digits: ones = "How many ones are there? " + n ones against n+1; digits = n−1 random digits and a 1 against the same with 11; copy = "Copy the following number: " + n ones; copy-commas = the same with a comma after every third digit. ` +
-        'L∞ distance of the last token\'s residual stream after each block, v_n against v*_n, log scale; a gap means the two are bit-identical. The paper\'s Gemma has 8192 tokens of context; ours has 128 bytes, so n stops where v* fills it.',
+        'L∞ distance of the last token\'s residual stream after each block, v_n against v*_n, log scale; a gap means the two are bit-identical. The paper\'s Gemma has 8192 tokens of context; ours has 128 bytes, so n stops where v* fills it. ' +
+        'Unlike Gemma\'s RoPE, this GPT has learned absolute positions: the last token of v sits at one position and that of v* at the next, with a different position vector, so the two states keep that difference however long the prefix; the trained ALiBi models below have no such term.',
     ),
     table(['family', 'layer', ...r.precisions.map((p) => `collapse at ${p}`)], collapseRows, { caption: 'Collapse length: the smallest n from which v_n and v*_n are bit-identical at every larger n measured.' }),
     ...small,

@@ -84,7 +84,7 @@ test('runOversquash (tiny): every part measured, claims judged, files written, r
     assert.equal(r.lm!.influence.length, 2);
     assert.equal(r.lm!.influence[0].values.length, 'How many ones are there? '.length + 7);
     assert.ok(r.cost!.ms.fp32 > 0 && r.cost!.ratio.fp32 === 1);
-    for (const id of ['synthetic-decay', 'tv-decay', 'lm-converge', 'lm-bf16-sooner', 'lm-commas', 'lm-digits', 'influence-early', 'tasks-precision', 'tasks-first-vs-last', 'tasks-commas', 'tasks-bf16-collapse']) {
+    for (const id of ['synthetic-decay-inv-d', 'synthetic-decay-unit', 'tv-decay', 'lm-converge', 'lm-bf16-sooner', 'lm-commas', 'lm-digits', 'influence-early-lm', 'influence-early-alibi', 'tasks-precision', 'tasks-first-vs-last', 'tasks-commas', 'tasks-bf16-collapse']) {
       const c = r.claims.find((x) => x.id === id);
       assert.ok(c, `claim ${id}`);
       assert.ok(c.rule.length > 0 && c.evidence.length > 0);
