@@ -68,6 +68,13 @@ const FIGURES = [
     keep: (r) => ({ sweep_seconds: r.sweep_seconds, lr_z_trend: `${r.trends.lrZHolds}/${r.trends.lrZTotal}`, paper_comparison: r.paper_comparison }),
   },
   {
+    id: 'oversquash',
+    readme: 'oversquash default: run time, the precision mode\'s cost against the fp32 forward, collapse lengths and the claims\' verdicts',
+    minutes: 20,
+    args: (tmp) => [cli, 'run', 'oversquash', '--threads', '2', '--json', '--out', tmp],
+    keep: (r) => ({ seconds: r.seconds, cost: r.cost, collapse: r.collapse, claims: r.claims.map((c) => ({ id: c.id, holds: c.holds, evidence: c.evidence })) }),
+  },
+  {
     id: 'compress-table',
     readme: 'the compressor table (bits per byte and KiB/s of every level and the installed anchors)',
     minutes: 25,

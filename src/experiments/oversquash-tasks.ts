@@ -157,13 +157,20 @@ export function taskAccuracy(model: PosGPT, task: TaskName, n: number, separator
   return right / samples;
 }
 
-export function runTask(task: TaskName, cfg: TaskTrainConfig, precisions: readonly Precision[], onEvent?: (e: TrainEvent) => void, signal?: AbortSignal): TaskAccuracy {
+/** Train, then measure accuracy per precision, format and length; `onEval(done, total)` counts the measured cells. */
+export function runTask(task: TaskName, cfg: TaskTrainConfig, precisions: readonly Precision[], onEvent?: (e: TrainEvent) => void, signal?: AbortSignal, onEval?: (done: number, total: number) => void): TaskAccuracy {
   const { model, finalLoss, seconds } = trainTaskModel(task, cfg, onEvent, signal);
   model.eval();
   const t0 = performance.now();
   const accuracy = {} as Record<Precision, [number[], number[]]>;
+  const total = precisions.length * 2 * cfg.evalNs.length;
+  let done = 0;
   for (const p of precisions) {
-    accuracy[p] = [false, true].map((sep) => cfg.evalNs.map((n) => taskAccuracy(model, task, n, sep, p, cfg.evalSamples, cfg.seed))) as [number[], number[]];
+    accuracy[p] = [false, true].map((sep) => cfg.evalNs.map((n) => {
+      const a = taskAccuracy(model, task, n, sep, p, cfg.evalSamples, cfg.seed);
+      onEval?.(++done, total);
+      return a;
+    })) as [number[], number[]];
   }
   const nMax = Math.max(...cfg.evalNs);
   const ns: number[] = [];

@@ -143,13 +143,11 @@ export async function runOversquash(cfg: OversquashConfig, opts: OversquashRunOp
   // The LM and its families are checked before any directory or any work: a missing file, or an n beyond the context, fails first.
   const lm = cfg.lm.model === 'none' ? null : loadModel(cfg.lm.model);
   if (lm) {
-    const ns = lmNs(cfg.lm);
     const C = lm.model.config.contextLength;
     for (const f of lmFamilies(cfg.seed, cfg.lm.nMax)) {
       const need = f.pair(cfg.lm.nMax).vStar.length;
       if (need > C) throw new Error(`oversquash: family ${f.name} at n = ${cfg.lm.nMax} needs ${need} bytes, beyond the LM's context of ${C}; lower --lm-n-max`);
     }
-    void ns;
   }
   const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'oversquash');
   run.writeJson('config.json', { experiment: 'oversquash', glassbox_version: VERSION, config: cfg, lm: lm ? { path: lm.path, sha256: lm.sha256 } : null });
@@ -161,9 +159,14 @@ export async function runOversquash(cfg: OversquashConfig, opts: OversquashRunOp
   const tasks: TaskAccuracy[] = [];
   for (const task of cfg.tasks.tasks) {
     opts.onPhase?.(`train ${task}`, cfg.tasks.steps);
+    let evalPhase = false;
     const r = runTask(task, tasksOf(cfg), precisions, (e: TrainEvent) => {
       if (e.type === 'step') opts.onProgress?.(e.step, { loss: e.loss.toFixed(4) });
-    }, opts.signal);
+    }, opts.signal, (done, total) => {
+      if (!evalPhase) opts.onPhase?.(`evaluate ${task}`, total);
+      evalPhase = true;
+      opts.onProgress?.(done);
+    });
     stopIfAborted(opts.signal, `while training ${task}`);
     run.appendMetric({ kind: 'task', task, final_loss: r.finalLoss, train_seconds: r.trainSeconds, eval_seconds: r.evalSeconds });
     tasks.push(r);
