@@ -151,8 +151,8 @@ export function influenceClaim(inf: LmInfluence[], id = 'influence-early', model
 }
 
 export function taskClaims(tasks: TaskAccuracy[]): Claim[] {
-  const beyond = (t: TaskAccuracy, p: Precision, sep: 0 | 1) => {
-    const a = t.accuracy[p];
+  const beyond = (t: TaskAccuracy, p: Precision, sep: 0 | 1, paper = false) => {
+    const a = paper ? t.patternAccuracy[p] : t.accuracy[p];
     if (!a) return NaN;
     const idx = t.evalNs.map((n, k) => (n > t.trainMax ? k : -1)).filter((k) => k >= 0);
     return mean(idx.map((k) => a[sep][k]));
@@ -172,25 +172,25 @@ export function taskClaims(tasks: TaskAccuracy[]): Claim[] {
   out.push({
     id: 'tasks-precision',
     claim: 'Counting and copying the last token fail at low precision where fp32 still succeeds.',
-    rule: 'For copy-last or count, the accuracy beyond the training length (mean over those lengths, no separators) is at least 5 points lower at bf16 than at fp32.',
-    holds: low.length ? low.filter((t) => t.task !== 'copy-first').some((t) => beyond(t, 'bf16', 0) <= beyond(t, 'fp32', 0) - 0.05) : null,
-    evidence: low.map((t) => `${t.task}: fp32 ${fmt(beyond(t, 'fp32', 0))}, bf16 ${fmt(beyond(t, 'bf16', 0))}${t.accuracy.fp16 ? `, fp16 ${fmt(beyond(t, 'fp16', 0))}` : ''}`).join('; ') || 'not measured',
+    rule: 'For copy-last or count, the accuracy beyond the training length (mean over those lengths, no separators), on random strings or on the paper\'s strings, is at least 5 points lower at bf16 than at fp32.',
+    holds: low.length ? low.filter((t) => t.task !== 'copy-first').some((t) => [false, true].some((pp) => beyond(t, 'bf16', 0, pp) <= beyond(t, 'fp32', 0, pp) - 0.05)) : null,
+    evidence: low.map((t) => `${t.task}: fp32 ${fmt(beyond(t, 'fp32', 0))}, bf16 ${fmt(beyond(t, 'bf16', 0))}${t.accuracy.fp16 ? `, fp16 ${fmt(beyond(t, 'fp16', 0))}` : ''} (paper's strings: fp32 ${fmt(beyond(t, 'fp32', 0, true))}, bf16 ${fmt(beyond(t, 'bf16', 0, true))})`).join('; ') || 'not measured',
   });
   const cl = get('copy-last');
   const cf = get('copy-first');
   out.push({
     id: 'tasks-first-vs-last',
     claim: 'Copying the first token holds up better than copying the last one (the paper\'s Gemini observation).',
-    rule: 'At fp32, no separators, copy-first\'s accuracy beyond the training length exceeds copy-last\'s.',
-    holds: cl && cf ? beyond(cf, 'fp32', 0) > beyond(cl, 'fp32', 0) : null,
-    evidence: cl && cf ? `copy-first ${fmt(beyond(cf, 'fp32', 0))}, copy-last ${fmt(beyond(cl, 'fp32', 0))}` : 'not measured',
+    rule: 'At fp32, no separators, on the paper\'s strings (b1…1 against 1…1b), copy-first\'s accuracy beyond the training length exceeds copy-last\'s.',
+    holds: cl && cf ? beyond(cf, 'fp32', 0, true) > beyond(cl, 'fp32', 0, true) : null,
+    evidence: cl && cf ? `paper's strings: copy-first ${fmt(beyond(cf, 'fp32', 0, true))}, copy-last ${fmt(beyond(cl, 'fp32', 0, true))}; random strings: ${fmt(beyond(cf, 'fp32', 0))} and ${fmt(beyond(cl, 'fp32', 0))}` : 'not measured',
   });
   out.push({
     id: 'tasks-commas',
     claim: 'A comma after every third digit helps counting and copying.',
-    rule: 'For some task, the bf16 accuracy beyond the training length is at least 5 points higher with commas than without.',
-    holds: low.length ? low.some((t) => beyond(t, 'bf16', 1) >= beyond(t, 'bf16', 0) + 0.05) : null,
-    evidence: low.map((t) => `${t.task}: without ${fmt(beyond(t, 'bf16', 0))}, with commas ${fmt(beyond(t, 'bf16', 1))}`).join('; ') || 'not measured',
+    rule: 'For some task, the bf16 accuracy beyond the training length, on random strings or on the paper\'s strings, is at least 5 points higher with commas than without.',
+    holds: low.length ? low.some((t) => [false, true].some((pp) => beyond(t, 'bf16', 1, pp) >= beyond(t, 'bf16', 0, pp) + 0.05)) : null,
+    evidence: low.map((t) => `${t.task}: without ${fmt(beyond(t, 'bf16', 0))}, with commas ${fmt(beyond(t, 'bf16', 1))} (paper's strings: ${fmt(beyond(t, 'bf16', 0, true))} and ${fmt(beyond(t, 'bf16', 1, true))})`).join('; ') || 'not measured',
   });
   return out;
 }

@@ -101,6 +101,8 @@ export interface TaskAccuracy {
   evalNs: number[];
   /** accuracy[precision][separators ? 1 : 0][k] at evalNs[k]. */
   accuracy: Record<Precision, [number[], number[]]>;
+  /** The same on the paper's strings (paperStrings): patternAccuracy[precision][separators ? 1 : 0][k]. */
+  patternAccuracy: Record<Precision, [number[], number[]]>;
   /** The lens on the trained model: BOS and n ones against n+1 ones (no query), n = 1, 2, 4, … up to the largest evaluation length. */
   distances: FamilyDistances;
   /** ‖∂h_L(last)/∂e_i‖_F on one training-length string (BOS, trainMax random bits, QUERY). */
@@ -139,7 +141,23 @@ export function trainTaskModel(task: TaskName, cfg: TaskTrainConfig, onEvent?: (
 /** Accuracy on fresh strings of n digits (the same strings at every precision), restricted to the task's possible answers. */
 export function taskAccuracy(model: PosGPT, task: TaskName, n: number, separators: boolean, precision: Precision, samples: number, seed: number, chunk = 8): number {
   const rng = Rng.derive(seed, `oversquash/${task}/eval/${n}/${separators ? 'sep' : 'plain'}`);
-  const strings = Array.from({ length: samples }, () => drawBits(rng, n));
+  return stringsAccuracy(model, task, Array.from({ length: samples }, () => drawBits(rng, n)), separators, precision, chunk);
+}
+
+/**
+ * The paper's strings for a task at n digits (its Figures 2-3): ones with the
+ * bit to copy last (1…1b) or first (b1…1), b = 0 and 1; for the count, n ones.
+ */
+export function paperStrings(task: TaskName, n: number): number[][] {
+  const ones = Array.from({ length: n }, () => 1);
+  if (task === 'count') return [ones];
+  return [0, 1].map((b) => (task === 'copy-last' ? [...ones.slice(1), b] : [b, ...ones.slice(1)]));
+}
+
+/** Accuracy on given strings of one length, restricted to the task's possible answers. */
+export function stringsAccuracy(model: PosGPT, task: TaskName, strings: number[][], separators: boolean, precision: Precision, chunk = 8): number {
+  const samples = strings.length;
+  const n = strings[0].length;
   const classes = answerClasses(task, n);
   let right = 0;
   for (let s = 0; s < samples; s += chunk) {
@@ -172,13 +190,17 @@ export function runTask(task: TaskName, cfg: TaskTrainConfig, precisions: readon
       return a;
     })) as [number[], number[]];
   }
+  const patternAccuracy = {} as Record<Precision, [number[], number[]]>;
+  for (const p of precisions) {
+    patternAccuracy[p] = [false, true].map((sep) => cfg.evalNs.map((n) => stringsAccuracy(model, task, paperStrings(task, n), sep, p))) as [number[], number[]];
+  }
   const nMax = Math.max(...cfg.evalNs);
   const ns: number[] = [];
   for (let n = 1; n <= nMax; n *= 2) ns.push(n);
   const distances = lastTokenDistances(model, onesFamily(task), ns, { precisions, contextLength: model.config.contextLength });
   const probe = encodeBits(drawBits(Rng.derive(cfg.seed, `oversquash/${task}/influence`), cfg.trainMax), false);
   const influence = influenceByPosition(model, Int32Array.from(probe));
-  return { task, trainMax: cfg.trainMax, steps: cfg.steps, finalLoss, evalNs: [...cfg.evalNs], accuracy, distances, influence, trainSeconds: seconds, evalSeconds: (performance.now() - t0) / 1000 };
+  return { task, trainMax: cfg.trainMax, steps: cfg.steps, finalLoss, evalNs: [...cfg.evalNs], accuracy, patternAccuracy, distances, influence, trainSeconds: seconds, evalSeconds: (performance.now() - t0) / 1000 };
 }
 
 /** BOS and n ones against BOS and n+1 ones: the paper's repeated-token pair on a task model. */

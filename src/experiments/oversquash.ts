@@ -227,7 +227,7 @@ export const oversquashExperiment = defineExperiment<OversquashConfig, Oversquas
       claims: r.claims,
       cost: r.cost,
       collapse: r.lm?.families.map((f) => ({ family: f.family, ...Object.fromEntries(f.curves.map((c) => [c.precision, c.collapse[c.collapse.length - 1]])) })) ?? [],
-      tasks: r.tasks.map((t) => ({ task: t.task, train_max: t.trainMax, final_loss: t.finalLoss, eval_ns: t.evalNs, accuracy: t.accuracy })),
+      tasks: r.tasks.map((t) => ({ task: t.task, train_max: t.trainMax, final_loss: t.finalLoss, eval_ns: t.evalNs, accuracy: t.accuracy, paper_strings_accuracy: t.patternAccuracy, collapse: Object.fromEntries(t.distances.curves.map((c) => [c.precision, c.collapse[c.collapse.length - 1]])) })),
       synthetic: { ns: r.synthetic.ns, curves: r.synthetic.curves.map((c) => ({ encoding: c.encoding, scale: c.scale, mean: c.mean })), tv_ns: r.synthetic.tvNs, tv: r.synthetic.tv.mean },
       seconds: r.seconds,
       report: r.report,

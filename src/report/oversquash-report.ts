@@ -106,7 +106,11 @@ function lmSection(r: OversquashResult): string {
 function tasksSection(r: OversquashResult): string {
   const charts = r.tasks.map((t) => {
     const series = r.precisions.flatMap((p) => [0, 1].map((sep) => ({ name: `${p}${sep ? ' commas' : ''}`, color: COLORS[p], dashed: sep === 1, data: t.accuracy[p][sep] })));
-    return figure(lineChart(`${t.task} (trained on 1–${t.trainMax} digits)`, t.evalNs, series, { xName: 'digits n', yName: 'accuracy', logX: true, yMax: 1 }), `${t.steps} steps, final training loss ${formatNumber(t.finalLoss)}; training ${formatSeconds(t.trainSeconds)}, evaluation ${formatSeconds(t.evalSeconds)}.`);
+    const paper = r.precisions.flatMap((p) => [0, 1].map((sep) => ({ name: `${p}${sep ? ' commas' : ''}`, color: COLORS[p], dashed: sep === 1, data: t.patternAccuracy[p][sep] })));
+    const what = t.task === 'count' ? 'n ones' : t.task === 'copy-last' ? '1…1b' : 'b1…1';
+    return figure(lineChart(`${t.task}: random bits (trained on 1–${t.trainMax})`, t.evalNs, series, { xName: 'digits n', yName: 'accuracy', logX: true, yMax: 1, width: 420 }) +
+      lineChart(`${t.task}: the paper's strings (${what})`, t.evalNs, paper, { xName: 'digits n', yName: 'accuracy', logX: true, yMax: 1, width: 420 }),
+    `${t.steps} steps, final training loss ${formatNumber(t.finalLoss)}; training ${formatSeconds(t.trainSeconds)}, evaluation ${formatSeconds(t.evalSeconds)}.`);
   });
   const lens = r.tasks.map((t) => {
     const L = t.distances.layers.length - 1;
@@ -114,7 +118,7 @@ function tasksSection(r: OversquashResult): string {
   });
   const c = r.config.tasks;
   return [
-    prose(`A decoder with ALiBi (${c.nLayers} layers, ${c.nHeads} heads, d = ${c.dModel}) per task, AdamW for ${c.steps} steps of ${c.batch} strings of 1–${c.trainMax} random bits, half the steps with a comma after every third digit; the answer is read at a query token after the string. Accuracy on ${c.evalSamples} fresh strings per length; lengths beyond ${c.trainMax} were never trained on.`),
+    prose(`A decoder with ALiBi (${c.nLayers} layers, ${c.nHeads} heads, d = ${c.dModel}) per task, AdamW for ${c.steps} steps of ${c.batch} strings of 1–${c.trainMax} random bits, half the steps with a comma after every third digit; the answer is read at a query token after the string. Accuracy on ${c.evalSamples} fresh strings per length, and on the paper's strings (ones with the bit to copy last, 1…1b, or first, b1…1, for b = 0 and 1; n ones to count); lengths beyond ${c.trainMax} were never trained on.`),
     `<div class="small-multiples">${charts.join('')}</div>`,
     prose('The lens on each trained model: the last-layer L∞ distance between BOS followed by n ones and by n+1 ones (no query token), per precision; a gap is a bit-identical pair. ALiBi has no absolute positions, so only the attention\'s reach separates the two.'),
     `<div class="small-multiples">${lens.join('')}</div>`,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { runOversquash, lmNs, OVERSQUASH_PRESETS, type OversquashConfig } from '../../src/experiments/oversquash.js';
 import { logLogSlope, influenceClaim, lmClaims } from '../../src/experiments/oversquash-claims.js';
-import { encodeBits, answerOf, TOK } from '../../src/experiments/oversquash-tasks.js';
+import { encodeBits, answerOf, paperStrings, TOK } from '../../src/experiments/oversquash-tasks.js';
 import { softmaxTv, collapseCurve } from '../../src/experiments/oversquash-synthetic.js';
 import { renderOversquashReport } from '../../src/report/oversquash-report.js';
 import type { FamilyDistances } from '../../src/lens/oversquash.js';
@@ -27,6 +27,9 @@ test('encodeBits puts a comma after every third digit, between groups; answers a
   assert.equal(answerOf('copy-last', [1, 0, 0]), 0);
   assert.equal(answerOf('copy-first', [1, 0, 0]), 1);
   assert.equal(answerOf('count', [1, 0, 1, 1]), 3);
+  assert.deepEqual(paperStrings('copy-last', 4), [[1, 1, 1, 0], [1, 1, 1, 1]]);
+  assert.deepEqual(paperStrings('copy-first', 3), [[0, 1, 1], [1, 1, 1]]);
+  assert.deepEqual(paperStrings('count', 3), [[1, 1, 1]]);
 });
 
 test('softmax TV against a direct computation; C.3: at n = 1 both last outputs are x_1 W_V, beyond they differ', () => {
@@ -77,7 +80,8 @@ test('runOversquash (tiny): every part measured, claims judged, files written, r
     assert.equal(r.tasks.length, 2);
     assert.deepEqual(r.tasks[0].distances.ns, [1, 2, 4, 8]);
     assert.equal(r.tasks[0].influence.length, 4 + 2);
-    for (const t of r.tasks) for (const p of r.precisions) for (const sep of [0, 1]) t.accuracy[p][sep].forEach((a) => assert.ok(a >= 0 && a <= 1));
+    for (const t of r.tasks) for (const p of r.precisions) for (const sep of [0, 1]) [...t.accuracy[p][sep], ...t.patternAccuracy[p][sep]].forEach((a) => assert.ok(a >= 0 && a <= 1));
+    assert.equal(r.tasks[0].patternAccuracy.bf16[1].length, 2);
     assert.deepEqual(r.lm!.families.map((f) => f.family), ['ones', 'digits', 'copy', 'copy-commas']);
     assert.deepEqual(r.lm!.families[0].ns, [1, 4, 7]);
     assert.equal(r.lm!.families[0].layers.length, 4);
