@@ -145,3 +145,26 @@ test('a GPT forward in bf16 is deterministic, differs from fp32, and holds only 
   const worst = Math.max(...f.map((x, i) => Math.abs(x - b1[i])));
   assert.ok(worst < 0.05, `bf16 logits within 0.05 of fp32, worst ${worst}`);
 });
+
+test('the precision mode gives the same bits at 1 and 2 threads, through the parallel kernels and the step arena', async () => {
+  const { withThreads, setParallelMinFlops } = await import('../../src/engine/matmul-kernel.js');
+  const { setElementwiseWasmMin } = await import('../../src/engine/elementwise-kernel.js');
+  const { withStepArena } = await import('../../src/engine/arena.js');
+  const model = new GPT({ vocabSize: 32, contextLength: 64, nLayers: 2, nHeads: 4, dModel: 64, seed: 9 });
+  const tokens = Int32Array.from({ length: 2 * 64 }, (_, i) => (i * 7) % 32);
+  const prevFlops = setParallelMinFlops(0);
+  const prevMin = setElementwiseWasmMin(0);
+  try {
+    const run = (threads: number, arena: boolean) => withThreads(threads, () => {
+      const f = () => noGrad(() => withPrecision('bf16', () => model.forward(tokens, 2, 64))).toArray();
+      return arena ? withStepArena(f) : f();
+    });
+    const one = await run(1, false);
+    assert.deepEqual(await run(2, false), one);
+    assert.deepEqual(await run(2, true), one);
+    assert.ok(one.every((x) => roundBf16(x) === x));
+  } finally {
+    setParallelMinFlops(prevFlops);
+    setElementwiseWasmMin(prevMin);
+  }
+});
