@@ -69,6 +69,7 @@ const FIGURES = [
   },
   {
     id: 'oversquash',
+    show: (v) => `${v.seconds.toFixed(0)} s; precision mode bf16 ${v.cost.ratio.bf16.toFixed(2)}×, fp16 ${v.cost.ratio.fp16.toFixed(2)}× the fp32 forward; ${v.claims.filter((c) => c.holds).length} of ${v.claims.filter((c) => c.holds !== null).length} claims hold`,
     readme: 'oversquash default: run time, the precision mode\'s cost against the fp32 forward, collapse lengths and the claims\' verdicts',
     minutes: 20,
     args: (tmp) => [cli, 'run', 'oversquash', '--threads', '2', '--json', '--out', tmp],

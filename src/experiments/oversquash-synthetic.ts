@@ -5,7 +5,10 @@
 //   drawn from N(0, σ²) with σ² = 1/d or 1, inputs x_i ~ N(0, I_d), under
 //   each position encoding. v = (x_1, …, x_n), v* = (x_1, …, x_n, x_n); the
 //   L1 distance between the layer's outputs at the last token of v and v*,
-//   against n, over seeds.
+//   against n, over seeds. The paper names both variances; we run both. ALiBi
+//   with one head uses the paper's slope formula, 2^-8; RoPE and the
+//   sinusoidal table use base 10000.
+//   (The layer is attention alone: no residual, no norm, no MLP.)
 // - C.4: the total variation between softmax(x) and softmax(x*) for
 //   x ~ U[0, 1]^n and x* = x plus U[0, 0.1] noise on its first 200 entries:
 //   a fixed perturbation's effect on the attention weights fades as 1/n.
