@@ -112,7 +112,7 @@ export interface TaskAccuracy {
 }
 
 /** Train one task's model; onEvent sees the training loop's events. */
-export function trainTaskModel(task: TaskName, cfg: TaskTrainConfig, onEvent?: (e: TrainEvent) => void, signal?: AbortSignal): { model: PosGPT; finalLoss: number; seconds: number } {
+export function trainTaskModel(task: TaskName, cfg: TaskTrainConfig, onEvent?: (e: TrainEvent) => void, signal?: AbortSignal, onMetric?: (m: Record<string, unknown>) => void): { model: PosGPT; finalLoss: number; seconds: number } {
   const t0 = performance.now();
   const model = new PosGPT(taskModelConfig(cfg));
   const params = model.parameters();
@@ -129,6 +129,7 @@ export function trainTaskModel(task: TaskName, cfg: TaskTrainConfig, onEvent?: (
     },
     lossOf: (b) => model.loss(b.inputs, b.targets, b.B, b.T),
     clipNorm: 1,
+    onMetric,
     onEvent: (e) => {
       if (e.type === 'step') finalLoss = e.loss;
       onEvent?.(e);
@@ -176,8 +177,8 @@ export function stringsAccuracy(model: PosGPT, task: TaskName, strings: number[]
 }
 
 /** Train, then measure accuracy per precision, format and length; `onEval(done, total)` counts the measured cells. */
-export function runTask(task: TaskName, cfg: TaskTrainConfig, precisions: readonly Precision[], onEvent?: (e: TrainEvent) => void, signal?: AbortSignal, onEval?: (done: number, total: number) => void): TaskAccuracy {
-  const { model, finalLoss, seconds } = trainTaskModel(task, cfg, onEvent, signal);
+export function runTask(task: TaskName, cfg: TaskTrainConfig, precisions: readonly Precision[], onEvent?: (e: TrainEvent) => void, signal?: AbortSignal, onEval?: (done: number, total: number) => void, onMetric?: (m: Record<string, unknown>) => void): TaskAccuracy {
+  const { model, finalLoss, seconds } = trainTaskModel(task, cfg, onEvent, signal, onMetric);
   model.eval();
   const t0 = performance.now();
   const accuracy = {} as Record<Precision, [number[], number[]]>;

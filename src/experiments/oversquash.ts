@@ -166,7 +166,7 @@ export async function runOversquash(cfg: OversquashConfig, opts: OversquashRunOp
       if (!evalPhase) opts.onPhase?.(`evaluate ${task}`, total);
       evalPhase = true;
       opts.onProgress?.(done);
-    });
+    }, (m) => run.appendMetric({ ...m, task }));
     stopIfAborted(opts.signal, `while training ${task}`);
     run.appendMetric({ kind: 'task', task, final_loss: r.finalLoss, train_seconds: r.trainSeconds, eval_seconds: r.evalSeconds });
     tasks.push(r);

@@ -94,6 +94,8 @@ test('runOversquash (tiny): every part measured, claims judged, files written, r
       assert.ok(c.rule.length > 0 && c.evidence.length > 0);
     }
     assert.equal(r.claims.find((x) => x.id === 'tasks-first-vs-last')!.holds, null, 'copy-first was not trained');
+    const metrics = readFileSync(join(out, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(metrics.filter((m) => m.kind === 'train' && m.task === 'count').length, 4, 'every training step of each task is logged');
     const saved = JSON.parse(readFileSync(join(out, 'run', 'result.json'), 'utf8'));
     assert.deepEqual(saved.claims, r.claims);
     const html = readFileSync(r.report, 'utf8');
