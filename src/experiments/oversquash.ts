@@ -71,7 +71,7 @@ export const OVERSQUASH_PRESETS: Record<'default' | 'quick', OversquashConfig> =
   default: {
     precisions: ALL,
     synthetic: { d: 64, ns: [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], seeds: 5, encodings: [...POSITION_ENCODINGS], scales: ['inv-d', 'unit'], tvNs: [200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 102400], tvPerturbed: 200 },
-    tasks: { tasks: [...TASKS], trainMax: 64, evalNs: [8, 16, 32, 64, 128, 256, 512], evalSamples: 32, steps: 400, batch: 32, lr: 1e-2, nLayers: 2, nHeads: 8, dModel: 64 },
+    tasks: { tasks: [...TASKS], trainMax: 64, evalNs: [8, 16, 32, 64, 128, 256, 512], evalSamples: 32, steps: 800, batch: 32, lr: 3e-3, nLayers: 2, nHeads: 8, dModel: 64 },
     lm: { model: 'builtin', nMax: 72, nStep: 1, influence: true },
     cost: { batch: 8, reps: 7 },
     seed: 1,
