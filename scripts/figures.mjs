@@ -76,6 +76,14 @@ const FIGURES = [
     keep: (r) => ({ sweep_seconds: r.sweep_seconds, lr_z_trend: `${r.trends.lrZHolds}/${r.trends.lrZTotal}`, paper_comparison: r.paper_comparison }),
   },
   {
+    id: 'oversquash',
+    show: (v) => `${v.seconds.toFixed(0)} s; precision mode bf16 ${v.cost.ratio.bf16.toFixed(2)}×, fp16 ${v.cost.ratio.fp16.toFixed(2)}× the fp32 forward; ${v.claims.filter((c) => c.holds).length} of ${v.claims.filter((c) => c.holds !== null).length} claims hold`,
+    readme: 'oversquash default: run time, the precision mode\'s cost against the fp32 forward, collapse lengths and the claims\' verdicts',
+    minutes: 20,
+    args: (tmp) => [cli, 'run', 'oversquash', '--threads', '2', '--json', '--out', tmp],
+    keep: (r) => ({ seconds: r.seconds, cost: r.cost, collapse: r.collapse, claims: r.claims.map((c) => ({ id: c.id, holds: c.holds, evidence: c.evidence })) }),
+  },
+  {
     id: 'compress-table',
     show: (v) => `${v.rows.length} rows (see the compressor table)`,
     readme: 'the compressor table (bits per byte and KiB/s of every level and the installed anchors)',

@@ -8,6 +8,8 @@ export { add, sub, mul, div, addScalar, mulScalar, neg, exp, log, sqrt, rsqrt, s
 export { sum, mean, max, argmax } from './engine/ops-reduce.js';
 export { reshape, permute, transpose, slice, concat, gather, oneHot, where, maskedFill, causalMask } from './engine/ops-shape.js';
 export { matmul, matmulBias, softmax, logSoftmax, crossEntropy, layerNorm, dropout, topk, keepTopK, type MatmulOptions, type CrossEntropyOptions } from './engine/ops-nn.js';
+export { alibi, alibiSlopes, rope, sinusoidalTable } from './engine/ops-position.js';
+export { withPrecision, getPrecision, parsePrecision, roundBf16, roundFp16, PRECISIONS, type Precision } from './engine/precision.js';
 
 // ---------------------------------------------------------------- determinism tools and engine settings
 export { setThreads, getThreads, withThreads, shutdownThreads } from './engine/matmul-kernel.js';
@@ -28,6 +30,7 @@ export { GPT, type GPTConfig, type ForwardOptions } from './nn/gpt.js';
 export { IncrementalGPT } from './nn/gpt-incremental.js';
 export { Crate, type CrateConfig } from './nn/crate.js';
 export { ViT, type ViTConfig } from './nn/vit.js';
+export { PosGPT, POSITION_ENCODINGS, type PosGPTConfig, type PositionEncoding } from './nn/pos-gpt.js';
 export { CrateMAE, type CrateMAEConfig } from './nn/crate-mae.js';
 
 // ---------------------------------------------------------------- training
@@ -58,6 +61,7 @@ export * as attention from './lens/attention/index.js';
 export * as codingRate from './lens/coding-rate.js';
 export * as interactions from './lens/interactions/index.js';
 export * as sae from './lens/sae/index.js';
+export * as oversquash from './lens/oversquash.js';
 
 // ---------------------------------------------------------------- the language model
 export { loadModel, saveLmModel, builtinModelPath, type LoadedLm, type ModelCard } from './lm/model-file.js';
@@ -87,6 +91,7 @@ export { runLm, lmExperiment, LM_PRESETS, type LmConfig, type LmResult } from '.
 export { runSaeLm, saeLmExperiment, SAE_LM_PRESETS, type SaeLmConfig } from './experiments/sae-lm.js';
 export { checkSaeModel } from './experiments/sae-lm-eval.js';
 export type { SaeLmResult } from './experiments/sae-lm-result.js';
+export { runOversquash, oversquashExperiment, OVERSQUASH_PRESETS, type OversquashConfig, type OversquashResult } from './experiments/oversquash.js';
 
 // ---------------------------------------------------------------- sweeps: many configs of one experiment, locally or on a Redis queue
 export * as sweep from './sweep/index.js';

@@ -22,6 +22,7 @@ const FUNCTIONS = [
   'loadModel', 'saveLmModel', 'builtinModelPath', 'generate', 'sampleFromLogits', 'scoreBytes', 'regionBitsPerByte',
   // each experiment's run function
   'runAddition', 'loadAdditionModel', 'solveProblem', 'runSaeAddition', 'runInteractionsAddition', 'runCrateFashion', 'runCrateMAE', 'runScanSnap', 'runLm',
+  'runOversquash', 'withPrecision', 'getPrecision', 'parsePrecision', 'roundBf16', 'roundFp16', 'alibi', 'alibiSlopes', 'rope', 'sinusoidalTable',
   // the experiment shell
   'findExperiment', 'defineExperiment', 'resolveConfig', 'finishConfig', 'applyOverrides', 'validateSettings', 'parseSetting', 'settingsSchema', 'nestSettings',
   'withThreads', 'saveTrainingCheckpoint', 'readTrainingCheckpoint', 'restoreTraining',
@@ -30,6 +31,7 @@ const FUNCTIONS = [
 const CLASSES = [
   'Tensor', 'ShapeError', 'NonFiniteError', 'Rng', 'SafetensorsError', 'Optimizer', 'SGD', 'Adam', 'AdamW', 'Lion',
   'Module', 'Hooks', 'LayerNorm', 'Linear', 'MLP', 'CausalSelfAttention', 'GPT', 'IncrementalGPT', 'Crate', 'ViT', 'CrateMAE',
+  'PosGPT',
   'NonFiniteLossError', 'RunDir', 'CorruptInputError', 'Interrupted', 'SettingError',
 ];
 
@@ -41,9 +43,10 @@ const NAMESPACES: Record<string, string[]> = {
   interactions: ['computeInteractions', 'maskedOutputs', 'sparsifyAndOr', 'salientInteractions', 'jaccardPerOrder'],
   sae: ['Sae', 'trainSae', 'ActivationBuffer', 'reconstructionMetrics', 'spliceMetrics', 'featureDashboards', 'steeringHooks'],
   sweep: ['runSweep', 'runWorker', 'readSpecFile', 'checkSpec', 'expandSpec', 'specDigest', 'SpecError', 'readSweepState', 'rankJobs', 'resultDigest'],
+  oversquash: ['lastTokenDistances', 'collapseLength', 'checkPair', 'influenceByPosition', 'vectorDistance'],
 };
 
-const PRESETS = ['ADDITION_PRESETS', 'SAE_ADDITION_DEFAULT', 'INTERACTIONS_DEFAULTS', 'CRATE_FASHION_PRESETS', 'CRATE_MAE_PRESETS', 'SCAN_SNAP_PRESETS', 'LM_PRESETS', 'SAE_LM_PRESETS', 'CM_LEVELS'];
+const PRESETS = ['ADDITION_PRESETS', 'SAE_ADDITION_DEFAULT', 'INTERACTIONS_DEFAULTS', 'CRATE_FASHION_PRESETS', 'CRATE_MAE_PRESETS', 'SCAN_SNAP_PRESETS', 'LM_PRESETS', 'SAE_LM_PRESETS', 'CM_LEVELS', 'OVERSQUASH_PRESETS'];
 
 /** Engine plumbing that ops and kernels share among themselves; a user never needs it. */
 const INTERNALS = [
@@ -54,7 +57,7 @@ const INTERNALS = [
 ];
 
 test('every experiment is exported on the shell, and the registry holds exactly those', () => {
-  const names = ['additionExperiment', 'lmExperiment', 'saeLmExperiment', 'saeAdditionExperiment', 'crateFashionExperiment', 'crateMAEExperiment', 'interactionsAdditionExperiment', 'scanSnapExperiment'];
+  const names = ['additionExperiment', 'lmExperiment', 'saeLmExperiment', 'saeAdditionExperiment', 'crateFashionExperiment', 'crateMAEExperiment', 'interactionsAdditionExperiment', 'scanSnapExperiment', 'oversquashExperiment'];
   const registry = entry.EXPERIMENTS as Array<{ name: string; run: unknown; settings: unknown }>;
   for (const n of names) {
     const e = entry[n] as { name: string; run: unknown };

@@ -5,6 +5,8 @@ export * from './ops-elementwise.js';
 export * from './ops-reduce.js';
 export * from './ops-shape.js';
 export * from './ops-nn.js';
+export * from './ops-position.js';
+export * from './precision.js';
 export { matmulF32, setThreads, getThreads, shutdownThreads } from './matmul-kernel.js';
 export * as detmath from './detmath.js';
 export { Rng } from './rng.js';

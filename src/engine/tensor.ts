@@ -9,6 +9,7 @@
 
 import { allocF32, generationOf, inWasmMemory, released as arenaReleased } from './arena.js';
 import { binaryWasm } from './elementwise-kernel.js';
+import { getPrecision, roundInPlace } from './precision.js';
 
 // Gradients at least this long, both in the step arena, are summed by a SIMD kernel (the loop's bits).
 const ACCUMULATE_WASM_MIN = 4096;
@@ -280,6 +281,14 @@ function isLeaf(t: Tensor): boolean {
  * keeps the parents and the backward closure; otherwise it is a plain value.
  */
 export function result(data: Float32Array, shape: Shape, op: string, parents: Tensor[], backwardFn: (g: Float32Array) => void): Tensor {
+  const precision = getPrecision();
+  if (precision !== 'fp32') {
+    // Precision mode (precision.ts): the output is stored in bf16 or fp16. An
+    // op that shares its input's buffer (reshape) gets a copy, so a parameter
+    // or an input is never rounded in place.
+    for (const p of parents) if (p.data === data) { data = new Float32Array(data); break; }
+    roundInPlace(data, precision);
+  }
   if (finiteCheck) {
     const bad = firstNonFinite(data);
     if (bad >= 0) throw new NonFiniteError(op, 'forward', bad, data[bad]);
