@@ -22,6 +22,7 @@ const FUNCTIONS = [
   'loadModel', 'saveLmModel', 'builtinModelPath', 'generate', 'sampleFromLogits', 'scoreBytes', 'regionBitsPerByte',
   // each experiment's run function
   'runAddition', 'loadAdditionModel', 'solveProblem', 'runSaeAddition', 'runInteractionsAddition', 'runCrateFashion', 'runCrateMAE', 'runScanSnap', 'runLm',
+  'runJrt', 'loadRecallModel', 'basedStateBytes', 'taskBatch', 'checkMqar',
   // the experiment shell
   'findExperiment', 'defineExperiment', 'resolveConfig', 'finishConfig', 'applyOverrides', 'validateSettings', 'parseSetting', 'settingsSchema', 'nestSettings',
   'withThreads', 'saveTrainingCheckpoint', 'readTrainingCheckpoint', 'restoreTraining',
@@ -31,6 +32,7 @@ const CLASSES = [
   'Tensor', 'ShapeError', 'NonFiniteError', 'Rng', 'SafetensorsError', 'Optimizer', 'SGD', 'Adam', 'AdamW', 'Lion',
   'Module', 'Hooks', 'LayerNorm', 'Linear', 'MLP', 'CausalSelfAttention', 'GPT', 'IncrementalGPT', 'Crate', 'ViT', 'CrateMAE',
   'NonFiniteLossError', 'RunDir', 'CorruptInputError', 'Interrupted', 'SettingError',
+  'Based', 'BaseConv', 'TaylorLinearAttention', 'BasedRecurrent', 'HeldOut',
 ];
 
 const NAMESPACES: Record<string, string[]> = {
@@ -42,7 +44,7 @@ const NAMESPACES: Record<string, string[]> = {
   sae: ['Sae', 'trainSae', 'ActivationBuffer', 'reconstructionMetrics', 'spliceMetrics', 'featureDashboards', 'steeringHooks'],
 };
 
-const PRESETS = ['ADDITION_PRESETS', 'SAE_ADDITION_DEFAULT', 'INTERACTIONS_DEFAULTS', 'CRATE_FASHION_PRESETS', 'CRATE_MAE_PRESETS', 'SCAN_SNAP_PRESETS', 'LM_PRESETS', 'SAE_LM_PRESETS', 'CM_LEVELS'];
+const PRESETS = ['ADDITION_PRESETS', 'SAE_ADDITION_DEFAULT', 'INTERACTIONS_DEFAULTS', 'CRATE_FASHION_PRESETS', 'CRATE_MAE_PRESETS', 'SCAN_SNAP_PRESETS', 'LM_PRESETS', 'SAE_LM_PRESETS', 'CM_LEVELS', 'JRT_PRESETS'];
 
 /** Engine plumbing that ops and kernels share among themselves; a user never needs it. */
 const INTERNALS = [
@@ -53,7 +55,7 @@ const INTERNALS = [
 ];
 
 test('every experiment is exported on the shell, and the registry holds exactly those', () => {
-  const names = ['additionExperiment', 'lmExperiment', 'saeLmExperiment', 'saeAdditionExperiment', 'crateFashionExperiment', 'crateMAEExperiment', 'interactionsAdditionExperiment', 'scanSnapExperiment'];
+  const names = ['additionExperiment', 'lmExperiment', 'saeLmExperiment', 'saeAdditionExperiment', 'crateFashionExperiment', 'crateMAEExperiment', 'interactionsAdditionExperiment', 'scanSnapExperiment', 'jrtExperiment'];
   const registry = entry.EXPERIMENTS as Array<{ name: string; run: unknown; settings: unknown }>;
   for (const n of names) {
     const e = entry[n] as { name: string; run: unknown };

@@ -11,8 +11,9 @@ import { crateFashionExperiment } from './crate-fashion.js';
 import { crateMAEExperiment } from './crate-mae.js';
 import { interactionsAdditionExperiment } from './interactions-addition.js';
 import { scanSnapExperiment } from './scan-snap.js';
+import { jrtExperiment } from './jrt.js';
 
-export const EXPERIMENTS: readonly AnyExperiment[] = [additionExperiment, lmExperiment, saeLmExperiment, saeAdditionExperiment, crateFashionExperiment, crateMAEExperiment, interactionsAdditionExperiment, scanSnapExperiment];
+export const EXPERIMENTS: readonly AnyExperiment[] = [additionExperiment, lmExperiment, saeLmExperiment, saeAdditionExperiment, crateFashionExperiment, crateMAEExperiment, interactionsAdditionExperiment, scanSnapExperiment, jrtExperiment];
 
 export function findExperiment(name: string): AnyExperiment {
   const e = EXPERIMENTS.find((x) => x.name === name);

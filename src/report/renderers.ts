@@ -10,6 +10,7 @@ import { renderCrateReport } from './crate-report.js';
 import { renderCrateMAEReport } from './crate-mae-report.js';
 import { renderInteractionsReport } from './interactions-report.js';
 import { renderScanSnapReport } from './scan-snap-report.js';
+import { renderJrtReport } from './jrt-report.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const REPORTS: Readonly<Record<string, (result: any, extra?: any) => string>> = {
@@ -21,4 +22,5 @@ export const REPORTS: Readonly<Record<string, (result: any, extra?: any) => stri
   'crate-mae': renderCrateMAEReport,
   'interactions-addition': renderInteractionsReport,
   'scan-snap': renderScanSnapReport,
+  jrt: renderJrtReport,
 };
