@@ -11,13 +11,19 @@ import { Rng } from '../engine/rng.js';
 import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { warmupCosine } from '../engine/schedule.js';
 import { GPT } from '../nn/gpt.js';
-import { Based, basedStateBytes } from '../nn/based.js';
+import { Based } from '../nn/based.js';
 import type { Module } from '../nn/module.js';
 import { trainLoop, type TrainEvent } from '../train/trainer.js';
 import { saveCheckpoint, loadCheckpoint, modelTensors } from '../train/checkpoint.js';
 import { HeldOut, IGNORE, taskBatch, taskLength, type RecallBatch, type TaskShape } from '../data/recall-tasks.js';
 
-export type Architecture = 'attention' | 'based' | 'prefix';
+/**
+ * 'attention': BaseConv + causal softmax attention, zoology's attention
+ * baseline (the Based layout with the mixer swapped); 'gpt': the plain GPT of
+ * gpt.ts (learned positions, MLPs, no convolution); 'based': BaseConv + Taylor
+ * linear attention; 'prefix': the same with prefix linear attention (JRT-RNN).
+ */
+export type Architecture = 'attention' | 'gpt' | 'based' | 'prefix';
 
 /** One model of the sweep: its architecture and widths. */
 export interface ModelSpec {
@@ -53,19 +59,19 @@ export interface RecallModel {
 }
 
 export function buildModel(spec: ModelSpec, vocabSize: number, contextLength: number, seed: number): RecallModel {
-  if (spec.arch === 'attention') {
+  if (spec.arch === 'gpt') {
     const gpt = new GPT({ vocabSize, contextLength, nLayers: spec.nLayers, nHeads: spec.nHeads, dModel: spec.dModel, seed });
     return {
-      arch: 'attention', module: gpt, config: gpt.config,
+      arch: 'gpt', module: gpt, config: gpt.config,
       logits: (b) => gpt.forward(b.inputs, b.B, b.T),
       stateBytes: (T) => 2 * spec.nLayers * T * spec.dModel * 4,
     };
   }
-  const based = new Based({ vocabSize, dModel: spec.dModel, nLayers: spec.nLayers, featureDim: spec.featureDim, nHeads: spec.nHeads, prefix: spec.arch === 'prefix', seed });
+  const based = new Based({ vocabSize, dModel: spec.dModel, nLayers: spec.nLayers, featureDim: Math.max(1, spec.featureDim), nHeads: spec.nHeads, prefix: spec.arch === 'prefix', mixer: spec.arch === 'attention' ? 'softmax' : 'linear', seed });
   return {
     arch: spec.arch, module: based, config: based.config,
     logits: (b) => based.forward(b.inputs, b.B, b.T, { prefixLen: spec.arch === 'prefix' ? b.prefixLen : 0 }),
-    stateBytes: () => basedStateBytes(based.config).total,
+    stateBytes: (T) => based.stateBytes(T),
   };
 }
 

@@ -16,7 +16,6 @@ import { RunDir } from '../train/run-dir.js';
 import { writeFileAtomic } from '../engine/atomic-file.js';
 import { VERSION } from '../version.js';
 import { HeldOut, checkTask, type TaskShape } from '../data/recall-tasks.js';
-import { basedStateBytes } from '../nn/based.js';
 import { trainModel, evalSets, accuracy, saveRecallModel, type ModelSpec, type TrainSpec, type Architecture, type EvalSet } from './jrt-train.js';
 import { measureGeneration, type GenerationResult } from './jrt-speed.js';
 import type { SettingsTable, Setting } from './settings.js';
@@ -32,9 +31,13 @@ export interface JrtConfig {
   jrtKv: number[];
   attnDModel: number;
   attnHeads: number;
+  /** Also train the plain GPT of gpt.ts (no convolution) on MQAR. */
+  gpt: boolean;
   /** Based widths × feature dimensions d′: one model per pair. */
   basedWidths: number[];
   featureDims: number[];
+  /** Pair basedWidths[i] with featureDims[i] (true), or train every width with every d′ (false). */
+  paired: boolean;
   /** Set disjointness: the two set sizes, and the widths of the causal and prefix models (d′ = disjointFeatureDim). */
   setSmall: number;
   setLarge: number;
@@ -44,6 +47,8 @@ export interface JrtConfig {
   mqarSteps: number;
   disjointSteps: number;
   batch: number;
+  /** Training stops once every validation shape reaches this accuracy (zoology: 0.99). */
+  stopAt: number;
   lr: number;
   weightDecay: number;
   testExamples: number;
@@ -61,18 +66,21 @@ export const JRT_SETTINGS: SettingsTable<JrtConfig> = {
   powerA: { type: 'number', min: 1e-6, max: 1, help: 'power-law exponent a of the query gaps (zoology: 0.01)' },
   kv: { type: 'int[]', min: 1, max: 1024, help: 'MQAR key-value pair counts K (one pass)' },
   jrtKv: { type: 'int[]', min: 1, max: 1024, flag: 'jrt-kv', help: 'K values also shown with two passes (JRT-Prompt); need 6K ≤ L' },
-  attnDModel: int(4, 1024, 'width of the attention GPT'),
-  attnHeads: int(1, 64, 'heads of the attention GPT'),
+  attnDModel: int(4, 1024, 'width of the attention models (BaseConv + softmax attention, and the GPT)'),
+  attnHeads: int(1, 64, 'heads of the attention models'),
+  gpt: { type: 'boolean', help: 'also train the plain GPT (learned positions, MLPs, no convolution) on MQAR' },
   basedWidths: { type: 'int[]', min: 4, max: 1024, help: 'Based widths d_model' },
-  featureDims: { type: 'int[]', min: 1, max: 64, help: "Based feature dimensions d′ (each width × each d′)" },
+  featureDims: { type: 'int[]', min: 1, max: 64, help: 'Based feature dimensions d′' },
+  paired: { type: 'boolean', help: 'pair the i-th width with the i-th d′ (otherwise every width × every d′)' },
   setSmall: int(1, 1024, 'set disjointness: the small set size'),
   setLarge: int(1, 1024, 'set disjointness: the large set size'),
   disjointWidths: { type: 'int[]', min: 4, max: 1024, help: 'set disjointness: widths of the causal and prefix Based models' },
   disjointFeatureDim: int(1, 64, "set disjointness: d′ of its models"),
   layers: int(1, 16, 'layers of every model (a Based layer is a BaseConv then a linear attention)'),
-  mqarSteps: int(1, 1 << 20, 'most training steps per MQAR model (stops early at 99% validation accuracy)'),
+  mqarSteps: int(1, 1 << 20, 'most training steps per MQAR model (it stops early at stopAt)'),
   disjointSteps: int(1, 1 << 20, 'most training steps per set-disjointness model'),
   batch: int(1, 4096, 'sequences per step'),
+  stopAt: { type: 'number', min: 0, max: 1, help: 'stop training once every validation shape reaches this accuracy (zoology: 0.99; 1 never stops early)' },
   lr: { type: 'number', min: 1e-6, max: 1, help: 'peak learning rate (AdamW, warmup then cosine)' },
   weightDecay: { type: 'number', min: 0, max: 10, help: 'AdamW decoupled weight decay (zoology: 0.1)' },
   testExamples: int(1, 1 << 20, 'held-out test examples per task shape'),
@@ -84,16 +92,16 @@ export const JRT_SETTINGS: SettingsTable<JrtConfig> = {
 
 const BASE: JrtConfig = {
   vocabSize: 128, seqLen: 64, powerA: 0.01, kv: [4, 8, 16], jrtKv: [4, 8],
-  attnDModel: 64, attnHeads: 2, basedWidths: [32, 64], featureDims: [4, 16],
-  setSmall: 4, setLarge: 16, disjointWidths: [16, 64], disjointFeatureDim: 8, layers: 2,
-  mqarSteps: 1500, disjointSteps: 1000, batch: 32, lr: 3e-3, weightDecay: 0.1, testExamples: 256, seeds: 2,
+  attnDModel: 64, attnHeads: 2, gpt: false, basedWidths: [16, 32, 64], featureDims: [4, 8, 16], paired: true,
+  setSmall: 8, setLarge: 32, disjointWidths: [16, 32], disjointFeatureDim: 4, layers: 2,
+  mqarSteps: 600, disjointSteps: 1200, batch: 32, stopAt: 0.995, lr: 3e-3, weightDecay: 0.1, testExamples: 256, seeds: 2,
   speedLengths: [256, 512, 1024, 2048, 4096], speedTokens: 16, seed: 1,
 };
 
 export const JRT_PRESETS: Record<'default' | 'quick' | 'tiny', JrtConfig> = {
   default: BASE,
-  quick: { ...BASE, kv: [4, 8], jrtKv: [4], basedWidths: [32], featureDims: [4, 16], disjointWidths: [32], mqarSteps: 300, disjointSteps: 200, testExamples: 64, seeds: 1, speedLengths: [256, 1024], speedTokens: 4 },
-  tiny: { ...BASE, vocabSize: 40, seqLen: 24, kv: [2, 4], jrtKv: [2], attnDModel: 16, attnHeads: 2, basedWidths: [16], featureDims: [4], setSmall: 2, setLarge: 5, disjointWidths: [16], disjointFeatureDim: 4, mqarSteps: 12, disjointSteps: 8, batch: 8, testExamples: 16, seeds: 1, speedLengths: [32], speedTokens: 2 },
+  quick: { ...BASE, kv: [4, 8], jrtKv: [4], basedWidths: [16, 64], featureDims: [4, 16], disjointWidths: [16], mqarSteps: 300, disjointSteps: 400, testExamples: 128, seeds: 1, speedLengths: [256, 1024], speedTokens: 4 },
+  tiny: { ...BASE, vocabSize: 40, seqLen: 24, kv: [2, 4], jrtKv: [2], attnDModel: 16, attnHeads: 2, basedWidths: [16], featureDims: [4], paired: true, setSmall: 2, setLarge: 5, disjointWidths: [16], disjointFeatureDim: 4, mqarSteps: 12, disjointSteps: 8, batch: 8, testExamples: 16, seeds: 1, speedLengths: [32], speedTokens: 2 },
 };
 
 /** The MQAR shapes of a config: every K with one pass, then the JRT K values with two. */
@@ -109,6 +117,12 @@ export function disjointShapes(c: JrtConfig): Array<{ name: string; shape: TaskS
   ];
 }
 
+/** The (width, d′) of each Based model of the MQAR sweep. */
+export function basedPairs(c: JrtConfig): Array<[number, number]> {
+  if (c.paired) return c.basedWidths.map((d, i) => [d, c.featureDims[i]]);
+  return c.basedWidths.flatMap((d) => c.featureDims.map((f): [number, number] => [d, f]));
+}
+
 /** Throws, naming the setting, for a config that cannot run (before any directory is made). */
 export function validateJrt(c: JrtConfig): void {
   for (const s of mqarShapes(c)) checkTask(s.shape, `jrt: MQAR ${s.name}`);
@@ -116,7 +130,7 @@ export function validateJrt(c: JrtConfig): void {
   for (const K of c.jrtKv) if (!c.kv.includes(K)) throw new Error(`jrt: jrtKv ${K} must also be in kv, so its one-pass accuracy is there to compare with`);
   if (c.setSmall >= c.setLarge) throw new Error(`jrt: setSmall (${c.setSmall}) must be smaller than setLarge (${c.setLarge})`);
   if (c.attnDModel % c.attnHeads !== 0) throw new Error(`jrt: attnDModel ${c.attnDModel} is not divisible by attnHeads ${c.attnHeads}`);
-  for (const w of [...c.basedWidths, ...c.disjointWidths]) if (w % 1 !== 0 || w < 1) throw new Error(`jrt: width ${w} cannot be built`);
+  if (c.paired && c.basedWidths.length !== c.featureDims.length) throw new Error(`jrt: paired needs as many featureDims as basedWidths (${c.featureDims.length} vs ${c.basedWidths.length})`);
 }
 
 // ------------------------------------------------------------------ results
@@ -198,7 +212,7 @@ export interface JrtRunOptions {
 }
 
 function modelId(s: ModelSpec): string {
-  return s.arch === 'attention' ? `attention d=${s.dModel}` : `${s.arch} d=${s.dModel} d′=${s.featureDim}`;
+  return s.arch === 'attention' || s.arch === 'gpt' ? `${s.arch} d=${s.dModel}` : `${s.arch} d=${s.dModel} d′=${s.featureDim}`;
 }
 
 // --------------------------------------------------------------------- run
@@ -210,7 +224,7 @@ export async function runJrt(cfg: JrtConfig, opts: JrtRunOptions = {}): Promise<
   const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'jrt');
   run.writeJson('config.json', { experiment: 'jrt', glassbox_version: VERSION, config: cfg });
   const seeds = Array.from({ length: cfg.seeds }, (_, i) => cfg.seed + i);
-  const train = (steps: number, seed: number): TrainSpec => ({ vocabSize: cfg.vocabSize, steps, batch: cfg.batch, lr: cfg.lr, weightDecay: cfg.weightDecay, warmup: Math.min(100, Math.floor(steps / 10)), evalEvery: 50, stopAt: 0.99, seed });
+  const train = (steps: number, seed: number): TrainSpec => ({ vocabSize: cfg.vocabSize, steps, batch: cfg.batch, lr: cfg.lr, weightDecay: cfg.weightDecay, warmup: Math.min(100, Math.floor(steps / 10)), evalEvery: 50, stopAt: cfg.stopAt, seed });
 
   // One held-out registry per task: test and validation sequences, never trained on.
   const mq = mqarShapes(cfg);
@@ -225,6 +239,7 @@ export async function runJrt(cfg: JrtConfig, opts: JrtRunOptions = {}): Promise<
   const sweep = (specs: ModelSpec[], shapes: TaskShape[], names: string[], test: EvalSet[], valid: EvalSet[], held: HeldOut, steps: number, task: string): ModelRow[] =>
     specs.map((spec) => {
       const id = modelId(spec);
+      let stateBytes = 0;
       const runs: SeedRun[] = seeds.map((seed) => {
         stopIfAborted(opts.signal, `while training ${task} ${id}`);
         progress?.phase(`${task} ${id} seed ${seed}`, steps, ['loss', 'tps', 'eta']);
@@ -239,24 +254,25 @@ export async function runJrt(cfg: JrtConfig, opts: JrtRunOptions = {}): Promise<
         const acc = Object.fromEntries(test.map((s, i) => [names[i], accuracy(t.model, s)]));
         const checkpoint = run.file(`checkpoints/${task}-${id.replace(/[^a-z0-9]+/gi, '-')}-seed${seed}.safetensors`);
         saveRecallModel(checkpoint, t.model, spec);
-        progress?.note(`${task} ${id} seed ${seed}: ${t.steps} steps${t.stoppedEarly ? ' (reached 99%)' : ''} in ${formatSeconds(t.seconds)}; ${names.map((n) => `${n} ${(acc[n] * 100).toFixed(1)}%`).join(', ')}`);
+        stateBytes = t.model.stateBytes(cfg.seqLen);
+        progress?.note(`${task} ${id} seed ${seed}: ${t.steps} steps${t.stoppedEarly ? ` (reached ${100 * cfg.stopAt}%)` : ''} in ${formatSeconds(t.seconds)}; ${names.map((n) => `${n} ${(acc[n] * 100).toFixed(1)}%`).join(', ')}`);
         return { seed, steps: t.steps, stoppedEarly: t.stoppedEarly, seconds: t.seconds, acc, checkpoint };
       });
-      const stateBytes = spec.arch === 'attention' ? 2 * spec.nLayers * cfg.seqLen * spec.dModel * 4 : basedStateBytes({ ...spec, convKernel: 3 }).total;
       return { id, spec, stateBytes, runs, acc: Object.fromEntries(names.map((n) => [n, stat(runs.map((r) => r.acc[n]))])) };
     });
 
   // Recall against state size.
   const recallSpecs: ModelSpec[] = [
     { arch: 'attention', dModel: cfg.attnDModel, nLayers: cfg.layers, featureDim: 0, nHeads: cfg.attnHeads },
-    ...cfg.basedWidths.flatMap((d) => cfg.featureDims.map((f): ModelSpec => ({ arch: 'based', dModel: d, nLayers: cfg.layers, featureDim: f, nHeads: 1 }))),
+    ...(cfg.gpt ? [{ arch: 'gpt' as const, dModel: cfg.attnDModel, nLayers: cfg.layers, featureDim: 0, nHeads: cfg.attnHeads }] : []),
+    ...basedPairs(cfg).map(([d, f]): ModelSpec => ({ arch: 'based', dModel: d, nLayers: cfg.layers, featureDim: f, nHeads: 1 })),
   ];
   const mqNames = mq.map((s) => s.name);
   const recallModels = sweep(recallSpecs, mq.map((s) => s.shape), mqNames, mqTest, mqValid, mqHeld, cfg.mqarSteps, 'mqar');
 
   // JRT-Prompt: the same models, one pass against two.
   const rows: JrtGain[] = [];
-  for (const m of recallModels.filter((r) => r.spec.arch !== 'attention')) {
+  for (const m of recallModels.filter((r) => r.spec.arch === 'based')) {
     for (const K of cfg.jrtKv) {
       const one = `K=${K}`;
       const two = `K=${K} ×2`;
@@ -283,8 +299,7 @@ export async function runJrt(cfg: JrtConfig, opts: JrtRunOptions = {}): Promise<
   if (cfg.speedLengths.length > 0) {
     stopIfAborted(opts.signal, 'before the generation timing');
     progress?.note(`generation timing at ${cfg.speedLengths.join(', ')} tokens of context`);
-    const big = recallSpecs[recallSpecs.length - 1];
-    generation = measureGeneration({ vocabSize: cfg.vocabSize, dModel: cfg.attnDModel, nLayers: cfg.layers, nHeads: cfg.attnHeads, featureDim: big.arch === 'based' ? big.featureDim : 16, lengths: cfg.speedLengths, tokens: cfg.speedTokens, seed: cfg.seed });
+    generation = measureGeneration({ vocabSize: cfg.vocabSize, dModel: cfg.attnDModel, nLayers: cfg.layers, nHeads: cfg.attnHeads, featureDim: Math.max(...cfg.featureDims), lengths: cfg.speedLengths, tokens: cfg.speedTokens, seed: cfg.seed });
   }
 
   const result: JrtResult = {
@@ -313,7 +328,7 @@ export const jrtExperiment = defineExperiment<JrtConfig, JrtResult>({
   description: 'Just read twice (Arora et al., arXiv 2407.05483) at CPU scale: MQAR recall against state size for attention and Based, JRT-Prompt (the context shown twice), set disjointness in both orders for causal Based and prefix linear attention (JRT-RNN), and generation time and memory of the recurrent form against a KV cache',
   settings: JRT_SETTINGS,
   presets: {
-    default: { help: 'attention, 4 Based models and 4 set-disjointness models, 2 seeds each, then the generation timing', config: JRT_PRESETS.default },
+    default: { help: 'attention, 3 Based models and 4 set-disjointness models, 2 seeds each, then the generation timing', config: JRT_PRESETS.default },
     quick: { help: 'a small sweep, one seed (about 2 minutes)', config: JRT_PRESETS.quick },
     tiny: { help: 'a few steps of tiny models (tests)', config: JRT_PRESETS.tiny },
   },

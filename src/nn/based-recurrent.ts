@@ -17,7 +17,10 @@
 // generation benchmark times.
 
 import type { Based } from './based.js';
-import { taylorFeatures, basedStateBytes } from './based.js';
+import { taylorFeatures, basedStateBytes, TaylorLinearAttention } from './based.js';
+
+/** The linear attention of a block (the constructor refused any other mixer). */
+const attn = (blk: Based['blocks'][number]): TaylorLinearAttention => blk.attn as TaylorLinearAttention;
 
 interface LayerState {
   /** The last k−1 normalised inputs of the convolution, newest first. */
@@ -41,6 +44,7 @@ export class BasedRecurrent {
 
   constructor(private readonly model: Based) {
     this.cfg = model.config;
+    if (this.cfg.mixer !== 'linear') throw new Error('BasedRecurrent: a softmax-attention model has no fixed-size recurrent state (it needs a KV cache)');
     this.E = taylorFeatures(this.cfg.featureDim);
     this.dh = this.cfg.dModel / this.cfg.nHeads;
     this.phiQ = new Float64Array(this.E);
@@ -80,11 +84,11 @@ export class BasedRecurrent {
       const a = layerNorm(x, blk.ln_attn.w.data, blk.ln_attn.b.data, this.cfg.lnEps);
       const out = new Float64Array(this.cfg.dModel);
       for (let h = 0; h < this.cfg.nHeads; h++) {
-        this.project(a, blk.attn.W_K.data, h, this.kf);
-        this.project(a, blk.attn.W_V.data, h, this.vf);
+        this.project(a, attn(blk).W_K.data, h, this.kf);
+        this.project(a, attn(blk).W_V.data, h, this.vf);
         this.accumulate(st, h);
-        this.project(a, blk.attn.W_Q.data, h, this.qf);
-        this.readOut(st, h, blk.attn.W_O.data, out);
+        this.project(a, attn(blk).W_Q.data, h, this.qf);
+        this.readOut(st, h, attn(blk).W_O.data, out);
       }
       for (let i = 0; i < x.length; i++) x[i] += out[i];
     });
@@ -110,14 +114,14 @@ export class BasedRecurrent {
       for (let h = 0; h < this.cfg.nHeads; h++) {
         // First the whole prompt goes into the state, through the prefix projections...
         for (const a of as) {
-          this.project(a, blk.attn.W_K_prefix!.data, h, this.kf);
-          this.project(a, blk.attn.W_V_prefix!.data, h, this.vf);
+          this.project(a, attn(blk).W_K_prefix!.data, h, this.kf);
+          this.project(a, attn(blk).W_V_prefix!.data, h, this.vf);
           this.accumulate(st, h);
         }
         // ...then every prompt position reads all of it.
         as.forEach((a, t) => {
-          this.project(a, blk.attn.W_Q.data, h, this.qf);
-          this.readOut(st, h, blk.attn.W_O.data, outs[t]);
+          this.project(a, attn(blk).W_Q.data, h, this.qf);
+          this.readOut(st, h, attn(blk).W_O.data, outs[t]);
         });
       }
       xs.forEach((x, t) => {

@@ -22,7 +22,7 @@ import { Tensor } from '../engine/tensor.js';
 import { add, mul, div, affine, square, mulScalar } from '../engine/ops-elementwise.js';
 import { sum } from '../engine/ops-reduce.js';
 import { reshape, permute, gather, slice, concat, where, maskedFill } from '../engine/ops-shape.js';
-import { matmul, matmulBias, crossEntropy } from '../engine/ops-nn.js';
+import { matmul, matmulBias, crossEntropy, causalSoftmax } from '../engine/ops-nn.js';
 import { Module } from './module.js';
 import { Hooks, checkHookNames, HEADS_TO_BTHD, HEADS_TO_BHTT, type HookPoint } from './hooks.js';
 import { LayerNorm, ParamGroup, seededNormalInit, torchLinearInit } from './layers.js';
@@ -38,6 +38,12 @@ export interface BasedConfig {
   convKernel?: number;
   /** JRT-RNN: read the first `prefixLen` tokens non-causally (prefix linear attention). */
   prefix?: boolean;
+  /**
+   * The sequence mixer after each BaseConv: 'linear' (Taylor linear attention,
+   * Based) or 'softmax' (causal softmax attention: zoology's attention
+   * baseline, the same hybrid with the mixer swapped).
+   */
+  mixer?: 'linear' | 'softmax';
   seed: number;
   lnEps?: number;
 }
@@ -174,12 +180,61 @@ export class TaylorLinearAttention extends Module {
   }
 }
 
+/**
+ * Causal softmax attention in the same layout (no biases, PyTorch's default
+ * init, as zoology's MHA): the mixer of the attention baseline, so that it
+ * differs from Based in the mixer alone.
+ */
+export class SoftmaxAttention extends Module {
+  readonly W_Q: Tensor;
+  readonly W_K: Tensor;
+  readonly W_V: Tensor;
+  readonly W_O: Tensor;
+  readonly dHead: number;
+  private readonly hookQ: HookPoint;
+  private readonly hookK: HookPoint;
+  private readonly hookV: HookPoint;
+  private readonly hookPattern: HookPoint;
+  private readonly hookZ: HookPoint;
+  constructor(readonly nHeads: number, readonly dModel: number) {
+    super();
+    const H = nHeads;
+    const dh = dModel / H;
+    this.dHead = dh;
+    const init = torchLinearInit(dModel);
+    this.W_Q = this.param('W_Q', Tensor.zeros([H, dModel, dh]), init);
+    this.W_K = this.param('W_K', Tensor.zeros([H, dModel, dh]), init);
+    this.W_V = this.param('W_V', Tensor.zeros([H, dModel, dh]), init);
+    this.W_O = this.param('W_O', Tensor.zeros([H, dh, dModel]), init);
+    this.hookQ = this.hookPoint('hook_q', HEADS_TO_BTHD);
+    this.hookK = this.hookPoint('hook_k', HEADS_TO_BTHD);
+    this.hookV = this.hookPoint('hook_v', HEADS_TO_BTHD);
+    this.hookPattern = this.hookPoint('hook_pattern', HEADS_TO_BHTT);
+    this.hookZ = this.hookPoint('hook_z');
+  }
+
+  /** x [B, T, d] (normalised) → [B·T, d]. */
+  forward(x: Tensor, B: number, T: number, hooks: Hooks): Tensor {
+    const H = this.nHeads;
+    const d = this.dModel;
+    const dh = this.dHead;
+    const xn = reshape(x, [B * T, d]);
+    const heads = (W: Tensor) => reshape(matmul(xn, W), [H, B, T, dh]);
+    const q = this.hookQ.run(hooks, heads(this.W_Q));
+    const k = this.hookK.run(hooks, heads(this.W_K));
+    const v = this.hookV.run(hooks, heads(this.W_V));
+    const pattern = this.hookPattern.run(hooks, causalSoftmax(matmul(q, k, { transB: true }), 1 / Math.sqrt(dh)));
+    const z = this.hookZ.run(hooks, permute(matmul(pattern, v), [1, 2, 0, 3]));
+    return matmul(reshape(z, [B * T, H * dh]), reshape(this.W_O, [H * dh, d]));
+  }
+}
+
 /** One Based layer: x + conv(ln_conv(x)), then x + attn(ln_attn(x)). */
 class BasedBlock extends Module {
   readonly ln_conv: LayerNorm;
   readonly conv: BaseConv;
   readonly ln_attn: LayerNorm;
-  readonly attn: TaylorLinearAttention;
+  readonly attn: TaylorLinearAttention | SoftmaxAttention;
   private readonly hookResidPre: HookPoint;
   private readonly hookConvOut: HookPoint;
   private readonly hookResidMid: HookPoint;
@@ -193,7 +248,7 @@ class BasedBlock extends Module {
     this.hookConvOut = this.hookPoint('hook_conv_out');
     this.hookResidMid = this.hookPoint('hook_resid_mid');
     this.ln_attn = this.child('ln_attn', new LayerNorm(cfg.dModel, cfg.lnEps));
-    this.attn = this.child('attn', new TaylorLinearAttention(cfg.nHeads, cfg.dModel, cfg.featureDim, cfg.prefix));
+    this.attn = this.child('attn', cfg.mixer === 'softmax' ? new SoftmaxAttention(cfg.nHeads, cfg.dModel) : new TaylorLinearAttention(cfg.nHeads, cfg.dModel, cfg.featureDim, cfg.prefix));
     this.hookAttnOut = this.hookPoint('hook_attn_out');
     this.hookResidPost = this.hookPoint('hook_resid_post');
   }
@@ -202,7 +257,9 @@ class BasedBlock extends Module {
     x = this.hookResidPre.run(hooks, x);
     const convOut = this.hookConvOut.run(hooks, this.conv.forward(this.ln_conv.forward(x), B, T, hooks));
     x = this.hookResidMid.run(hooks, add(x, convOut));
-    const attnOut = this.hookAttnOut.run(hooks, reshape(this.attn.forward(this.ln_attn.forward(x), B, T, hooks, prefixLen), [B, T, this.attn.dModel]));
+    const xn = this.ln_attn.forward(x);
+    const mixed = this.attn instanceof TaylorLinearAttention ? this.attn.forward(xn, B, T, hooks, prefixLen) : this.attn.forward(xn, B, T, hooks);
+    const attnOut = this.hookAttnOut.run(hooks, reshape(mixed, [B, T, this.attn.dModel]));
     return this.hookResidPost.run(hooks, add(x, attnOut));
   }
 }
@@ -218,7 +275,7 @@ export class Based extends Module {
 
   constructor(config: BasedConfig) {
     super();
-    const cfg: Required<BasedConfig> = { convKernel: 3, prefix: false, lnEps: 1e-5, ...config };
+    const cfg: Required<BasedConfig> = { convKernel: 3, prefix: false, mixer: 'linear', lnEps: 1e-5, ...config };
     validateBasedConfig(cfg);
     this.config = cfg;
     const { vocabSize: V, dModel: d } = cfg;
@@ -232,9 +289,15 @@ export class Based extends Module {
     this.initParameters(seededNormalInit(cfg.seed));
   }
 
-  /** The recurrent state's size in bytes (f32), which does not grow with the sequence. */
-  stateBytes(): number {
-    return basedStateBytes(this.config).total;
+  /**
+   * Bytes kept between tokens after T tokens (f32): the fixed recurrent state
+   * of linear attention, or the convolution's inputs plus a KV cache of T
+   * positions for the softmax mixer.
+   */
+  stateBytes(T = 0): number {
+    const c = this.config;
+    if (c.mixer === 'linear') return basedStateBytes(c).total;
+    return basedStateBytes(c).conv + 2 * c.nLayers * T * c.dModel * 4;
   }
 
   /** Logits [B, T, V] for tokens [B, T]. */
@@ -242,7 +305,7 @@ export class Based extends Module {
     if (tokens.length !== B * T) throw new Error(`Based.forward: ${tokens.length} tokens do not make a [${B}, ${T}] batch`);
     const prefixLen = opts.prefixLen ?? 0;
     if (!Number.isInteger(prefixLen) || prefixLen < 0) throw new Error(`Based.forward: prefixLen must be a non-negative integer, got ${prefixLen}`);
-    if (prefixLen > 0 && !this.config.prefix) throw new Error('Based.forward: a prefix length was given to a causal model (build it with prefix: true for prefix linear attention)');
+    if (prefixLen > 0 && !(this.config.prefix && this.config.mixer === 'linear')) throw new Error('Based.forward: a prefix length was given to a causal model (build it with prefix: true for prefix linear attention)');
     const hooks = opts.hooks ?? NO_HOOKS;
     if (opts.hooks) checkHookNames(opts.hooks.requested(), this.hookNames());
     let x = this.hookEmbed.run(hooks, gather(this.W_E, tokens, [B, T]));
@@ -267,6 +330,8 @@ export function validateBasedConfig(cfg: Required<BasedConfig>): void {
     const v = cfg[k];
     if (!Number.isInteger(v) || v < 1) throw new Error(`Based config: ${k} must be a positive integer, got ${v}`);
   }
+  if (cfg.mixer !== 'linear' && cfg.mixer !== 'softmax') throw new Error(`Based config: mixer must be 'linear' or 'softmax', got ${String(cfg.mixer)}`);
+  if (cfg.prefix && cfg.mixer !== 'linear') throw new Error('Based config: prefix attention is a linear-attention mixer (JRT-RNN); the softmax mixer is causal only');
   if (cfg.dModel % cfg.nHeads !== 0) throw new Error(`Based config: dModel ${cfg.dModel} is not divisible by nHeads ${cfg.nHeads}, so the state cannot be split into heads`);
   if (!Number.isInteger(cfg.seed)) throw new Error(`Based config: seed must be an integer, got ${cfg.seed}`);
 }

@@ -23,9 +23,9 @@ function recallChart(r: JrtResult): string {
     name: t,
     color: COLORS[i % COLORS.length],
     symbolSize: 8,
-    data: r.recall.models.filter((m) => m.spec.arch !== 'attention').sort((a, b) => a.stateBytes - b.stateBytes).map((m) => [m.stateBytes, m.acc[t].mean]),
+    data: r.recall.models.filter((m) => m.spec.arch === 'based').sort((a, b) => a.stateBytes - b.stateBytes).map((m) => [m.stateBytes, m.acc[t].mean]),
   }));
-  const attn = r.recall.models.filter((m) => m.spec.arch === 'attention');
+  const attn = r.recall.models.filter((m) => m.spec.arch === 'attention' || m.spec.arch === 'gpt');
   const option: ChartOption = {
     grid: { left: 64, right: 150, top: 24, bottom: 52 },
     legend: { orient: 'vertical', right: 0, top: 20 },
@@ -81,7 +81,7 @@ export function renderJrtReport(r: JrtResult): string {
   const body = [
     '<h1>Just read twice: recall, state size and order</h1>',
     prose(
-      raw(`Arora et al., “Just read twice: closing the recall gap for recurrent language models” (arXiv 2407.05483), at CPU scale. MQAR follows HazyResearch's zoology (vocabulary ${c.vocabSize}, length ${c.seqLen}, gap power a = ${c.powerA}); models have ${c.layers} layers; a Based layer is a BaseConv (kernel 3) then Taylor linear attention. Every accuracy is on fixed held-out test sets (${c.testExamples} examples per shape) that no training batch repeats, as mean ± sd over seeds with the range. Training stops early at 99% validation accuracy (✓). Wall time on a machine shared with other jobs.`),
+      raw(`Arora et al., “Just read twice: closing the recall gap for recurrent language models” (arXiv 2407.05483), at CPU scale. MQAR follows HazyResearch's zoology (vocabulary ${c.vocabSize}, length ${c.seqLen}, gap power a = ${c.powerA}); models have ${c.layers} layers; a Based layer is a BaseConv (kernel 3) then Taylor linear attention, and the attention baseline is the same layout with causal softmax attention as the mixer (zoology's attention baseline)${c.gpt ? ', beside the plain GPT (learned positions, MLPs, no convolution)' : ''}. Every accuracy is on fixed held-out test sets (${c.testExamples} examples per shape) that no training batch repeats, as mean ± sd over seeds with the range. Training stops early once every validation shape reaches ${(100 * c.stopAt).toFixed(1)}% (✓). Wall time on a machine shared with other jobs.`),
     ),
     `<div class="cards">${card('attention MQAR', attn ? pct(attn.acc[r.recall.tests[r.recall.tests.length - 1 - c.jrtKv.length]] ) : '–', `at ${r.recall.tests[r.recall.tests.length - 1 - c.jrtKv.length]}`)}${card('JRT-Prompt gain', avg ? `${avg.mean >= 0 ? '+' : ''}${avg.mean.toFixed(1)} pts` : '–', `paper: +${r.jrtPrompt.paperGain} pts`)}${card('wall time', formatSeconds(r.seconds))}</div>`,
     section('recall', 'Recall against state size', [figure(recallChart(r), 'Lines: Based at each state size (mean over seeds); diamonds: attention, placed at the size of its KV cache at the MQAR length.'), recallTable].join('\n')),

@@ -29,8 +29,8 @@ test('the tiny preset runs end to end: accuracies per test set with seed counts,
       }
       for (const x of m.runs) assert.ok(existsSync(x.checkpoint));
     }
-    // Attention's bytes are its KV cache at the MQAR length; Based's its fixed state.
-    assert.equal(r.recall.models[0].stateBytes, 2 * 2 * 24 * 16 * 4);
+    // Attention's bytes are its KV cache at the MQAR length (plus the convolutions' inputs); Based's its fixed state.
+    assert.equal(r.recall.models[0].stateBytes, 2 * 2 * 24 * 16 * 4 + 2 * 2 * 16 * 4);
     assert.equal(r.jrtPrompt.rows.length, 1);
     const row = r.jrtPrompt.rows[0];
     const m = r.recall.models[1];

@@ -159,6 +159,22 @@ test('hook points are named from the module tree; the pattern rows are distribut
   assert.throws(() => m.forward(tokens(T, CFG.vocabSize, 4), 1, T, { hooks: new Hooks({ cache: ['blocks.0.attn.hook_scores'] }) }), /unknown hook point blocks\.0\.attn\.hook_scores/);
 });
 
+test('the softmax mixer (the attention baseline) is the same layout, causal, with a KV cache instead of a fixed state', () => {
+  const m = model({ mixer: 'softmax' });
+  const T = 12;
+  const V = CFG.vocabSize;
+  const x = tokens(T, V, 21);
+  const y = x.slice();
+  y[5] = (y[5] + 1) % V;
+  const a = noGrad(() => m.forward(x, 1, T)).data;
+  const b = noGrad(() => m.forward(y, 1, T)).data;
+  for (let t = 0; t < T; t++) assert.equal(maxDiff(a.subarray(t * V, (t + 1) * V), b.subarray(t * V, (t + 1) * V)) > 0, t >= 5, `position ${t}`);
+  assert.ok(m.hookNames().includes('blocks.1.attn.hook_pattern'));
+  assert.equal(m.stateBytes(64) - m.stateBytes(32), 2 * CFG.nLayers * 32 * CFG.dModel * 4);
+  assert.throws(() => new BasedRecurrent(m), /no fixed-size recurrent state/);
+  assert.throws(() => new Based({ ...CFG, mixer: 'softmax', prefix: true }), /softmax mixer is causal only/);
+});
+
 test('a Based config that cannot be built is refused by name', () => {
   assert.throws(() => new Based({ ...CFG, nHeads: 3 }), /dModel 16 is not divisible by nHeads 3/);
   assert.throws(() => new Based({ ...CFG, featureDim: 0 }), /featureDim must be a positive integer, got 0/);
