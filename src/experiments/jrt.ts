@@ -100,7 +100,7 @@ const BASE: JrtConfig = {
 
 export const JRT_PRESETS: Record<'default' | 'quick' | 'tiny', JrtConfig> = {
   default: BASE,
-  quick: { ...BASE, kv: [4, 8], jrtKv: [4], basedWidths: [16, 64], featureDims: [4, 16], disjointWidths: [16], mqarSteps: 300, disjointSteps: 400, testExamples: 128, seeds: 1, speedLengths: [256, 1024], speedTokens: 4 },
+  quick: { ...BASE, kv: [4, 8], jrtKv: [4], basedWidths: [16, 64], featureDims: [4, 16], disjointWidths: [16], mqarSteps: 300, disjointSteps: 300, testExamples: 128, seeds: 1, speedLengths: [256, 1024], speedTokens: 4 },
   tiny: { ...BASE, vocabSize: 40, seqLen: 24, kv: [2, 4], jrtKv: [2], attnDModel: 16, attnHeads: 2, basedWidths: [16], featureDims: [4], paired: true, setSmall: 2, setLarge: 5, disjointWidths: [16], disjointFeatureDim: 4, mqarSteps: 12, disjointSteps: 8, batch: 8, testExamples: 16, seeds: 1, speedLengths: [32], speedTokens: 2 },
 };
 

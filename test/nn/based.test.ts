@@ -11,6 +11,7 @@ import { Rng } from '../../src/engine/rng.js';
 import { Hooks } from '../../src/nn/hooks.js';
 import { Based, basedStateBytes, taylorFeatures, prefixMaskBits, type BasedConfig } from '../../src/nn/based.js';
 import { BasedRecurrent, features } from '../../src/nn/based-recurrent.js';
+import { attentionLens } from '../../src/lens/attention/index.js';
 
 const CFG: BasedConfig = { vocabSize: 24, dModel: 16, nLayers: 2, featureDim: 4, nHeads: 2, seed: 7 };
 
@@ -173,6 +174,17 @@ test('the softmax mixer (the attention baseline) is the same layout, causal, wit
   assert.equal(m.stateBytes(64) - m.stateBytes(32), 2 * CFG.nLayers * 32 * CFG.dModel * 4);
   assert.throws(() => new BasedRecurrent(m), /no fixed-size recurrent state/);
   assert.throws(() => new Based({ ...CFG, mixer: 'softmax', prefix: true }), /softmax mixer is causal only/);
+});
+
+test('the attention lens reads Based through its hook points alone: the first query of a causal model sees one key (zero entropy)', () => {
+  const m = model();
+  const T = 6;
+  const stats = attentionLens(m, (hooks) => noGrad(() => m.forward(tokens(2 * T, CFG.vocabSize, 8), 2, T, { hooks })));
+  assert.deepEqual(stats.map((s) => [s.layer, s.heads, s.queries, s.keys]), [[0, 2, T, T], [1, 2, T, T]]);
+  for (const s of stats) for (const h of s.entropy) {
+    assert.ok(Math.abs(h[0]) < 1e-6);
+    assert.ok(h[T - 1] > 0.1);
+  }
 });
 
 test('a Based config that cannot be built is refused by name', () => {
