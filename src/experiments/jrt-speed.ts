@@ -18,8 +18,9 @@ export interface GenerationSpec {
   nHeads: number;
   featureDim: number;
   lengths: number[];
-  /** Tokens timed after each context. */
+  /** Tokens timed after each context, in each of `reps` repetitions (the median repetition counts). */
   tokens: number;
+  reps?: number;
   seed: number;
 }
 
@@ -35,35 +36,62 @@ export interface GenerationPoint {
 export interface GenerationResult {
   spec: GenerationSpec;
   points: GenerationPoint[];
-  /** The first measured length where the recurrent form is faster per token (null: at none). */
+  /** The shortest measured length from which on (at it and every longer one) the recurrent form is faster per token; null: none. */
   overtakeTime: number | null;
   /** The context length from which the KV cache is larger than the recurrent state. */
   overtakeMemory: number;
 }
 
+/** The shortest length from which on (there and at every longer length) the recurrent form is faster; null if it is not at the longest. */
+export function overtakeLength(points: Array<Pick<GenerationPoint, 'length' | 'attentionMs' | 'recurrentMs'>>): number | null {
+  const sorted = [...points].sort((a, b) => a.length - b.length);
+  let at: number | null = null;
+  for (let i = sorted.length - 1; i >= 0 && sorted[i].recurrentMs < sorted[i].attentionMs; i--) at = sorted[i].length;
+  return at;
+}
+
+/** Median of a few numbers (the middle one, or the mean of the middle two). */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 export function measureGeneration(spec: GenerationSpec): GenerationResult {
-  const maxLen = Math.max(...spec.lengths) + spec.tokens;
+  const reps = spec.reps ?? 3;
+  const lengths = [...spec.lengths].sort((a, b) => a - b);
+  const maxLen = lengths[lengths.length - 1] + spec.tokens * reps;
   const gpt = new GPT({ vocabSize: spec.vocabSize, contextLength: maxLen, nLayers: spec.nLayers, nHeads: spec.nHeads, dModel: spec.dModel, seed: spec.seed });
   const based = new Based({ vocabSize: spec.vocabSize, dModel: spec.dModel, nLayers: spec.nLayers, featureDim: spec.featureDim, nHeads: 1, seed: spec.seed });
   const rng = Rng.derive(spec.seed, 'generation/tokens');
   const context = Int32Array.from({ length: maxLen }, () => rng.int(spec.vocabSize));
   const stateBytes = basedStateBytes(based.config).total;
-  const points: GenerationPoint[] = [];
   const inc = new IncrementalGPT(gpt, maxLen);
   const rec = new BasedRecurrent(based);
-  for (const length of [...spec.lengths].sort((a, b) => a - b)) {
+  // Warm both paths up first, so the first length does not pay for compilation.
+  for (let i = 0; i < Math.min(64, maxLen); i++) {
+    inc.push(context[i]);
+    rec.step(context[i]);
+  }
+  /** Milliseconds per token of `push` over `reps` runs of `tokens` tokens starting at `at`; the median run. */
+  const time = (push: (t: number) => unknown, at: number): number => {
+    const runs: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      for (let i = 0; i < spec.tokens; i++) push(context[at + r * spec.tokens + i]);
+      runs.push((performance.now() - t0) / spec.tokens);
+    }
+    return median(runs);
+  };
+  const points: GenerationPoint[] = [];
+  for (const length of lengths) {
     inc.reset();
     inc.pushMany(context.subarray(0, length));
-    let t = performance.now();
-    for (let i = 0; i < spec.tokens; i++) inc.push(context[length + i]);
-    const attentionMs = (performance.now() - t) / spec.tokens;
+    const attentionMs = time((t) => inc.push(t), length);
     rec.reset();
     for (let i = 0; i < length; i++) rec.step(context[i]);
-    t = performance.now();
-    for (let i = 0; i < spec.tokens; i++) rec.step(context[length + i]);
-    const recurrentMs = (performance.now() - t) / spec.tokens;
+    const recurrentMs = time((t) => rec.step(t), length);
     points.push({ length, attentionMs, recurrentMs, kvCacheBytes: 2 * spec.nLayers * length * spec.dModel * 4, stateBytes });
   }
-  const faster = points.find((p) => p.recurrentMs < p.attentionMs);
-  return { spec, points, overtakeTime: faster ? faster.length : null, overtakeMemory: Math.ceil(stateBytes / (2 * spec.nLayers * spec.dModel * 4)) };
+  return { spec, points, overtakeTime: overtakeLength(points), overtakeMemory: Math.ceil(stateBytes / (2 * spec.nLayers * spec.dModel * 4)) };
 }

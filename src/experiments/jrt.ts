@@ -86,16 +86,16 @@ export const JRT_SETTINGS: SettingsTable<JrtConfig> = {
   testExamples: int(1, 1 << 20, 'held-out test examples per task shape'),
   seeds: int(1, 64, 'seeds per model (each point shows the mean and spread)'),
   speedLengths: { type: 'int[]', min: 1, max: 1 << 16, allowEmpty: true, help: 'context lengths of the generation timing (empty: skip it)' },
-  speedTokens: int(1, 4096, 'tokens timed per length'),
+  speedTokens: int(1, 4096, 'tokens timed per length in each of 3 repetitions (the median counts)'),
   seed: { type: 'int', min: 0, max: 2 ** 31 - 1, help: 'base seed (model seeds are seed, seed+1, ...)' },
 };
 
 const BASE: JrtConfig = {
   vocabSize: 128, seqLen: 64, powerA: 0.01, kv: [4, 8, 16], jrtKv: [4, 8],
-  attnDModel: 64, attnHeads: 2, gpt: false, basedWidths: [16, 32, 64], featureDims: [4, 8, 16], paired: true,
+  attnDModel: 64, attnHeads: 2, gpt: false, basedWidths: [32, 32, 64], featureDims: [2, 8, 16], paired: true,
   setSmall: 8, setLarge: 32, disjointWidths: [16, 32], disjointFeatureDim: 4, layers: 2,
   mqarSteps: 600, disjointSteps: 1200, batch: 32, stopAt: 0.995, lr: 3e-3, weightDecay: 0.1, testExamples: 256, seeds: 2,
-  speedLengths: [256, 512, 1024, 2048, 4096], speedTokens: 16, seed: 1,
+  speedLengths: [256, 512, 1024, 2048, 4096], speedTokens: 32, seed: 1,
 };
 
 export const JRT_PRESETS: Record<'default' | 'quick' | 'tiny', JrtConfig> = {
@@ -224,7 +224,7 @@ export async function runJrt(cfg: JrtConfig, opts: JrtRunOptions = {}): Promise<
   const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'jrt');
   run.writeJson('config.json', { experiment: 'jrt', glassbox_version: VERSION, config: cfg });
   const seeds = Array.from({ length: cfg.seeds }, (_, i) => cfg.seed + i);
-  const train = (steps: number, seed: number): TrainSpec => ({ vocabSize: cfg.vocabSize, steps, batch: cfg.batch, lr: cfg.lr, weightDecay: cfg.weightDecay, warmup: Math.min(100, Math.floor(steps / 10)), evalEvery: 50, stopAt: cfg.stopAt, seed });
+  const train = (steps: number, seed: number): TrainSpec => ({ vocabSize: cfg.vocabSize, steps, batch: cfg.batch, lr: cfg.lr, weightDecay: cfg.weightDecay, warmup: Math.min(100, Math.floor(steps / 10)), evalEvery: 100, stopAt: cfg.stopAt, seed });
 
   // One held-out registry per task: test and validation sequences, never trained on.
   const mq = mqarShapes(cfg);

@@ -61,7 +61,7 @@ export function renderJrtReport(r: JrtResult): string {
   const genSection = g
     ? section('generation', 'Generation: recurrent state against a KV cache', [
         prose(
-          `Milliseconds per generated token after a context of each length, for a ${g.spec.nLayers}-layer GPT of width ${g.spec.dModel} reading its KV cache and for Based of the same width (d′ = ${g.spec.featureDim}) stepping its recurrent form; untrained weights, ${g.spec.tokens} tokens timed per length, wall clock on a machine shared with other jobs. ` +
+          `Milliseconds per generated token after a context of each length, for a ${g.spec.nLayers}-layer GPT of width ${g.spec.dModel} reading its KV cache and for Based of the same width (d′ = ${g.spec.featureDim}) stepping its recurrent form; untrained weights, the median of ${g.spec.reps ?? 3} runs of ${g.spec.tokens} tokens per length after a warm-up, wall clock on a machine shared with other jobs. ` +
             `The GPT's cache is the engine's WASM matrix-vector kernel; Based's recurrent step is plain f64 TypeScript loops, so the comparison favours attention at short contexts.`,
         ),
         table(
@@ -72,7 +72,7 @@ export function renderJrtReport(r: JrtResult): string {
         prose(
           g.overtakeTime === null
             ? 'At no measured length was the recurrent form faster per token.'
-            : `The recurrent form is faster per token from ${g.overtakeTime} tokens of context on (the first measured length where it is).`,
+            : `The recurrent form is faster per token from ${g.overtakeTime} tokens of context on (at that and every longer measured length).`,
           `Its state is smaller than the KV cache from ${g.overtakeMemory} tokens of context on.`,
         ),
       ].join('\n'))

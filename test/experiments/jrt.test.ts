@@ -11,6 +11,7 @@ import { noGrad } from '../../src/engine/tensor.js';
 import { runJrt, validateJrt, JRT_PRESETS, stat, jrtExperiment } from '../../src/experiments/jrt.js';
 import { loadRecallModel, buildModel, saveRecallModel } from '../../src/experiments/jrt-train.js';
 import { renderJrtReport } from '../../src/report/jrt-report.js';
+import { overtakeLength } from '../../src/experiments/jrt-speed.js';
 import { resolveConfig } from '../../src/experiments/experiment.js';
 
 test('the tiny preset runs end to end: accuracies per test set with seed counts, JRT gains, both orders, generation timing, a report', async () => {
@@ -92,4 +93,12 @@ test('stat: mean, sample sd and range', () => {
   assert.ok(Math.abs(s.sd - Math.sqrt(14 / 3)) < 1e-12);
   assert.deepEqual([s.min, s.max, s.n], [1, 6, 4]);
   assert.equal(stat([0.5]).sd, 0);
+});
+
+test('the recurrent form overtakes where it is faster at that and every longer length, not at a lucky short one', () => {
+  const p = (length: number, attentionMs: number, recurrentMs: number) => ({ length, attentionMs, recurrentMs });
+  assert.equal(overtakeLength([p(256, 1, 0.5), p(512, 0.2, 0.4), p(1024, 0.6, 0.4), p(2048, 1, 0.4)]), 1024);
+  assert.equal(overtakeLength([p(1024, 0.6, 0.4), p(256, 0.1, 0.4)]), 1024);
+  assert.equal(overtakeLength([p(256, 0.1, 0.4), p(512, 0.6, 0.7)]), null);
+  assert.equal(overtakeLength([p(256, 0.5, 0.4)]), 256);
 });
