@@ -100,7 +100,7 @@ const BASE: JrtConfig = {
 
 export const JRT_PRESETS: Record<'default' | 'quick' | 'tiny', JrtConfig> = {
   default: BASE,
-  quick: { ...BASE, kv: [4, 8], jrtKv: [4], basedWidths: [16, 64], featureDims: [4, 16], disjointWidths: [16], mqarSteps: 300, disjointSteps: 300, testExamples: 128, seeds: 1, speedLengths: [256, 1024], speedTokens: 4 },
+  quick: { ...BASE, kv: [4, 8], jrtKv: [4], basedWidths: [32, 64], featureDims: [2, 16], disjointWidths: [16], mqarSteps: 250, disjointSteps: 300, testExamples: 128, seeds: 1, speedLengths: [256, 1024], speedTokens: 4 },
   tiny: { ...BASE, vocabSize: 40, seqLen: 24, kv: [2, 4], jrtKv: [2], attnDModel: 16, attnHeads: 2, basedWidths: [16], featureDims: [4], paired: true, setSmall: 2, setLarge: 5, disjointWidths: [16], disjointFeatureDim: 4, mqarSteps: 12, disjointSteps: 8, batch: 8, testExamples: 16, seeds: 1, speedLengths: [32], speedTokens: 2 },
 };
 
@@ -344,7 +344,7 @@ export const jrtExperiment = defineExperiment<JrtConfig, JrtResult>({
     lines.push(`JRT-Prompt (two passes): average ${pts(r.jrtPrompt.averageGain)}; where short of attention ${pts(r.jrtPrompt.averageGainWhereShort)}; paper +${r.jrtPrompt.paperGain} pts`);
     lines.push('Set disjointness (small first / large first):');
     for (const o of r.order.rows) lines.push(`  ${o.id.padEnd(24)} ${String(o.stateBytes).padStart(8)} B  ${pct(o.smallFirst)} / ${pct(o.largeFirst)}  gap ${pts(o.gap)}`);
-    if (r.generation) lines.push(`Generation: recurrent form faster per token from ${r.generation.overtakeTime ?? 'no measured length'}; smaller than the KV cache from ${r.generation.overtakeMemory} tokens`);
+    if (r.generation) lines.push(`Generation ms/token (KV-cached attention vs recurrent): ${r.generation.points.map((p) => `${p.length}: ${p.attentionMs.toFixed(3)} vs ${p.recurrentMs.toFixed(3)}`).join(', ')}; the recurrent form is faster from ${r.generation.overtakeTime ?? 'no measured length'} on, and its state smaller than the KV cache from ${r.generation.overtakeMemory} tokens`);
     lines.push(`report: ${r.report}`);
     return lines;
   },
