@@ -187,6 +187,21 @@ test('the attention lens reads Based through its hook points alone: the first qu
   }
 });
 
+test('parameter names follow the tree (checkpoints rely on them), and initial values are drawn per name', () => {
+  const m = new Based({ ...CFG, nLayers: 1, prefix: true });
+  assert.deepEqual(m.namedParameters().map(([n, t]) => `${n}:${t.shape.join('x')}`), [
+    'embed.W_E:24x16', 'blocks.0.ln_conv.w:16', 'blocks.0.ln_conv.b:16', 'blocks.0.conv.W_conv:3x16', 'blocks.0.conv.b_conv:16', 'blocks.0.conv.W_proj:16x16', 'blocks.0.conv.b_proj:16',
+    'blocks.0.ln_attn.w:16', 'blocks.0.ln_attn.b:16', 'blocks.0.attn.W_Q:2x16x4', 'blocks.0.attn.W_K:2x16x4', 'blocks.0.attn.W_V:2x16x8', 'blocks.0.attn.W_K_prefix:2x16x4', 'blocks.0.attn.W_V_prefix:2x16x8', 'blocks.0.attn.W_O:2x8x16',
+    'ln_final.w:16', 'ln_final.b:16', 'unembed.W_U:16x24', 'unembed.b_U:24',
+  ]);
+  // A causal model has the same names without the prefix projections, and the shared ones start equal.
+  const c = new Based({ ...CFG, nLayers: 1 });
+  const cp = new Map(c.namedParameters());
+  assert.ok(!cp.has('blocks.0.attn.W_K_prefix'));
+  for (const [n, t] of m.namedParameters()) if (cp.has(n)) assert.deepEqual(cp.get(n)!.data, t.data, n);
+  assert.notDeepEqual(new Based({ ...CFG, nLayers: 1, seed: 8 }).W_E.data, c.W_E.data);
+});
+
 test('a Based config that cannot be built is refused by name', () => {
   assert.throws(() => new Based({ ...CFG, nHeads: 3 }), /dModel 16 is not divisible by nHeads 3/);
   assert.throws(() => new Based({ ...CFG, featureDim: 0 }), /featureDim must be a positive integer, got 0/);
