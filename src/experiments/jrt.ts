@@ -53,6 +53,10 @@ export interface JrtConfig {
   weightDecay: number;
   testExamples: number;
   seeds: number;
+  /** Seeds per set-disjointness model (its models are small, and whether one learns the task varies by seed). */
+  disjointSeeds: number;
+  /** Train the MQAR models on the two-pass shapes too (false: one pass only, so two passes are new at test time). */
+  trainTwoPasses: boolean;
   speedLengths: number[];
   speedTokens: number;
   seed: number;
@@ -84,7 +88,9 @@ export const JRT_SETTINGS: SettingsTable<JrtConfig> = {
   lr: { type: 'number', min: 1e-6, max: 1, help: 'peak learning rate (AdamW, warmup then cosine)' },
   weightDecay: { type: 'number', min: 0, max: 10, help: 'AdamW decoupled weight decay (zoology: 0.1)' },
   testExamples: int(1, 1 << 20, 'held-out test examples per task shape'),
-  seeds: int(1, 64, 'seeds per model (each point shows the mean and spread)'),
+  seeds: int(1, 64, 'seeds per MQAR model (each point shows the mean and spread)'),
+  disjointSeeds: int(1, 64, 'seeds per set-disjointness model'),
+  trainTwoPasses: { type: 'boolean', help: 'train the MQAR models on the two-pass (JRT) shapes too; otherwise those are seen only at test time' },
   speedLengths: { type: 'int[]', min: 1, max: 1 << 16, allowEmpty: true, help: 'context lengths of the generation timing (empty: skip it)' },
   speedTokens: int(1, 4096, 'tokens timed per length in each of 3 repetitions (the median counts)'),
   seed: { type: 'int', min: 0, max: 2 ** 31 - 1, help: 'base seed (model seeds are seed, seed+1, ...)' },
@@ -94,14 +100,14 @@ const BASE: JrtConfig = {
   vocabSize: 128, seqLen: 64, powerA: 0.01, kv: [4, 8, 16], jrtKv: [4, 8],
   attnDModel: 64, attnHeads: 2, gpt: false, basedWidths: [32, 32, 64], featureDims: [2, 8, 16], paired: true,
   setSmall: 8, setLarge: 32, disjointWidths: [16, 32], disjointFeatureDim: 4, layers: 2,
-  mqarSteps: 600, disjointSteps: 1200, batch: 32, stopAt: 0.995, lr: 3e-3, weightDecay: 0.1, testExamples: 256, seeds: 2,
+  mqarSteps: 600, disjointSteps: 1200, batch: 32, stopAt: 0.995, lr: 3e-3, weightDecay: 0.1, testExamples: 256, seeds: 2, disjointSeeds: 3, trainTwoPasses: true,
   speedLengths: [256, 512, 1024, 2048, 4096], speedTokens: 32, seed: 1,
 };
 
 export const JRT_PRESETS: Record<'default' | 'quick' | 'tiny', JrtConfig> = {
   default: BASE,
-  quick: { ...BASE, kv: [4, 8], jrtKv: [4], basedWidths: [32, 64], featureDims: [2, 16], disjointWidths: [16], mqarSteps: 250, disjointSteps: 300, testExamples: 128, seeds: 1, speedLengths: [256, 1024], speedTokens: 4 },
-  tiny: { ...BASE, vocabSize: 40, seqLen: 24, kv: [2, 4], jrtKv: [2], attnDModel: 16, attnHeads: 2, basedWidths: [16], featureDims: [4], paired: true, setSmall: 2, setLarge: 5, disjointWidths: [16], disjointFeatureDim: 4, mqarSteps: 12, disjointSteps: 8, batch: 8, testExamples: 16, seeds: 1, speedLengths: [32], speedTokens: 2 },
+  quick: { ...BASE, kv: [4, 8], jrtKv: [4], basedWidths: [32, 64], featureDims: [2, 16], disjointWidths: [16], mqarSteps: 250, disjointSteps: 300, testExamples: 128, seeds: 1, disjointSeeds: 1, speedLengths: [256, 1024], speedTokens: 4 },
+  tiny: { ...BASE, vocabSize: 40, seqLen: 24, kv: [2, 4], jrtKv: [2], attnDModel: 16, attnHeads: 2, basedWidths: [16], featureDims: [4], paired: true, setSmall: 2, setLarge: 5, disjointWidths: [16], disjointFeatureDim: 4, mqarSteps: 12, disjointSteps: 8, batch: 8, testExamples: 16, seeds: 1, disjointSeeds: 1, speedLengths: [32], speedTokens: 2 },
 };
 
 /** The MQAR shapes of a config: every K with one pass, then the JRT K values with two. */
@@ -223,7 +229,7 @@ export async function runJrt(cfg: JrtConfig, opts: JrtRunOptions = {}): Promise<
   const progress = opts.progress;
   const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'jrt');
   run.writeJson('config.json', { experiment: 'jrt', glassbox_version: VERSION, config: cfg });
-  const seeds = Array.from({ length: cfg.seeds }, (_, i) => cfg.seed + i);
+  const seedList = (n: number) => Array.from({ length: n }, (_, i) => cfg.seed + i);
   const train = (steps: number, seed: number): TrainSpec => ({ vocabSize: cfg.vocabSize, steps, batch: cfg.batch, lr: cfg.lr, weightDecay: cfg.weightDecay, warmup: Math.min(100, Math.floor(steps / 10)), evalEvery: 100, stopAt: cfg.stopAt, seed });
 
   // One held-out registry per task: test and validation sequences, never trained on.
@@ -236,7 +242,7 @@ export async function runJrt(cfg: JrtConfig, opts: JrtRunOptions = {}): Promise<
   const djTest = evalSets(dj.map((s) => s.shape), cfg.testExamples, cfg.seed, 'disjoint/test', djHeld);
   const djValid = evalSets(dj.map((s) => s.shape), 64, cfg.seed, 'disjoint/valid', djHeld);
 
-  const sweep = (specs: ModelSpec[], shapes: TaskShape[], names: string[], test: EvalSet[], valid: EvalSet[], held: HeldOut, steps: number, task: string): ModelRow[] =>
+  const sweep = (specs: ModelSpec[], shapes: TaskShape[], names: string[], test: EvalSet[], valid: EvalSet[], held: HeldOut, steps: number, task: string, seeds: number[]): ModelRow[] =>
     specs.map((spec) => {
       const id = modelId(spec);
       let stateBytes = 0;
@@ -268,7 +274,9 @@ export async function runJrt(cfg: JrtConfig, opts: JrtRunOptions = {}): Promise<
     ...basedPairs(cfg).map(([d, f]): ModelSpec => ({ arch: 'based', dModel: d, nLayers: cfg.layers, featureDim: f, nHeads: 1 })),
   ];
   const mqNames = mq.map((s) => s.name);
-  const recallModels = sweep(recallSpecs, mq.map((s) => s.shape), mqNames, mqTest, mqValid, mqHeld, cfg.mqarSteps, 'mqar');
+  // Without trainTwoPasses the two-pass shapes are held out of training and of early stopping alike.
+  const trained = mq.map((s, i) => ({ s, i })).filter(({ s }) => cfg.trainTwoPasses || s.passes === 1);
+  const recallModels = sweep(recallSpecs, trained.map(({ s }) => s.shape), mqNames, mqTest, trained.map(({ i }) => mqValid[i]), mqHeld, cfg.mqarSteps, 'mqar', seedList(cfg.seeds));
 
   // JRT-Prompt: the same models, one pass against two.
   const rows: JrtGain[] = [];
@@ -287,7 +295,7 @@ export async function runJrt(cfg: JrtConfig, opts: JrtRunOptions = {}): Promise<
   // Order matters: set disjointness, both orders, causal against prefix.
   const djSpecs: ModelSpec[] = (['based', 'prefix'] as const).flatMap((arch) => cfg.disjointWidths.map((d): ModelSpec => ({ arch, dModel: d, nLayers: cfg.layers, featureDim: cfg.disjointFeatureDim, nHeads: 1 })));
   const djNames = dj.map((s) => s.name);
-  const orderModels = sweep(djSpecs, dj.map((s) => s.shape), djNames, djTest, djValid, djHeld, cfg.disjointSteps, 'disjoint');
+  const orderModels = sweep(djSpecs, dj.map((s) => s.shape), djNames, djTest, djValid, djHeld, cfg.disjointSteps, 'disjoint', seedList(cfg.disjointSeeds));
   const orderRows: OrderRow[] = orderModels.map((m) => ({
     id: m.id, arch: m.spec.arch, dModel: m.spec.dModel, stateBytes: m.stateBytes,
     smallFirst: m.acc['small first'], largeFirst: m.acc['large first'],
@@ -328,7 +336,7 @@ export const jrtExperiment = defineExperiment<JrtConfig, JrtResult>({
   description: 'Just read twice (Arora et al., arXiv 2407.05483) at CPU scale: MQAR recall against state size for attention and Based, JRT-Prompt (the context shown twice), set disjointness in both orders for causal Based and prefix linear attention (JRT-RNN), and generation time and memory of the recurrent form against a KV cache',
   settings: JRT_SETTINGS,
   presets: {
-    default: { help: 'attention, 3 Based models and 4 set-disjointness models, 2 seeds each, then the generation timing', config: JRT_PRESETS.default },
+    default: { help: 'attention and 3 Based models on MQAR (2 seeds each), 4 set-disjointness models (3 seeds each), then the generation timing', config: JRT_PRESETS.default },
     quick: { help: 'a small sweep, one seed (about 2 minutes)', config: JRT_PRESETS.quick },
     tiny: { help: 'a few steps of tiny models (tests)', config: JRT_PRESETS.tiny },
   },

@@ -17,7 +17,7 @@ import { resolveConfig } from '../../src/experiments/experiment.js';
 test('the tiny preset runs end to end: accuracies per test set with seed counts, JRT gains, both orders, generation timing, a report', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'jrt-'));
   try {
-    const cfg = { ...JRT_PRESETS.tiny, seeds: 2 };
+    const cfg = { ...JRT_PRESETS.tiny, seeds: 2, disjointSeeds: 2 };
     const r = await runJrt(cfg, { runDir: join(dir, 'run'), render: renderJrtReport });
     assert.deepEqual(r.recall.tests, ['K=2', 'K=4', 'K=2 ×2']);
     assert.deepEqual(r.recall.models.map((m) => m.spec.arch), ['attention', 'based']);
@@ -49,6 +49,14 @@ test('the tiny preset runs end to end: accuracies per test set with seed counts,
     const again = await runJrt({ ...cfg, speedLengths: [] }, { runDir: join(dir, 'run2') });
     assert.deepEqual(again.recall.models.map((x) => x.acc), r.recall.models.map((x) => x.acc));
     assert.equal(again.generation, null);
+    // With trainTwoPasses off, the two-pass shape is tested but never trained on or stopped on.
+    const one = await runJrt({ ...cfg, seeds: 1, disjointSeeds: 1, trainTwoPasses: false, speedLengths: [] }, { runDir: join(dir, 'run3') });
+    assert.ok('K=2 ×2' in one.recall.models[1].acc);
+    const evals = readFileSync(join(one.run_dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.kind === 'eval' && m.task === 'mqar');
+    assert.ok(evals.length > 0);
+    for (const e of evals) assert.deepEqual(Object.keys(e).filter((k) => k.startsWith('valid_acc_')), ['valid_acc_0', 'valid_acc_1']);
+    const trainedEvals = readFileSync(join(r.run_dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.kind === 'eval' && m.task === 'mqar');
+    assert.ok('valid_acc_2' in trainedEvals[0]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
