@@ -68,6 +68,20 @@ const FIGURES = [
     keep: (r) => ({ sweep_seconds: r.sweep_seconds, lr_z_trend: `${r.trends.lrZHolds}/${r.trends.lrZTotal}`, paper_comparison: r.paper_comparison }),
   },
   {
+    id: 'jrt',
+    readme: 'just read twice: the default run time, MQAR accuracy per model, JRT-Prompt gains, set disjointness in both orders, generation',
+    minutes: 10,
+    args: (tmp) => [cli, 'run', 'jrt', '--quiet', '--json', '--out', tmp],
+    keep: (r) => ({ seconds: r.seconds, recall: r.recall.models.map((m) => ({ id: m.id, state_bytes: m.stateBytes, acc: m.acc })), jrt_average_gain: r.jrtPrompt.averageGain, jrt_gain_where_short: r.jrtPrompt.averageGainWhereShort, order: r.order.rows, generation: r.generation?.points }),
+  },
+  {
+    id: 'jrt-generation',
+    readme: 'just read twice: ms per generated token, KV-cached GPT against recurrent Based, 256 to 8,192 tokens (npm run bench:jrt)',
+    minutes: 1,
+    args: () => [join(root, 'dist', 'bench', 'jrt.js'), '--json'],
+    keep: (r) => ({ points: r.points, overtake_time: r.overtakeTime, overtake_memory: r.overtakeMemory }),
+  },
+  {
     id: 'compress-table',
     readme: 'the compressor table (bits per byte and KiB/s of every level and the installed anchors)',
     minutes: 25,
