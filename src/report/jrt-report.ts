@@ -39,6 +39,27 @@ function recallChart(r: JrtResult): string {
   return chartSvg(option, { width: 1000, height: 340, label: 'MQAR accuracy against state size' });
 }
 
+function gainChart(r: JrtResult): string {
+  const Ks = [...new Set(r.jrtPrompt.rows.map((x) => x.K))];
+  const option: ChartOption = {
+    grid: { left: 64, right: 150, top: 24, bottom: 52 },
+    legend: { orient: 'vertical', right: 0, top: 20 },
+    xAxis: { type: 'log', name: 'state bytes (f32)', nameLocation: 'middle', nameGap: 30 },
+    yAxis: { type: 'value', name: 'gain (points)' },
+    series: [
+      ...Ks.map((K, i) => ({
+        type: 'line' as const,
+        name: `K=${K}`,
+        color: COLORS[i % COLORS.length],
+        symbolSize: 8,
+        data: r.jrtPrompt.rows.filter((x) => x.K === K).sort((a, b) => a.stateBytes - b.stateBytes).map((x) => [x.stateBytes, x.gain.mean]),
+      })),
+      { type: 'line' as const, name: `paper (${r.jrtPrompt.paperGain})`, color: '#868e96', symbol: 'none', lineStyle: { type: 'dashed' }, data: r.jrtPrompt.rows.length ? [[Math.min(...r.jrtPrompt.rows.map((x) => x.stateBytes)), r.jrtPrompt.paperGain], [Math.max(...r.jrtPrompt.rows.map((x) => x.stateBytes)), r.jrtPrompt.paperGain]] : [] },
+    ],
+  };
+  return chartSvg(option, { width: 1000, height: 280, label: 'JRT-Prompt gain against state size' });
+}
+
 export function renderJrtReport(r: JrtResult): string {
   const c = r.config;
   const attn = r.recall.models.find((m) => m.spec.arch === 'attention');
@@ -87,6 +108,7 @@ export function renderJrtReport(r: JrtResult): string {
     section('recall', 'Recall against state size', [figure(recallChart(r), 'Lines: Based at each state size (mean over seeds); diamonds: attention, placed at the size of its KV cache at the MQAR length.'), recallTable].join('\n')),
     section('jrt-prompt', 'JRT-Prompt: the context twice', [
       prose(`The same trained models, tested with the key-value block shown twice in the same ${c.seqLen} tokens (fewer gap tokens). Gains are in percentage points per seed. Average over every row: ${pts(avg)}; over the rows where the model is more than 1 point short of attention: ${pts(r.jrtPrompt.averageGainWhereShort)}. The paper reports +${r.jrtPrompt.paperGain} ± 1.3 points averaged over 16 pretrained recurrent LMs and six recall tasks; ${c.trainTwoPasses ? 'here the models saw two-pass sequences in training too (the mix includes them), since a model this small has never seen repeated text otherwise.' : 'here the models never saw a two-pass sequence in training.'}`),
+      r.jrtPrompt.rows.length ? figure(gainChart(r), 'Mean gain over seeds per Based model; dashed: the paper\'s average.') : '',
       jrtTable,
     ].join('\n')),
     section('order', 'Order matters: set disjointness', [

@@ -43,6 +43,7 @@ test('the tiny preset runs end to end: accuracies per test set with seed counts,
     assert.match(html, /Recall against state size/);
     assert.match(html, /paper: \+11 pts/);
     assert.match(html, /n=2/);
+    assert.equal((html.match(/<svg/g) ?? []).length, 2, 'the recall chart and the JRT gain chart');
     const saved = JSON.parse(readFileSync(join(r.run_dir, 'result.json'), 'utf8'));
     assert.equal(saved.experiment, 'jrt');
     // Deterministic: the same config gives the same accuracies.
