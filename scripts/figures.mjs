@@ -1,11 +1,13 @@
-// npm run figures [-- --list] [-- --only id,id] [-- --max-minutes N]
+// npm run figures [-- --list] [-- --only id,id] [-- --max-minutes N] [-- --table]
 //
 // Reruns the commands behind the figures the README quotes and records each
 // result with the date, the machine and its load, in figures/measured.json
 // (one entry per figure, replaced when rerun). A figure in the README should
 // be one of these, or a benchmark's (npm run bench:*), so that anybody can
 // check it on their own machine. Runs one command at a time: two CPU-heavy
-// jobs side by side make both figures worthless.
+// jobs side by side make both figures worthless. `--table` prints the
+// README's provenance table (between its figures:begin/end markers) from
+// figures/measured.json; test/figures.test.ts checks that the two agree.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, totalmem, loadavg, tmpdir, platform, arch } from 'node:os';
@@ -24,6 +26,7 @@ const out = join(root, 'figures', 'measured.json');
 const FIGURES = [
   {
     id: 'main-job',
+    show: (v) => `${v.seconds.toFixed(0)} s; exact match ${(100 * v.exact_match).toFixed(2)}%; loss ${v.eval_loss.toFixed(4)} vs floor ${v.loss_floor.toFixed(4)}`,
     readme: 'the main job: "finishes in about three minutes on 2 cores", held-out exact match',
     minutes: 3,
     args: (tmp) => [cli, 'run', 'addition', '--quiet', '--json', '--out', tmp],
@@ -31,6 +34,7 @@ const FIGURES = [
   },
   {
     id: 'lm-corpus',
+    show: (v) => `${v.train_bytes.toLocaleString('en')} B train, ${v.val_bytes.toLocaleString('en')} B validation; ${v.baselines.map((b) => `${b.name} ${b.bpb.toFixed(3)}`).join(', ')} bits per byte`,
     readme: 'the LM corpus: sizes and xz -9e / zstd -19 / brotli -11 bits per byte of its validation split',
     minutes: 1,
     args: (tmp) => [cli, 'corpus', 'build', '--out', join(tmp, 'corpus'), '--baselines', '--json'],
@@ -38,6 +42,7 @@ const FIGURES = [
   },
   {
     id: 'lm-score',
+    show: (v) => `${v.bits_per_byte.toFixed(3)} bits per byte; ${(v.bytes_per_second / 1000).toFixed(1)} KB/s at stride ${v.stride}`,
     readme: 'the LM: validation bits per byte and scoring speed (default stride), 2 threads',
     minutes: 2,
     needsCorpus: true,
@@ -46,6 +51,7 @@ const FIGURES = [
   },
   {
     id: 'lm-score-1thread',
+    show: (v) => `${v.bits_per_byte.toFixed(3)} bits per byte; ${(v.bytes_per_second / 1000).toFixed(1)} KB/s`,
     readme: 'the LM: scoring speed at 1 thread',
     minutes: 3,
     needsCorpus: true,
@@ -54,6 +60,7 @@ const FIGURES = [
   },
   {
     id: 'lm-generate',
+    show: (v) => `${v.bytes} bytes in ${v.seconds.toFixed(2)} s: ${v.bytes_per_second.toFixed(0)} bytes/s`,
     readme: 'the LM: generation speed (bytes a second, startup included)',
     minutes: 1,
     timed: true,
@@ -62,6 +69,7 @@ const FIGURES = [
   },
   {
     id: 'scan-snap',
+    show: (v) => `Figure 6 sweep ${v.sweep_seconds.toFixed(0)} s; larger eta_Z lowers final entropy in ${v.lr_z_trend} series`,
     readme: 'scan-snap: the Figure 6 sweep time and trends',
     minutes: 3,
     args: (tmp) => [cli, 'run', 'scan-snap', '--threads', '2', '--json', '--out', tmp],
@@ -83,6 +91,7 @@ const FIGURES = [
   },
   {
     id: 'compress-table',
+    show: (v) => `${v.rows.length} rows (see the compressor table)`,
     readme: 'the compressor table (bits per byte and KiB/s of every level and the installed anchors)',
     minutes: 25,
     args: () => [join(root, 'dist', 'bench', 'compress.js'), '--json'],
@@ -90,13 +99,23 @@ const FIGURES = [
   },
   {
     id: 'crate-fashion',
+    show: (v) => `${v.seconds.toFixed(0)} s; CRATE ${(100 * v.crate.test_acc).toFixed(1)}%, ViT ${(100 * v.vit.test_acc).toFixed(1)}%`,
     readme: 'crate-fashion default: time and accuracies',
     minutes: 6,
     args: (tmp) => [cli, 'run', 'crate-fashion', '--quiet', '--json', '--out', tmp],
     keep: (r) => r,
   },
   {
+    id: 'addition-seed',
+    readme: 'the seed preset (8-digit addition, 30,000 steps): wall time on 2 cores and the step at which held-out exact match first reached 99%',
+    minutes: 25,
+    args: (tmp) => [cli, 'run', 'addition', '--preset', 'seed', '--quiet', '--json', '--out', tmp],
+    keep: (r) => ({ seconds: r.seconds, steps: r.steps, exact_match: r.exact_match, steps_to_99: r.steps_to_99 ?? null, seconds_to_99: r.seconds_to_99 ?? null }),
+    show: (v) => `${v.seconds.toFixed(0)} s for ${v.steps.toLocaleString('en')} steps; exact match ${(100 * v.exact_match).toFixed(2)}%, 99% first at step ${v.steps_to_99?.toLocaleString('en') ?? 'never'}`,
+  },
+  {
     id: 'lm-shipped',
+    show: (v) => `${v.seconds.toFixed(0)} s; ${v.val_bpb.toFixed(3)} bits per byte; SHA-256 ${v.model_sha256.slice(0, 8)}…${v.model_sha256.slice(-5)}`,
     readme: 'the shipped LM: the training time and that the command regenerates models/glassbox-lm.safetensors',
     minutes: 60,
     args: (tmp) => [cli, 'run', 'lm', '--preset', 'shipped', '--quiet', '--json', '--out', tmp],
@@ -119,6 +138,19 @@ const argv = process.argv.slice(2);
 const opt = (name) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
 if (argv.includes('--help') || argv.includes('-h')) {
   console.log('usage: npm run figures [-- --list] [-- --only id,id] [-- --max-minutes N]\nreruns the commands behind the README\'s figures, one at a time, into figures/measured.json');
+  process.exit(0);
+}
+if (argv.includes('--table')) {
+  // The README's provenance table: one row per recorded figure, in FIGURES order.
+  const entries = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
+  const rows = ['| figure | value | measured | machine | load before | command |', '|---|---|---|---|---|---|'];
+  for (const f of FIGURES) {
+    const e = entries[f.id];
+    if (!e) continue;
+    const m = e.machine;
+    rows.push(`| ${f.id} | ${f.show(e.values)} | ${e.date.slice(0, 10)} | ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB, Node ${m.node} ${m.arch} | ${e.load_average_before} | \`npm run figures -- --only ${f.id}\` |`);
+  }
+  console.log(rows.join('\n'));
   process.exit(0);
 }
 if (argv.includes('--list')) {

@@ -93,4 +93,7 @@ export { runSaeLm, saeLmExperiment, SAE_LM_PRESETS, type SaeLmConfig } from './e
 export { checkSaeModel } from './experiments/sae-lm-eval.js';
 export type { SaeLmResult } from './experiments/sae-lm-result.js';
 
+// ---------------------------------------------------------------- sweeps: many configs of one experiment, locally or on a Redis queue
+export * as sweep from './sweep/index.js';
+
 export { VERSION } from './version.js';

@@ -42,6 +42,7 @@ const NAMESPACES: Record<string, string[]> = {
   codingRate: ['measureLayers', 'meanCodingRate', 'meanCompressionRate', 'sparsity'],
   interactions: ['computeInteractions', 'maskedOutputs', 'sparsifyAndOr', 'salientInteractions', 'jaccardPerOrder'],
   sae: ['Sae', 'trainSae', 'ActivationBuffer', 'reconstructionMetrics', 'spliceMetrics', 'featureDashboards', 'steeringHooks'],
+  sweep: ['runSweep', 'runWorker', 'readSpecFile', 'checkSpec', 'expandSpec', 'specDigest', 'SpecError', 'readSweepState', 'rankJobs', 'resultDigest'],
 };
 
 const PRESETS = ['ADDITION_PRESETS', 'SAE_ADDITION_DEFAULT', 'INTERACTIONS_DEFAULTS', 'CRATE_FASHION_PRESETS', 'CRATE_MAE_PRESETS', 'SCAN_SNAP_PRESETS', 'LM_PRESETS', 'SAE_LM_PRESETS', 'CM_LEVELS', 'JRT_PRESETS'];
@@ -104,7 +105,7 @@ test('the exported pieces fit together: a GPT trained one step with AdamW throug
   const params = model.parameters();
   const inputs = Int32Array.from([1, 2, 3, 4]);
   const targets = Int32Array.from([2, 3, 4, 5]);
-  const state = loop({
+  const state = await loop({
     steps: 2, params, optimizer: new A(params, { lr: 1e-2 }), lrAt: () => 1e-2,
     batchAt: () => ({ inputs, targets, B: 1, T: 4 }), lossOf: (b) => model.loss(b.inputs, b.targets, b.B, b.T),
   });

@@ -22,12 +22,12 @@ import { setThreads, shutdownThreads } from '../engine/matmul-kernel.js';
 import { CM_DEFAULT_LEVEL, CM_MAX_LEVEL } from '../codec/cm/levels.js';
 
 /**
- * Measured by `npm run bench:compress` (bits per byte; compression speed on
- * one core of a shared 2-core machine, decompression is about as fast).
+ * Measured by `npm run bench:compress` on 2026-12-02 (bits per byte; compression
+ * speed on one core of a shared 2-core AMD EPYC machine, decompression is about as fast).
  */
 export const LEVEL_HELP = `
 Levels (bits per byte on alice29.txt / on the 1.15 MB four-text concatenation; compression
-speed on one busy core, decompression about the same; peak memory):
+speed on one busy core of a 2-core AMD EPYC, 2026-12-02, decompression about the same; peak memory):
   -1  orders 1-4, word, match model; one mixer, one APM           2.087 / 2.078   ~300 KiB/s     80 MB
   -2  (default) + order 6, two words, column; bit histories;       1.973 / 1.921    ~60 KiB/s    340 MB
       4 gated mixers and a final mixer; 2 APMs

@@ -11,6 +11,7 @@ import { registerSaeCommands } from './sae.js';
 import { registerCorpusCommands } from './corpus.js';
 import { registerLmCommands } from './lm.js';
 import { registerAttentionCommand } from './scan-snap.js';
+import { registerSweepCommands } from './sweep.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerCorpusCommands(program);
   registerLmCommands(program);
   registerAttentionCommand(program);
+  registerSweepCommands(program);
   return program;
 }
 

@@ -5,6 +5,7 @@
 // the training loss, in bits, is the compressed size of the training stream.
 
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Rng } from '../engine/rng.js';
 import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { warmupCosine } from '../engine/schedule.js';
@@ -169,7 +170,7 @@ export async function runAddition(cfg: AdditionConfig, opts: AdditionRunOptions 
   };
   // The series starts at the initial weights, so a lens sees where training began.
   if (opts.series && (start?.step ?? 0) === 0) saveSeries(0);
-  const final = trainLoop({
+  const final = await trainLoop({
     steps: cfg.steps,
     params,
     optimizer,
@@ -286,7 +287,7 @@ export const additionExperiment = defineExperiment<AdditionConfig, AdditionResul
   settings: ADDITION_SETTINGS,
   presets: {
     default: { help: '3 digits, about 3 minutes on 2 cores', config: PRESETS.default },
-    seed: { help: 'the original 8-digit experiment, 30,000 steps, about 22 minutes on 2 cores (extrapolated from steps 200-1,200)', config: PRESETS.seed },
+    seed: { help: 'the original 8-digit experiment, 30,000 steps (npm run figures -- --only addition-seed measures its time)', config: PRESETS.seed },
   },
   defaultPreset: 'default',
   adjust(cfg, given) {
@@ -301,6 +302,7 @@ export const additionExperiment = defineExperiment<AdditionConfig, AdditionResul
     validateAdditionConfig(cfg);
   },
   resumable: true,
+  resumeCheckpoint: (runDir) => join(runDir, 'checkpoints', 'last.safetensors'),
   async run(cfg, ctx) {
     ctx.progress.note(`addition: ${cfg.digits}-digit operands, answer ${cfg.answerOrder}, ${cfg.layers} layers × d${cfg.dModel} × ${cfg.heads} heads, up to ${cfg.steps} steps of ${cfg.batch}`);
     ctx.progress.phase('train', cfg.steps, ['loss', 'exact', 'tps', 'eta']);

@@ -14,6 +14,7 @@ import { RunDir } from '../train/run-dir.js';
 import { modelTensors } from '../train/checkpoint.js';
 import { readTrainingCheckpoint } from '../train/resume.js';
 import { join, dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { TrainEvent } from '../train/trainer.js';
 import { measureLayers, type LayerRates } from '../lens/coding-rate.js';
 import { trainClassifier, accuracy, type TrainedClassifier, type ClassifierCheckpointExtra } from './image-training.js';
@@ -256,7 +257,7 @@ export async function runCrateFashion(cfg: CrateFashionConfig, opts: CrateFashio
       model.eval();
       trained = { steps: done.state.step, seconds: done.state.seconds, aborted: false, history: done.extra.history };
     } else {
-      trained = trainClassifier(model, train, test, training, {
+      trained = await trainClassifier(model, train, test, training, {
         evalImages: cfg.evalImages, signal: opts.signal,
         onEvent: (e) => opts.onEvent?.('crate', e),
         onMetric: (r) => run.appendMetric({ model: 'crate', ...r }),
@@ -279,7 +280,7 @@ export async function runCrateFashion(cfg: CrateFashionConfig, opts: CrateFashio
   if (cfg.models !== 'crate' && !result.aborted) {
     const model = new ViT(vcfg);
     const ckpt = `${run.checkpoints}/vit.safetensors`;
-    const trained = trainClassifier(model, train, test, training, {
+    const trained = await trainClassifier(model, train, test, training, {
       evalImages: cfg.evalImages, signal: opts.signal,
       onEvent: (e) => opts.onEvent?.('vit', e),
       onMetric: (r) => run.appendMetric({ model: 'vit', ...r }),
@@ -308,6 +309,8 @@ export const crateFashionExperiment = defineExperiment<CrateFashionSettings, Cra
   defaultPreset: 'default',
   validate: (c) => validateCrateFashionConfig(c),
   resumable: true,
+  // The ViT's checkpoint once it has one (the finished CRATE is read back from its own file), else the CRATE's.
+  resumeCheckpoint: (runDir) => (existsSync(join(runDir, 'checkpoints', 'vit.safetensors')) ? join(runDir, 'checkpoints', 'vit.safetensors') : join(runDir, 'checkpoints', 'crate.safetensors')),
   interrupted: (r) => (r.aborted ? `interrupted; resume with --resume ${r.checkpoint}` : null),
   run(input, ctx) {
     const { data, ...cfg } = input;

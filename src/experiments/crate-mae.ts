@@ -198,7 +198,7 @@ export async function runCrateMAE(cfg: CrateMAEExperimentConfig, opts: { dataDir
     history.push(...r.extra.history);
   }
   const ckpt = `${run.checkpoints}/crate-mae.safetensors`;
-  const state = trainLoop({
+  const state = await trainLoop({
     steps, params, optimizer, lrAt: oneCycle(cfg.lr, steps),
     batchAt: (step): Batch => {
       const order = Rng.derive(cfg.seed, `data/epoch/${Math.floor(step / perEpoch)}`).permutation(train.count);
@@ -247,6 +247,7 @@ export const crateMAEExperiment = defineExperiment<CrateMAESettings, CrateMAERes
     if (c.dModel % c.heads !== 0) throw new Error(`crate-mae config: width ${c.dModel} is not divisible by heads ${c.heads}`);
   },
   resumable: true,
+  resumeCheckpoint: (runDir) => `${runDir}/checkpoints/crate-mae.safetensors`,
   run(input, ctx) {
     const { data, ...cfg } = input;
     const steps = Math.floor((cfg.trainImages > 0 ? Math.min(cfg.trainImages, 60000) : 60000) / cfg.batch) * cfg.epochs;

@@ -55,6 +55,8 @@ export interface Experiment<C, R> {
   validate?(cfg: C): void;
   /** Whether `--resume CHECKPOINT` continues a run bit-identically. */
   resumable: boolean;
+  /** Where a stopped run in `runDir` keeps the checkpoint `--resume` takes (a sweep's retried job continues from it). */
+  resumeCheckpoint?(runDir: string): string;
   run(cfg: C, ctx: RunContext<R>): Promise<R>;
   /** The human summary, one string per line. */
   summary(result: R): string[];
@@ -128,3 +130,5 @@ export class Interrupted extends Error {
 export function stopIfAborted(signal: AbortSignal | undefined, where: string, checkpoint?: string): void {
   if (signal?.aborted) throw checkpoint ? new Interrupted(`${where}; resume with --resume ${checkpoint}`, true) : new Interrupted(where);
 }
+
+export { eventLoopTurns } from '../train/event-loop.js';

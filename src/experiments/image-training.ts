@@ -68,7 +68,7 @@ export interface TrainedClassifier {
  * permutation derived from (seed, epoch); a ragged last batch is dropped.
  * Batches carry image indices in `inputs` and labels in `targets`.
  */
-export function trainClassifier(
+export async function trainClassifier(
   model: ImageClassifier,
   train: ImageSet,
   test: ImageSet,
@@ -80,7 +80,7 @@ export function trainClassifier(
     /** A checkpoint of this same training to continue from. */
     resumeFrom?: ReturnType<typeof readTrainingCheckpoint<ClassifierCheckpointExtra>>;
   },
-): TrainedClassifier {
+): Promise<TrainedClassifier> {
   const perEpoch = Math.floor(train.count / cfg.batch);
   if (perEpoch < 1) throw new Error(`training set of ${train.count} images is smaller than one batch of ${cfg.batch}`);
   const steps = perEpoch * cfg.epochs;
@@ -104,7 +104,7 @@ export function trainClassifier(
     history.push(...r.extra.history);
   }
   const ck = opts.checkpoint;
-  const state = trainLoop({
+  const state = await trainLoop({
     steps,
     params,
     optimizer,

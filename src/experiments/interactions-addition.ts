@@ -188,7 +188,7 @@ export async function runInteractionsAddition(cfg: InteractionsAdditionConfig, o
       break;
     }
     if (target > (state?.step ?? 0)) {
-      const r = trainLoop({
+      const r = await trainLoop({
         steps: target, params, optimizer, lrAt, batchAt, start: state,
         lossOf: (b) => model.loss(b.inputs, b.targets, b.B, b.T),
         clipNorm: 1, clip: clipGradNorm, onEvent: (e) => opts.onEvent?.(e), onMetric: (m) => run.appendMetric(m), signal: opts.signal,
@@ -327,6 +327,7 @@ export const interactionsAdditionExperiment = defineExperiment<InteractionsAddit
   },
   validate: (c) => validateInteractionsConfig(c),
   resumable: true,
+  resumeCheckpoint: (runDir) => `${runDir}/checkpoints/last.safetensors`,
   run(cfg, ctx) {
     ctx.progress.phase('train', cfg.steps, ['loss', 'what']);
     let what = '';

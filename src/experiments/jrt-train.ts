@@ -121,13 +121,13 @@ export interface TrainedModel {
  * Rng.derive(seed, 'data/step/s'), never a held-out sequence); evaluate on
  * `valid` every evalEvery steps and stop when all reach stopAt.
  */
-export function trainModel(spec: ModelSpec, train: TrainSpec, shapes: TaskShape[], valid: EvalSet[], heldOut: HeldOut, opts: { signal?: AbortSignal; onEvent?: (e: TrainEvent) => void; onMetric?: (r: Record<string, unknown>) => void } = {}): TrainedModel {
+export async function trainModel(spec: ModelSpec, train: TrainSpec, shapes: TaskShape[], valid: EvalSet[], heldOut: HeldOut, opts: { signal?: AbortSignal; onEvent?: (e: TrainEvent) => void; onMetric?: (r: Record<string, unknown>) => void } = {}): Promise<TrainedModel> {
   const T = Math.max(...shapes.map(taskLength), ...valid.map((v) => taskLength(v.shape)));
   const model = buildModel(spec, train.vocabSize, T, train.seed);
   const params = model.module.parameters();
   const optimizer = new AdamW(params, { lr: train.lr, betas: [0.9, 0.98], eps: 1e-8, weightDecay: train.weightDecay });
   let finalLoss = NaN;
-  const r = trainLoop({
+  const r = await trainLoop({
     steps: train.steps,
     params,
     optimizer,

@@ -242,14 +242,16 @@ export async function runJrt(cfg: JrtConfig, opts: JrtRunOptions = {}): Promise<
   const djTest = evalSets(dj.map((s) => s.shape), cfg.testExamples, cfg.seed, 'disjoint/test', djHeld);
   const djValid = evalSets(dj.map((s) => s.shape), 64, cfg.seed, 'disjoint/valid', djHeld);
 
-  const sweep = (specs: ModelSpec[], shapes: TaskShape[], names: string[], test: EvalSet[], valid: EvalSet[], held: HeldOut, steps: number, task: string, seeds: number[]): ModelRow[] =>
-    specs.map((spec) => {
+  const sweep = async (specs: ModelSpec[], shapes: TaskShape[], names: string[], test: EvalSet[], valid: EvalSet[], held: HeldOut, steps: number, task: string, seeds: number[]): Promise<ModelRow[]> => {
+    const rows: ModelRow[] = [];
+    for (const spec of specs) {
       const id = modelId(spec);
       let stateBytes = 0;
-      const runs: SeedRun[] = seeds.map((seed) => {
+      const runs: SeedRun[] = [];
+      for (const seed of seeds) {
         stopIfAborted(opts.signal, `while training ${task} ${id}`);
         progress?.phase(`${task} ${id} seed ${seed}`, steps, ['loss', 'tps', 'eta']);
-        const t = trainModel(spec, train(steps, seed), shapes, valid, held, {
+        const t = await trainModel(spec, train(steps, seed), shapes, valid, held, {
           signal: opts.signal,
           onEvent: (e) => {
             if (e.type === 'step') progress?.update(e.step, trainStepFields(e));
@@ -262,10 +264,12 @@ export async function runJrt(cfg: JrtConfig, opts: JrtRunOptions = {}): Promise<
         saveRecallModel(checkpoint, t.model, spec);
         stateBytes = t.model.stateBytes(cfg.seqLen);
         progress?.note(`${task} ${id} seed ${seed}: ${t.steps} steps${t.stoppedEarly ? ` (reached ${100 * cfg.stopAt}%)` : ''} in ${formatSeconds(t.seconds)}; ${names.map((n) => `${n} ${(acc[n] * 100).toFixed(1)}%`).join(', ')}`);
-        return { seed, steps: t.steps, stoppedEarly: t.stoppedEarly, seconds: t.seconds, acc, checkpoint };
-      });
-      return { id, spec, stateBytes, runs, acc: Object.fromEntries(names.map((n) => [n, stat(runs.map((r) => r.acc[n]))])) };
-    });
+        runs.push({ seed, steps: t.steps, stoppedEarly: t.stoppedEarly, seconds: t.seconds, acc, checkpoint });
+      }
+      rows.push({ id, spec, stateBytes, runs, acc: Object.fromEntries(names.map((n) => [n, stat(runs.map((r) => r.acc[n]))])) });
+    }
+    return rows;
+  };
 
   // Recall against state size.
   const recallSpecs: ModelSpec[] = [
@@ -276,7 +280,7 @@ export async function runJrt(cfg: JrtConfig, opts: JrtRunOptions = {}): Promise<
   const mqNames = mq.map((s) => s.name);
   // Without trainTwoPasses the two-pass shapes are held out of training and of early stopping alike.
   const trained = mq.map((s, i) => ({ s, i })).filter(({ s }) => cfg.trainTwoPasses || s.passes === 1);
-  const recallModels = sweep(recallSpecs, trained.map(({ s }) => s.shape), mqNames, mqTest, trained.map(({ i }) => mqValid[i]), mqHeld, cfg.mqarSteps, 'mqar', seedList(cfg.seeds));
+  const recallModels = await sweep(recallSpecs, trained.map(({ s }) => s.shape), mqNames, mqTest, trained.map(({ i }) => mqValid[i]), mqHeld, cfg.mqarSteps, 'mqar', seedList(cfg.seeds));
 
   // JRT-Prompt: the same models, one pass against two.
   const rows: JrtGain[] = [];
@@ -295,7 +299,7 @@ export async function runJrt(cfg: JrtConfig, opts: JrtRunOptions = {}): Promise<
   // Order matters: set disjointness, both orders, causal against prefix.
   const djSpecs: ModelSpec[] = (['based', 'prefix'] as const).flatMap((arch) => cfg.disjointWidths.map((d): ModelSpec => ({ arch, dModel: d, nLayers: cfg.layers, featureDim: cfg.disjointFeatureDim, nHeads: 1 })));
   const djNames = dj.map((s) => s.name);
-  const orderModels = sweep(djSpecs, dj.map((s) => s.shape), djNames, djTest, djValid, djHeld, cfg.disjointSteps, 'disjoint', seedList(cfg.disjointSeeds));
+  const orderModels = await sweep(djSpecs, dj.map((s) => s.shape), djNames, djTest, djValid, djHeld, cfg.disjointSteps, 'disjoint', seedList(cfg.disjointSeeds));
   const orderRows: OrderRow[] = orderModels.map((m) => ({
     id: m.id, arch: m.spec.arch, dModel: m.spec.dModel, stateBytes: m.stateBytes,
     smallFirst: m.acc['small first'], largeFirst: m.acc['large first'],

@@ -214,7 +214,7 @@ export async function runLm(cfg: LmConfig, opts: LmRunOptions = {}): Promise<LmR
   let lastSeconds = 0;
   const sample = () => Buffer.from(generate(model, SAMPLE_PROMPT, { maxBytes: SAMPLE_BYTES, temperature: 0.8, topK: 40, seed: cfg.seed })).toString('latin1');
 
-  const final = trainLoop({
+  const final = await trainLoop({
     steps: cfg.steps,
     params,
     optimizer,
@@ -358,6 +358,7 @@ export const lmExperiment = defineExperiment<LmSettings, LmResult>({
   adjust: (c) => ({ ...c, warmup: Math.min(c.warmup, c.steps) }),
   validate: (c) => validateLmConfig(c),
   resumable: true,
+  resumeCheckpoint: (runDir) => join(runDir, 'checkpoints', 'last.safetensors'),
   async run(input, ctx) {
     const { corpus, ...cfg } = input;
     ctx.progress.note(`lm: ${cfg.layers} layers × d${cfg.dModel} × ${cfg.heads} heads, context ${cfg.context}, ${cfg.steps} steps of ${cfg.batch} × ${cfg.context} bytes`);

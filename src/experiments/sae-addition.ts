@@ -4,27 +4,32 @@
 // without AuxK), the field's metrics, latent-to-label matching and dashboards
 // for the primary SAE. Everything it writes goes through the run directory.
 
-import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { Rng } from '../engine/rng.js';
 import { writeFileAtomic } from '../engine/atomic-file.js';
 import { GPT } from '../nn/gpt.js';
 import { RunDir } from '../train/run-dir.js';
-import { VOCAB } from '../data/addition.js';
-import { ActivationBuffer, checkHook, hookActivations } from '../lens/sae/buffer.js';
-import { trainSae, type SaeStepRecord } from '../lens/sae/train.js';
-import { DEFAULT_TRAIN, type SaeArch, type SaeTrainConfig } from '../lens/sae/config.js';
+import { VOCAB, AdditionTask } from '../data/addition.js';
+import { ActivationBuffer, checkHook, hookActivations, type BufferState } from '../lens/sae/buffer.js';
+import { SaeTrainer, drawSample, type SaeStepRecord, type SaeTrainerState } from '../lens/sae/train.js';
+import { DEFAULT_TRAIN, validateTrainConfig, type SaeArch, type SaeTrainConfig } from '../lens/sae/config.js';
 import { reconstructionMetrics, spliceMetrics, densityHistogram, type ScoredBatch } from '../lens/sae/metrics.js';
 import { featureDashboards } from '../lens/sae/features.js';
-import type { Sae } from '../lens/sae/model.js';
+import { Sae } from '../lens/sae/model.js';
+import { saveStateCheckpoint, readStateCheckpoint, resumePath } from '../train/resume.js';
 import { PRESETS, runAddition, validateAdditionConfig, type AdditionConfig } from './addition.js';
 import { loadAdditionModel, modelConfig } from './addition-model.js';
 import { additionLabels, matchLatents } from './sae-addition-labels.js';
 import { VERSION } from '../version.js';
+import type { TrainEvent } from '../train/trainer.js';
 import { SEED, nestSettings, givenUnder, type SettingsTable } from './settings.js';
-import { defineExperiment, stopIfAborted, formatSeconds } from './experiment.js';
+import { defineExperiment, formatSeconds, Interrupted, trainStepFields, eventLoopTurns } from './experiment.js';
 import { ADDITION_SETTINGS, additionExperiment } from './addition.js';
 import type { SaeAdditionResult, SaeSummary, DashboardsFile } from './sae-addition-result.js';
+
+/** Problems per forward pass that fills the activation buffer. */
+const SOURCE_BATCH = 64;
 
 export interface SaeAdditionConfig {
   /** An addition checkpoint; empty: train one first with `base`. */
@@ -81,8 +86,12 @@ export interface SaeAdditionRunOptions {
   outRoot?: string;
   runDir?: string;
   signal?: AbortSignal;
+  /** A stopped run's checkpoint (checkpoints/sae-addition.safetensors) or its run directory; the run goes on in that directory. */
+  resume?: string;
   onProgress?: (msg: string) => void;
   onSaeStep?: (name: string, r: SaeStepRecord, totalSteps: number) => void;
+  /** The base model's training events, when it trains here. */
+  onBaseEvent?: (e: TrainEvent) => void;
   render?: (result: SaeAdditionResult, dashboards: DashboardsFile) => string;
 }
 
@@ -114,6 +123,36 @@ function plans(c: SaeAdditionConfig): Plan[] {
   return out;
 }
 
+/**
+ * What a stopped run keeps (checkpoints/sae-addition.safetensors): where the
+ * base model stands, the SAEs already trained and measured (their weights are
+ * in saes/), and the SAE being trained with its activation buffer. Each SAE's
+ * data is a function of the seed and the step, so the resumed run's bits are
+ * those of a run that never stopped.
+ */
+interface SaeAdditionProgress {
+  runDir: string;
+  /** The addition model trained here: its checkpoint, and whether its training finished. */
+  base: { checkpoint: string; done: boolean; exact: number } | null;
+  done: SaeSummary[];
+  cleanRef: { ce_clean: number; ce_zero_ablation: number; answer_clean: number; answer_zero: number };
+  /** Seconds the run had taken before it stopped (wall-clock, so the total is honest). */
+  seconds: number;
+  current: { name: string; trainer: SaeTrainerState; buffer: BufferState } | null;
+}
+
+const CHECKPOINT = 'sae-addition.safetensors';
+
+/** Reads a stopped run's checkpoint (or its run directory's) and the directory it goes on in; throws before anything is written. */
+function readResume(cfg: SaeAdditionConfig, given: string, runDir: string | undefined): SaeAdditionProgress {
+  const path = resumePath(given, CHECKPOINT);
+  if (!existsSync(path)) throw new Error(`sae-addition: nothing to resume at ${given}: expected a checkpoint, or a run directory holding checkpoints/${CHECKPOINT}`);
+  const from = readStateCheckpoint<SaeAdditionProgress>(path, 'sae-addition', cfg);
+  if (runDir !== undefined && resolve(runDir) !== from.runDir) throw new Error(`sae-addition: a stopped run goes on in its own run directory (${from.runDir}), where its finished SAEs are; got ${resolve(runDir)}`);
+  if (!existsSync(from.runDir)) throw new Error(`sae-addition: the run directory of checkpoint ${path} (${from.runDir}) no longer exists`);
+  return from;
+}
+
 export async function runSaeAddition(cfg: SaeAdditionConfig, opts: SaeAdditionRunOptions = {}): Promise<SaeAdditionResult> {
   validateSaeAdditionConfig(cfg);
   const t0 = performance.now();
@@ -123,17 +162,37 @@ export async function runSaeAddition(cfg: SaeAdditionConfig, opts: SaeAdditionRu
   const probeModel = loaded?.model ?? new GPT(modelConfig(cfg.base));
   const hook = cfg.hook || `blocks.${probeModel.config.nLayers - 1}.hook_resid_post`;
   checkHook(probeModel, hook);
+  // The buffer must hold two source batches (64 problems each): checked here, before anything is written.
+  const probeT = loaded?.task.T ?? new AdditionTask({ digits: cfg.base.digits, answerOrder: cfg.base.answerOrder, firstDigit: cfg.base.firstDigit, edgeMix: cfg.base.edgeMix, seed: cfg.base.seed }).T;
+  if (cfg.bufferRows < 2 * SOURCE_BATCH * probeT) throw new Error(`sae-addition: buffer rows ${cfg.bufferRows} must hold two source batches of ${SOURCE_BATCH} problems × ${probeT} positions (at least ${2 * SOURCE_BATCH * probeT})`);
+  // A resume is checked before the run directory is touched.
+  const from = opts.resume ? readResume(cfg, opts.resume, opts.runDir) : null;
 
-  const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'sae-addition');
+  const run = opts.runDir || from ? new RunDir(opts.runDir ?? from!.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'sae-addition');
   run.writeJson('config.json', { experiment: 'sae-addition', glassbox_version: VERSION, config: { ...cfg, hook } });
-  let checkpoint = cfg.model ?? '';
+  const progress: SaeAdditionProgress = from
+    ? { ...from, current: null }
+    : { runDir: run.path, base: null, done: [], cleanRef: { ce_clean: 0, ce_zero_ablation: 0, answer_clean: 0, answer_zero: 0 }, seconds: 0, current: null };
+  const ckPath = join(run.checkpoints, CHECKPOINT);
+  const elapsed = () => progress.seconds + (performance.now() - t0) / 1000;
+  const save = (current: SaeAdditionProgress['current'] = null) => saveStateCheckpoint(ckPath, { experiment: 'sae-addition', config: cfg, state: { ...progress, seconds: elapsed(), current } });
+  /** The stop: the checkpoint, then an error that says where the run stopped and how it goes on. */
+  const stop = (where: string, current: SaeAdditionProgress['current'] = null) => {
+    save(current);
+    return new Interrupted(`${where}; resume with --resume ${ckPath}`, true);
+  };
+  let checkpoint = cfg.model;
   let exact: number | null = null;
   if (!loaded) {
-    say(`training the addition model first (${cfg.base.digits} digits, ${cfg.base.layers} layers × d${cfg.base.dModel}, up to ${cfg.base.steps} steps)`);
-    const r = await runAddition(cfg.base, { runDir: join(run.path, 'base-model'), signal: opts.signal });
-    stopIfAborted(opts.signal, 'while training the addition model');
-    checkpoint = r.checkpoint;
-    exact = r.exact_match;
+    if (!progress.base?.done) {
+      say(`training the addition model first (${cfg.base.digits} digits, ${cfg.base.layers} layers × d${cfg.base.dModel}, up to ${cfg.base.steps} steps)`);
+      const r = await runAddition(cfg.base, { runDir: join(run.path, 'base-model'), signal: opts.signal, resume: progress.base?.checkpoint, onEvent: opts.onBaseEvent });
+      progress.base = { checkpoint: r.checkpoint, done: !r.config.aborted, exact: r.exact_match };
+      if (r.config.aborted) throw stop(`while training the addition model (step ${r.steps} of ${cfg.base.steps})`);
+      save();
+    }
+    checkpoint = progress.base.checkpoint;
+    exact = progress.base.exact;
     loaded = loadAdditionModel(checkpoint);
   }
   const { model, task } = loaded;
@@ -165,30 +224,42 @@ export async function runSaeAddition(cfg: SaeAdditionConfig, opts: SaeAdditionRu
   parts.reduce((off, p) => (evalX.set(p, off), off + p.length), 0);
 
   const source = (i: number) => {
-    const b = task.trainBatch(64, Rng.derive(cfg.seed, `sae-addition/data/${i}`));
-    return { tokens: b.inputs, B: 64, T };
+    const b = task.trainBatch(SOURCE_BATCH, Rng.derive(cfg.seed, `sae-addition/data/${i}`));
+    return { tokens: b.inputs, B: SOURCE_BATCH, T };
   };
   mkdirSync(run.file('saes'), { recursive: true });
-  const saes: SaeSummary[] = [];
+  const saes = progress.done;
   const trained = new Map<string, Sae>();
-  let cleanRef = { ce_clean: 0, ce_zero_ablation: 0, answer_clean: 0, answer_zero: 0 };
+  const turn = eventLoopTurns();
   for (const plan of plans(cfg)) {
+    if (saes.some((s) => s.name === plan.name)) continue;
+    await turn();
+    if (opts.signal?.aborted) throw stop(`before training ${plan.name}`);
     say(`training ${plan.name}`);
     const buffer = new ActivationBuffer(model, hook, source, cfg.bufferRows, cfg.seed);
     const steps = Math.ceil(plan.cfg.tokens / plan.cfg.batch);
-    const r = trainSae(buffer, plan.cfg, {
-      signal: opts.signal,
+    validateTrainConfig(plan.cfg, buffer.d);
+    const trainer = new SaeTrainer(plan.cfg, buffer.d, drawSample(buffer, plan.cfg), {
       meta: { hook, model_checkpoint: checkpoint, name: plan.name },
       onStep: (rec) => {
         run.appendMetric({ kind: 'sae', sae: plan.name, ...rec });
         opts.onSaeStep?.(plan.name, rec, steps);
       },
     });
-    stopIfAborted(opts.signal, `while training ${plan.name}`);
+    if (from?.current?.name === plan.name) {
+      buffer.loadState(from.current.buffer);
+      trainer.loadState(from.current.trainer);
+    }
+    while (!trainer.finished) {
+      await turn();
+      if (opts.signal?.aborted) throw stop(`at step ${trainer.stepsDone} of ${steps} of ${plan.name}`, { name: plan.name, trainer: trainer.state(), buffer: buffer.state() });
+      trainer.step(buffer.next(plan.cfg.batch));
+    }
+    const r = trainer.finish();
     const m = reconstructionMetrics(r.sae, evalX, N);
     const sp = spliceMetrics(model, hook, r.sae, evalBatches);
     const spa = spliceMetrics(model, hook, r.sae, answerBatches, -1);
-    cleanRef = { ce_clean: sp.ce_clean, ce_zero_ablation: sp.ce_zero_ablation, answer_clean: spa.ce_clean, answer_zero: spa.ce_zero_ablation };
+    progress.cleanRef = { ce_clean: sp.ce_clean, ce_zero_ablation: sp.ce_zero_ablation, answer_clean: spa.ce_clean, answer_zero: spa.ce_zero_ablation };
     const file = run.file(`saes/${plan.name}.safetensors`);
     writeFileAtomic(file, r.sae.toSafetensors());
     let deadTrain = 0;
@@ -202,11 +273,15 @@ export async function runSaeAddition(cfg: SaeAdditionConfig, opts: SaeAdditionRu
     run.appendMetric({ kind: 'sae_eval', sae: plan.name, l0: m.l0, fvu: m.fvu, ce_score: sp.ce_score, dead_fraction: m.dead_fraction });
     saes.push(summary);
     trained.set(plan.name, r.sae);
+    save();
   }
+  await turn();
+  if (opts.signal?.aborted) throw stop('after training the SAEs');
+  const cleanRef = progress.cleanRef;
 
-  // The primary SAE: labels and dashboards.
-  const primary = trained.has(`topk-k${cfg.primaryK}`) ? `topk-k${cfg.primaryK}` : saes[0].name;
-  const psae = trained.get(primary)!;
+  // The primary SAE: labels and dashboards. An SAE trained before a resume is read back from its file.
+  const primary = saes.some((s) => s.name === `topk-k${cfg.primaryK}`) ? `topk-k${cfg.primaryK}` : saes[0].name;
+  const psae = trained.get(primary) ?? Sae.fromSafetensors(readFileSync(saes.find((s) => s.name === primary)!.file), `SAE ${primary}`);
   const z = psae.encode(evalX, N);
   const problems = task.heldOut.slice(0, cfg.evalProblems);
   const inputs = new Int32Array(N);
@@ -233,7 +308,7 @@ export async function runSaeAddition(cfg: SaeAdditionConfig, opts: SaeAdditionRu
     interpretable: { f1_090: matches.filter((m) => m.f1 >= 0.9).length, f1_070: matches.filter((m) => m.f1 >= 0.7).length, live: matches.length },
     dashboards_file: dashboardsFile,
     config: { ...cfg, hook },
-    seconds: (performance.now() - t0) / 1000,
+    seconds: elapsed(),
     run_dir: run.path,
     report: run.file('report.html'),
   };
@@ -281,14 +356,20 @@ export const saeAdditionExperiment = defineExperiment<SaeAdditionConfig, SaeAddi
   defaultPreset: 'default',
   adjust: (c, given) => ({ ...c, base: additionExperiment.adjust!(c.base, givenUnder(given, 'base')) }),
   validate: (c) => validateSaeAdditionConfig(c),
-  resumable: false,
+  resumable: true,
   run(cfg, ctx) {
     let current = '';
     return runSaeAddition(cfg, {
-      outRoot: ctx.outRoot, runDir: ctx.runDir, signal: ctx.signal,
+      outRoot: ctx.outRoot, runDir: ctx.runDir, signal: ctx.signal, resume: ctx.resume,
       onProgress: (m) => {
         current = '';
         ctx.progress.note(`sae-addition: ${m}`);
+      },
+      onBaseEvent: (e) => {
+        if (e.type !== 'step') return;
+        if (current !== 'base') ctx.progress.phase('base model', e.steps, ['loss', 'eta']);
+        current = 'base';
+        ctx.progress.update(e.step, trainStepFields(e));
       },
       onSaeStep: (name, r, total) => {
         if (name !== current) ctx.progress.phase(name, total, ['fvu', 'l0', 'dead']);

@@ -35,9 +35,11 @@ export interface FeatureInputs {
   /** b_pre's sample at each hook (the untrained baseline starts from it too). */
   samples: Float32Array[];
   planCfg: (name: string) => SaeTrainConfig;
+  /** Awaited before each hook's features are read; throws to stop the run there. */
+  stopIfAborted?: (hook: string) => Promise<void>;
 }
 
-export function readFeatures(inp: FeatureInputs): { features: HookFeatures[]; primaryDash: DashboardsFile; describedPrimary: LatentDescription[][] } {
+export async function readFeatures(inp: FeatureInputs): Promise<{ features: HookFeatures[]; primaryDash: DashboardsFile; describedPrimary: LatentDescription[][] }> {
   const { model, run, hooks, widths, evalX, evalBytes, N, T, primaryNames, seed, trained, samples, planCfg } = inp;
   const W_U = model.W_U ? model.W_U.data : transposeEmbedding(model.W_E.data, 256, widths[0]);
   const examples = Array.from({ length: N / T }, (_, s) => Buffer.from(evalBytes.subarray(s * T, (s + 1) * T)).toString('latin1'));
@@ -45,7 +47,8 @@ export function readFeatures(inp: FeatureInputs): { features: HookFeatures[]; pr
   const features: HookFeatures[] = [];
   let primaryDash: DashboardsFile | null = null;
   const describedPrimary: LatentDescription[][] = [];
-  hooks.forEach((hook, h) => {
+  for (const [h, hook] of hooks.entries()) {
+    await inp.stopIfAborted?.(hook);
     const name = primaryNames[h];
     const sae = trained.get(name)!;
     const z = sae.encode(evalX[h], N);
@@ -68,7 +71,7 @@ export function readFeatures(inp: FeatureInputs): { features: HookFeatures[]; pr
       random: { sae: `untrained ${name}`, live: rdescs.length, interpretable: countInterpretable(rdescs, thresholds), fvu: rm.fvu, l0: rm.l0 },
       best: descs.slice(0, 12), worst: descs.slice(-12).reverse(), dashboards_file: path,
     });
-  });
+  }
 
   return { features, primaryDash: primaryDash!, describedPrimary };
 }

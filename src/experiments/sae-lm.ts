@@ -7,6 +7,7 @@
 // dashboards and steering. Everything it writes goes through the run directory.
 
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Rng } from '../engine/rng.js';
 import { writeFileAtomic } from '../engine/atomic-file.js';
 import { RunDir } from '../train/run-dir.js';
@@ -14,7 +15,9 @@ import { loadCorpus } from '../data/lm-corpus.js';
 import { loadModel, BUILTIN } from '../lm/model-file.js';
 import { MultiHookBuffer, checkHook, type TokenBatch } from '../lens/sae/buffer.js';
 import { SaeTrainer } from '../lens/sae/train.js';
-import { DEFAULT_TRAIN, type SaeTrainConfig } from '../lens/sae/config.js';
+import { saveStateCheckpoint } from '../train/resume.js';
+import { plans, defaultHooks, hookShort, type Plan } from './sae-lm-plan.js';
+import { readSaeLmResume, SAE_LM_CHECKPOINT, type SaeLmProgress } from './sae-lm-resume.js';
 import { reconstructionMetrics, spliceMetricsMany, densityHistogram, type SpliceMetrics } from '../lens/sae/metrics.js';
 import type { Sae } from '../lens/sae/model.js';
 import { steerFeatures } from './sae-lm-steer.js';
@@ -24,7 +27,7 @@ import { VERSION } from '../version.js';
 import { saeLmJson, saeLmText, type SaeLmResult, type SaeLmSummary, type DeadPoint, type AuxkSide } from './sae-lm-result.js';
 import type { DashboardsFile } from './sae-addition-result.js';
 import { SEED, type SettingsTable } from './settings.js';
-import { defineExperiment, stopIfAborted } from './experiment.js';
+import { defineExperiment, Interrupted, eventLoopTurns } from './experiment.js';
 
 export interface SaeLmConfig {
   /** `builtin` (the shipped model) or a model file. */
@@ -106,27 +109,18 @@ export const SAE_LM_PRESETS: Record<'quick' | 'default', SaeLmConfig> = {
   },
 };
 
+export { defaultHooks, hookShort } from './sae-lm-plan.js';
+
 export interface SaeLmRunOptions {
   preset?: string;
   outRoot?: string;
   runDir?: string;
   signal?: AbortSignal;
+  /** A stopped run's checkpoint (checkpoints/sae-lm.safetensors) or its run directory; the run goes on in that directory. */
+  resume?: string;
   onProgress?: (msg: string) => void;
   onStep?: (step: number, total: number, tokens: number) => void;
   render?: (result: SaeLmResult, dashboards: DashboardsFile) => string;
-}
-
-export function defaultHooks(nLayers: number): string[] {
-  const mid = Math.floor((nLayers - 1) / 2), last = nLayers - 1;
-  return [...new Set([`blocks.${mid}.hook_resid_post`, `blocks.${last}.hook_resid_post`, `blocks.${mid}.hook_mlp_out`])];
-}
-
-/** A hook's short name for file names: blocks.1.hook_resid_post → resid1, blocks.2.hook_mlp_out → mlp2. */
-export function hookShort(hook: string): string {
-  const m = /^blocks\.(\d+)\.hook_(resid_post|resid_pre|resid_mid|mlp_out|attn_out)$/.exec(hook);
-  if (!m) return hook.replace(/[^A-Za-z0-9]+/g, '_');
-  const kind = { resid_post: 'resid', resid_pre: 'residpre', resid_mid: 'residmid', mlp_out: 'mlp', attn_out: 'attn' }[m[2]]!;
-  return `${kind}${m[1]}`;
 }
 
 export function validateSaeLmConfig(c: SaeLmConfig): void {
@@ -142,37 +136,11 @@ export function validateSaeLmConfig(c: SaeLmConfig): void {
   if (!Number.isInteger(c.steerFeatures) || c.steerFeatures < 0) throw new Error(`sae-lm: steer features must be a non-negative integer, got ${c.steerFeatures}`);
 }
 
-interface Plan {
-  name: string;
-  hook: number;
-  cfg: SaeTrainConfig;
-}
-
-function plans(c: SaeLmConfig, hooks: string[], d: number[]): Plan[] {
-  const base: SaeTrainConfig = { ...DEFAULT_TRAIN, lr: c.lr, batch: c.batch, tokens: c.tokens, deadWindow: c.deadWindow, seed: c.seed, medianSample: Math.min(2048, Math.floor(c.bufferRows / 2)) };
-  const out: Plan[] = [];
-  const add = (h: number, cfg: SaeTrainConfig, tail = '') => {
-    const n = Math.round(cfg.expansion * d[h]);
-    const what = cfg.arch === 'relu' ? `relu-l1-${cfg.l1}` : `${cfg.arch}-k${cfg.k}`;
-    const name = `${hookShort(hooks[h])}-${what}-n${n}${tail}`;
-    if (!out.some((p) => p.name === name)) out.push({ name, hook: h, cfg });
-  };
-  hooks.forEach((_, h) => {
-    for (const k of [...c.ks].sort((a, b) => a - b)) add(h, { ...base, arch: 'topk', k, expansion: c.expansion, auxk: true });
-  });
-  for (const e of c.auxkExpansions) {
-    add(0, { ...base, arch: 'topk', k: c.primaryK, expansion: e, auxk: true });
-    add(0, { ...base, arch: 'topk', k: c.primaryK, expansion: e, auxk: false }, '-noauxk');
-  }
-  if (c.batchTopK) add(0, { ...base, arch: 'batchtopk', k: c.primaryK, expansion: c.expansion, auxk: true });
-  for (const l1 of c.reluL1s) add(0, { ...base, arch: 'relu', l1, expansion: c.expansion, auxk: false });
-  return out;
-}
-
 export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Promise<SaeLmResult> {
   validateSaeLmConfig(cfg);
   const t0 = performance.now();
   const say = opts.onProgress ?? (() => {});
+  const from = opts.resume ? readSaeLmResume(cfg, opts.resume, opts.runDir) : null;
   // Everything that can be wrong with the inputs is checked before anything is written.
   const lm = loadModel(cfg.model);
   const model = lm.model;
@@ -188,7 +156,7 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   // The evaluation activations, read first: a hook whose activations are not one vector per token fails here, before any file.
   const evalX = hooks.map((h) => evalActivations(model, h, evalBatches, N).x);
 
-  const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'sae-lm');
+  const run = opts.runDir || from ? new RunDir(opts.runDir ?? from!.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'sae-lm');
   run.writeJson('config.json', { experiment: 'sae-lm', glassbox_version: VERSION, preset: opts.preset ?? 'custom', config: { ...cfg, hooks }, model_path: lm.path, model_sha256: lm.sha256 });
   mkdirSync(run.file('saes'), { recursive: true });
   mkdirSync(run.file('dashboards'), { recursive: true });
@@ -210,12 +178,12 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   const planList = plans(cfg, hooks, widths);
   say(`${planList.length} SAEs at ${hooks.join(', ')} (d ${widths.join(', ')}), ${cfg.tokens} training activations each`);
 
-  // b_pre's sample, shared by the SAEs of a hook.
+  // b_pre's sample, shared by the SAEs of a hook (a resumed run has it in its checkpoint).
   const medianSample = planList[0].cfg.medianSample;
-  const samples = hooks.map((_, h) => new Float32Array(medianSample * widths[h]));
-  let lmSeconds = 0;
+  const samples = from ? from.samples : hooks.map((_, h) => new Float32Array(medianSample * widths[h]));
+  let lmSeconds = from ? from.lmSeconds : 0;
   const tS = performance.now();
-  for (let got = 0; got < medianSample; ) {
+  for (let got = from ? medianSample : 0; got < medianSample; ) {
     const m = Math.min(cfg.batch, medianSample - got);
     const parts = buffer.next(m);
     parts.forEach((p, h) => samples[h].set(p, got * widths[h]));
@@ -224,6 +192,11 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   lmSeconds += (performance.now() - tS) / 1000;
   const meta = (p: Plan) => ({ hook: hooks[p.hook], name: p.name, model_sha256: lm.sha256, model_path: lm.path });
   const trainers = planList.map((p) => new SaeTrainer(p.cfg, widths[p.hook], samples[p.hook], { meta: meta(p), onStep: (rec) => run.appendMetric({ kind: 'sae', sae: p.name, ...rec }) }));
+  if (from) {
+    if (from.trainers.length !== trainers.length) throw new Error(`sae-lm: the checkpoint holds ${from.trainers.length} SAEs, this config trains ${trainers.length}`);
+    buffer.loadState(from.buffer);
+    trainers.forEach((tr, j) => tr.loadState(from.trainers[j]));
+  }
   // Only the SAEs of the AuxK comparison are probed during training: encoding the window is a dense product per SAE.
   const probed = planList.map((p) => p.hook === 0 && p.cfg.arch === 'topk' && p.cfg.k === cfg.primaryK && cfg.auxkExpansions.includes(p.cfg.expansion));
   // The probe window in each trainer's own units (training sees scaled activations).
@@ -234,7 +207,7 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
     for (let i = 0; i < x.length; i++) x[i] *= tr.scale;
     return x;
   });
-  const deadSeries: DeadPoint[][] = trainers.map(() => []);
+  const deadSeries: DeadPoint[][] = from ? from.deadSeries : trainers.map(() => []);
   const probe = (tokens: number) => trainers.forEach((tr, j) => {
     if (!probed[j]) return;
     let tracker = 0;
@@ -244,10 +217,23 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
 
   const steps = trainers[0].steps;
   const probeAt = new Set(Array.from({ length: cfg.probes }, (_, i) => Math.round(((i + 1) * steps) / cfg.probes)));
-  const saeSeconds = new Float64Array(trainers.length);
-  probe(0);
-  for (let s = 0; s < steps; s++) {
-    stopIfAborted(opts.signal, `at SAE step ${s} of ${steps}`);
+  const saeSeconds = from ? Float64Array.from(from.saeSeconds) : new Float64Array(trainers.length);
+  const ckPath = join(run.checkpoints, SAE_LM_CHECKPOINT);
+  const save = (step: number) => saveStateCheckpoint(ckPath, {
+    experiment: 'sae-lm', config: cfg,
+    state: { runDir: run.path, step, seconds: (from?.seconds ?? 0) + (performance.now() - t0) / 1000, lmSeconds, saeSeconds: [...saeSeconds], deadSeries, samples, buffer: buffer.state(), trainers: trainers.map((tr) => tr.state()) } satisfies SaeLmProgress,
+  });
+  const turn = eventLoopTurns();
+  /** On a stop: the checkpoint at `step` (after training, the end-of-training one is already there), then an error that says where the run stopped and how it goes on. */
+  const stopIfAborted = async (where: string, step?: number) => {
+    await turn();
+    if (!opts.signal?.aborted) return;
+    if (step !== undefined) save(step);
+    throw new Interrupted(`${where}; resume with --resume ${ckPath}`, true);
+  };
+  if (!from) probe(0);
+  for (let s = from ? from.step : 0; s < steps; s++) {
+    await stopIfAborted(`at SAE step ${s} of ${steps}`, s);
     const tA = performance.now();
     const parts = buffer.next(cfg.batch);
     lmSeconds += (performance.now() - tA) / 1000;
@@ -259,6 +245,9 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
     if (probeAt.has(s + 1)) probe((s + 1) * cfg.batch);
     opts.onStep?.(s + 1, steps, (s + 1) * cfg.batch);
   }
+  // The end of training is kept too: a stop in the phases below resumes here, and so does a crash.
+  save(steps);
+  await stopIfAborted('after training the SAEs');
 
   const phases: Record<string, number> = { train: (performance.now() - t0) / 1000 };
   let tPhase = performance.now();
@@ -271,14 +260,17 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
   const saes: SaeLmSummary[] = [];
   const trained = new Map<string, Sae>();
   const finished = trainers.map((tr) => tr.finish());
+  // Logged when the run ends, so a run stopped after evaluating and resumed logs them once.
+  const evalMetrics: Array<Record<string, unknown>> = [];
   // One shared clean and zero-ablated run per hook; one spliced run per SAE.
   const splices = new Array<SpliceMetrics>(trainers.length);
-  hooks.forEach((hook, h) => {
+  for (const [h, hook] of hooks.entries()) {
+    await stopIfAborted(`while evaluating the SAEs at ${hook}`);
     const js = planList.map((p, j) => (p.hook === h ? j : -1)).filter((j) => j >= 0);
     const many = spliceMetricsMany(model, hook, js.map((j) => finished[j].sae), evalBatches);
     js.forEach((j, i) => (splices[j] = many[i]));
     ce[hook] = { clean: many[0].ce_clean, zero_ablation: many[0].ce_zero_ablation };
-  });
+  }
   trainers.forEach((tr, j) => {
     const p = planList[j];
     const r = finished[j];
@@ -295,7 +287,7 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
       dead_fraction: m.dead_fraction, dead_fraction_train: deadTrain / r.sae.shape.n, density_histogram: densityHistogram(m.density),
       dead_over_training: deadSeries[j], history: r.history, seconds: saeSeconds[j], activations_per_s: r.steps * p.cfg.batch / Math.max(saeSeconds[j], 1e-9), file,
     });
-    run.appendMetric({ kind: 'sae_eval', sae: p.name, hook, l0: m.l0, fvu: m.fvu, ce_score: sp.ce_score, dead_fraction: m.dead_fraction });
+    evalMetrics.push({ kind: 'sae_eval', sae: p.name, hook, l0: m.l0, fvu: m.fvu, ce_score: sp.ce_score, dead_fraction: m.dead_fraction });
     trained.set(p.name, r.sae);
   });
 
@@ -318,10 +310,12 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
 
   lap('evaluate');
   // Reading the features: the primary SAE at each hook, against an untrained one of the same shape.
+  await stopIfAborted('before reading features');
   say('reading features');
-  const { features, primaryDash, describedPrimary } = readFeatures({ model, run, hooks, widths, evalX, evalBytes, N, T, primaryNames: hooks.map((hook, h) => `${hookShort(hook)}-topk-k${cfg.primaryK}-n${Math.round(cfg.expansion * widths[h])}`), seed: cfg.seed, trained, samples, planCfg: (name) => planList.find((p) => p.name === name)!.cfg });
+  const { features, primaryDash, describedPrimary } = await readFeatures({ stopIfAborted: (hook) => stopIfAborted(`while reading the features at ${hook}`), model, run, hooks, widths, evalX, evalBytes, N, T, primaryNames: hooks.map((hook, h) => `${hookShort(hook)}-topk-k${cfg.primaryK}-n${Math.round(cfg.expansion * widths[h])}`), seed: cfg.seed, trained, samples, planCfg: (name) => planList.find((p) => p.name === name)!.cfg });
 
   lap('features');
+  await stopIfAborted('before steering');
   say('steering');
   const primaryName = features[0].sae;
   const steering = steerFeatures(model, trained.get(primaryName)!, hooks[0], describedPrimary[0], primaryDash!.features, cfg);
@@ -339,11 +333,12 @@ export async function runSaeLm(cfg: SaeLmConfig, opts: SaeLmRunOptions = {}): Pr
       pytorch: 'not measured in this run: `npm run bench:sae` runs the PyTorch twin when a Python with torch is found',
     },
     config: { ...cfg, hooks },
-    seconds: (performance.now() - t0) / 1000,
+    seconds: (from?.seconds ?? 0) + (performance.now() - t0) / 1000,
     phase_seconds: phases,
     run_dir: run.path,
     report: run.file('report.html'),
   };
+  for (const m of evalMetrics) run.appendMetric(m);
   run.writeJson('result.json', result);
   if (opts.render) writeFileAtomic(result.report, opts.render(result, primaryDash!));
   return result;
@@ -361,11 +356,11 @@ export const saeLmExperiment = defineExperiment<SaeLmConfig, SaeLmResult>({
   defaultPreset: 'default',
   adjust: (c, given) => (given.has('batch') && !given.has('bufferRows') ? { ...c, bufferRows: Math.max(c.bufferRows, 2 * c.batch) } : c),
   validate: (c) => validateSaeLmConfig(c),
-  resumable: false,
+  resumable: true,
   run(cfg, ctx) {
     let phase = '';
     return runSaeLm(cfg, {
-      preset: ctx.preset, outRoot: ctx.outRoot, runDir: ctx.runDir, signal: ctx.signal,
+      preset: ctx.preset, outRoot: ctx.outRoot, runDir: ctx.runDir, signal: ctx.signal, resume: ctx.resume,
       onProgress: (m) => {
         phase = '';
         ctx.progress.note(`sae-lm: ${m}`);

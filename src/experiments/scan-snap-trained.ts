@@ -104,7 +104,7 @@ export async function additionLens(outRoot: string, cfgOver: Partial<AdditionCon
 }
 
 /** A 1-layer, 1-head byte-level transformer on a text file, with the lens at every evaluation (the paper's Figure 7 analogue). */
-export function textLens(path: string, opts: { steps?: number; every?: number; T?: number; batch?: number; dModel?: number; seed?: number } = {}): TrainedLensResult {
+export async function textLens(path: string, opts: { steps?: number; every?: number; T?: number; batch?: number; dModel?: number; seed?: number } = {}): Promise<TrainedLensResult> {
   const t0 = performance.now();
   const steps = opts.steps ?? 400;
   const every = opts.every ?? 20;
@@ -139,7 +139,7 @@ export function textLens(path: string, opts: { steps?: number; every?: number; T
   const points: Array<{ step: number; stats: AttentionStats[]; loss: number }> = [{ step: 0, stats: statsNow(), loss: heldLoss() }];
   const maps: Array<{ step: number; pattern: number[][] }> = [{ step: 0, pattern: mapOf(model, lensIn.inputs, LB, T, 0, 0) }];
   const mapSteps = new Set([Math.round(steps / 8 / every) * every, Math.round(steps / 4 / every) * every, Math.round(steps / 2 / every) * every, steps]);
-  trainLoop({
+  await trainLoop({
     steps, params, optimizer: opt,
     lrAt: () => 3e-3,
     batchAt: (step) => {

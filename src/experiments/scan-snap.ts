@@ -326,6 +326,7 @@ export const scanSnapExperiment = defineExperiment<ScanSnapSettings, ScanSnapFul
   },
   defaultPreset: 'default',
   resumable: true,
+  resumeCheckpoint: scanSnapCheckpointPath,
   async run(input, ctx) {
     const { trained: trainedOn, corpus, ...cfg } = input;
     // Checked when the run starts, before any directory, rather than in validate(): whether a file exists is
@@ -357,7 +358,7 @@ export const scanSnapExperiment = defineExperiment<ScanSnapSettings, ScanSnapFul
       }
       stopIfAborted(ctx.signal, 'after the trained addition model', ckPath);
       if (trained.length < 2) {
-        trained.push(textLens(corpus));
+        trained.push(await textLens(corpus));
         keep();
       }
     }

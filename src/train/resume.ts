@@ -4,9 +4,12 @@
 // the same run, so the checkpoint names its experiment and full config, and
 // resuming under anything else is refused with both configs in the message.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Module } from '../nn/module.js';
 import { writeFileAtomic } from '../engine/atomic-file.js';
+import { encodeSafetensors, decodeSafetensors } from '../engine/safetensors.js';
+import { VERSION } from '../version.js';
 import type { OptimizerState } from '../engine/optim.js';
 import type { TrainState } from './trainer.js';
 import { saveCheckpoint, loadCheckpoint, modelTensors } from './checkpoint.js';
@@ -85,4 +88,80 @@ export function readResultsCheckpoint<S>(path: string, experiment: string, confi
     throw new Error(`checkpoint ${path} was written with a different configuration; resume needs the same settings (saved: ${JSON.stringify(ck.config)}; now: ${JSON.stringify(config)})`);
   }
   return ck.state;
+}
+
+/**
+ * A checkpoint for training state that is neither one module with its
+ * optimiser nor only results: several models trained in lockstep, a shuffle
+ * buffer, the record of phases already finished. The state is one JSON value
+ * in which every Float32Array or Float64Array is stored as a tensor (named by
+ * its path in the value, so f64 counters keep every bit) and the rest as JSON
+ * metadata; safetensors, written atomically, with the same
+ * experiment-and-config check as the other checkpoints.
+ */
+export function saveStateCheckpoint(path: string, c: ResultsCheckpoint<unknown>): string {
+  const tensors: Array<{ name: string; dtype: 'F32' | 'F64'; shape: number[]; data: Float32Array | Float64Array }> = [];
+  const pack = (v: unknown, at: string): unknown => {
+    if (v instanceof Float32Array || v instanceof Float64Array) {
+      tensors.push({ name: at, dtype: v instanceof Float32Array ? 'F32' : 'F64', shape: [v.length], data: v });
+      return { $tensor: at };
+    }
+    if (ArrayBuffer.isView(v)) throw new Error(`state checkpoint: ${at} is a ${v.constructor.name}; only Float32Array and Float64Array are stored`);
+    if (Array.isArray(v)) return v.map((x, i) => pack(x, `${at}.${i}`));
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, pack(x, at ? `${at}.${k}` : k)]));
+    return v;
+  };
+  const state = pack(c.state, '');
+  const metadata = { format: 'glassbox-state-checkpoint', glassbox_version: VERSION, experiment: c.experiment, experiment_config: JSON.stringify(c.config), state: JSON.stringify(state) };
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  return path;
+}
+
+export function readStateCheckpoint<S>(path: string, experiment: string, config: unknown): S {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new Error(`cannot read checkpoint ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let decoded: ReturnType<typeof decodeSafetensors>;
+  try {
+    decoded = decodeSafetensors(bytes);
+  } catch (e) {
+    throw new Error(`${path} is not a valid safetensors checkpoint: ${(e as Error).message}`);
+  }
+  const md = decoded.metadata;
+  if (md.format !== 'glassbox-state-checkpoint' || md.state === undefined) throw new Error(`${path} is not a glassbox state checkpoint (no format=glassbox-state-checkpoint in its metadata)`);
+  if (md.experiment !== experiment) throw new Error(`${path} is a checkpoint of ${JSON.stringify(md.experiment ?? 'another experiment')}, not of ${experiment}`);
+  if (md.experiment_config !== JSON.stringify(config)) {
+    throw new Error(`checkpoint ${path} was written with a different configuration; resume needs the same settings (saved: ${md.experiment_config}; now: ${JSON.stringify(config)})`);
+  }
+  const unpack = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(unpack);
+    if (v !== null && typeof v === 'object') {
+      const ref = (v as { $tensor?: unknown }).$tensor;
+      if (typeof ref === 'string') {
+        const t = decoded.tensors.get(ref);
+        if (!t || !(t.data instanceof Float32Array || t.data instanceof Float64Array)) throw new Error(`${path}: tensor ${ref} is missing or not F32/F64`);
+        return t.data;
+      }
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unpack(x)]));
+    }
+    return v;
+  };
+  try {
+    return unpack(JSON.parse(md.state)) as S;
+  } catch (e) {
+    throw new Error(`${path}: its state is unreadable: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The checkpoint a `--resume` names: the file itself, or a run directory
+ * (then its checkpoints/<file>), so a stopped run is continued by naming the
+ * folder it wrote.
+ */
+export function resumePath(given: string, file: string): string {
+  if (existsSync(given) && statSync(given).isDirectory()) return join(given, 'checkpoints', file);
+  return given;
 }

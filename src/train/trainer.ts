@@ -4,12 +4,15 @@
 //
 // Progress goes out as events (for a CLI progress bar, a web lab's SSE
 // stream, or a test), metrics go to metrics.jsonl, and the loop stops
-// cleanly, with a checkpoint, when its AbortSignal fires.
+// cleanly, with a checkpoint, when its AbortSignal fires. The loop is async
+// only so that it can let the event loop turn between steps (every 100 ms at
+// most): that is how a Ctrl-C or a caller's timer reaches the signal.
 
 import type { Tensor } from '../engine/tensor.js';
 import { noGrad } from '../engine/tensor.js';
 import { withStepArena } from '../engine/arena.js';
 import { LOG2E } from '../engine/constants.js';
+import { eventLoopTurns } from './event-loop.js';
 
 export interface Batch {
   inputs: Int32Array;
@@ -75,7 +78,7 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-export function trainLoop(o: TrainLoopOptions): TrainState & { aborted: boolean; stoppedEarly: boolean } {
+export async function trainLoop(o: TrainLoopOptions): Promise<TrainState & { aborted: boolean; stoppedEarly: boolean }> {
   const state: TrainState = { ...(o.start ?? { step: 0, tokens: 0, cumBits: 0, seconds: 0 }) };
   const t0 = performance.now();
   const elapsed = () => state.seconds + (performance.now() - t0) / 1000;
@@ -93,6 +96,7 @@ export function trainLoop(o: TrainLoopOptions): TrainState & { aborted: boolean;
     o.onMetric?.({ kind: 'eval', step: state.step, tokens: state.tokens, seconds: round(elapsed()), ...metrics });
     return o.stopWhen ? o.stopWhen(metrics, state.step) : false;
   };
+  const turn = eventLoopTurns();
   const checkpoint = () => {
     if (!o.saveCheckpoint) return;
     lastCheckpoint = state.step;
@@ -101,6 +105,7 @@ export function trainLoop(o: TrainLoopOptions): TrainState & { aborted: boolean;
   };
 
   while (state.step < o.steps) {
+    await turn();
     if (o.signal?.aborted) {
       aborted = true;
       break;

@@ -10,7 +10,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Directories (from the repo root) whose .ts files are scanned: every folder with numeric code. Extend as layers appear. */
-const SCAN_DIRS = ['src/engine', 'assembly', 'src/codec', 'src/nn', 'src/train', 'src/data', 'src/lens', 'src/experiments', 'src/lm'];
+const SCAN_DIRS = ['src/engine', 'assembly', 'src/codec', 'src/nn', 'src/train', 'src/data', 'src/lens', 'src/experiments', 'src/lm', 'src/sweep'];
 
 /** Single numeric files outside those directories (none today: every numeric folder is scanned whole). */
 const SCAN_FILES: string[] = [];

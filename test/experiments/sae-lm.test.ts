@@ -185,3 +185,37 @@ test('sae-lm is the same bits at 1 and 2 threads: SAE weights, metrics and descr
   assert.deepEqual(a.features.map((f) => [f.best, f.worst, f.random.interpretable]), b.features.map((f) => [f.best, f.worst, f.random.interpretable]));
   assert.deepEqual(a.steering, b.steering);
 });
+
+test('sae-lm stopped in training, resumed, stopped again while reading features and resumed on 2 threads, ends in the bits of a run that never stopped', async (t) => {
+  if (!corpusDir) return t.skip('needs the corpus of the run test');
+  const { createHash } = await import('node:crypto');
+  const cfg = { ...SAE_LM_PRESETS.quick, model: modelA, corpus: corpusDir, hooks: ['blocks.1.hook_resid_post', 'blocks.0.hook_mlp_out'], ks: [8], primaryK: 8, tokens: 8192, batchTopK: true, reluL1s: [0.5], evalWindows: 20, probes: 4, steerFeatures: 1, steerMultiples: [0, 3], steerPrompts: ['The '] };
+  const whole = await withThreads(1, () => runSaeLm(cfg, { runDir: join(root, 'resume-whole') }));
+  const dir = join(root, 'resume-stopped');
+  const stopped = (re: RegExp) => (e: Error) => e.name === 'Interrupted' && re.test(e.message);
+  const c1 = new AbortController();
+  await assert.rejects(
+    withThreads(1, () => runSaeLm(cfg, { runDir: dir, signal: c1.signal, onStep: (s) => s === 6 && c1.abort() })),
+    stopped(/^interrupted at SAE step 6 of 16; resume with --resume .*checkpoints\/sae-lm\.safetensors$/),
+  );
+  await assert.rejects(runSaeLm({ ...cfg, lr: cfg.lr / 2 }, { resume: dir }), /different configuration/);
+  const c2 = new AbortController();
+  let first = 0;
+  await assert.rejects(
+    withThreads(1, () => runSaeLm(cfg, { resume: join(dir, 'checkpoints', 'sae-lm.safetensors'), signal: c2.signal, onStep: (s) => (first ||= s), onProgress: (m) => m === 'reading features' && c2.abort() })),
+    stopped(/^interrupted while reading the features at blocks\.1\.hook_resid_post; resume with --resume /),
+  );
+  assert.equal(first, 7, 'training did not go on from the step it stopped at');
+  let steps = 0;
+  const resumed = await withThreads(2, () => runSaeLm(cfg, { resume: dir, onStep: () => steps++ }));
+  assert.equal(steps, 0, 'a run stopped after training trained again');
+  const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+  assert.equal(resumed.saes.length, 5);
+  for (let i = 0; i < whole.saes.length; i++) assert.equal(sha(resumed.saes[i].file), sha(whole.saes[i].file), `${whole.saes[i].name} weights`);
+  // result.json without its wall-clock fields (seconds, rates, phase times), the run directory's path taken out.
+  const comparable = (r: SaeLmResult) => JSON.parse(readFileSync(join(r.run_dir, 'result.json'), 'utf8').split(r.run_dir).join('RUN'), (k, v) => (/seconds|per_s$/.test(k) ? undefined : v));
+  assert.deepEqual(comparable(resumed), comparable(whole));
+  for (const f of ['metrics.jsonl', 'dashboards.json', ...readdirSync(join(whole.run_dir, 'dashboards')).map((x) => join('dashboards', x))]) {
+    assert.equal(sha(join(dir, f)), sha(join(whole.run_dir, f)), f);
+  }
+});

@@ -45,12 +45,12 @@ test('addition: saving a checkpoint series does not change training, and the len
   }
 });
 
-test('text lens: a 1-layer model on a corpus gives an entropy curve and attention maps that change with training', () => {
+test('text lens: a 1-layer model on a corpus gives an entropy curve and attention maps that change with training', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ss-text-'));
   const path = join(dir, 'text.txt');
   const words = ['alice', 'was', 'beginning', 'to', 'get', 'very', 'tired', 'of', 'sitting', 'by', 'her', 'sister', 'on', 'the', 'bank'];
   writeFileSync(path, Array.from({ length: 400 }, (_, i) => words[(i * 7) % words.length]).join(' '));
-  const t = textLens(path, { steps: 20, every: 10, T: 16, batch: 4, dModel: 16 });
+  const t = await textLens(path, { steps: 20, every: 10, T: 16, batch: 4, dModel: 16 });
   rmSync(dir, { recursive: true, force: true });
   assert.deepEqual(t.steps, [0, 10, 20]);
   assert.equal(t.heads.length, 1);

@@ -5,7 +5,7 @@
 // model when it falls to half, and shuffles (seeded) after every refill.
 
 import { noGrad } from '../../engine/tensor.js';
-import { Rng } from '../../engine/rng.js';
+import { Rng, type RngState } from '../../engine/rng.js';
 import { Hooks, type HookedModel } from '../../nn/hooks.js';
 
 /** A batch of token sequences [B, T] (row-major). */
@@ -31,6 +31,31 @@ export function hookActivations(model: HookedModel, hook: string, batch: TokenBa
     throw new Error(`hook point "${hook}" has shape [${v.shape.join(',')}], not [B, T, ...]: an SAE reads one vector per token`);
   }
   return { rows: v.data, d: v.size / (batch.B * batch.T) };
+}
+
+/**
+ * Where a buffer stands between two draws: the rows it holds (in their
+ * shuffled order), the next source batch, and its shuffle generator's
+ * position. Loading it into a buffer built on the same model, hooks, source
+ * and seed gives the same draws from then on as the buffer it was taken from.
+ */
+export interface BufferState {
+  /** The held rows, count × (sum of widths). */
+  rows: Float32Array;
+  count: number;
+  batchIndex: number;
+  tokensRead: number;
+  rng: RngState;
+}
+
+function takeState(store: Float32Array, count: number, width: number, batchIndex: number, tokensRead: number, rng: Rng): BufferState {
+  return { rows: store.slice(0, count * width), count, batchIndex, tokensRead, rng: rng.state() };
+}
+
+function checkState(s: BufferState, width: number, capacity: number): void {
+  if (!Number.isInteger(s.count) || s.count < 0 || s.count > capacity) throw new Error(`activation buffer: saved state holds ${s.count} rows, outside 0..${capacity}`);
+  if (s.rows.length !== s.count * width) throw new Error(`activation buffer: saved state has ${s.rows.length} values for ${s.count} rows of width ${width}`);
+  if (!Number.isSafeInteger(s.batchIndex) || s.batchIndex < 0 || !Number.isSafeInteger(s.tokensRead) || s.tokensRead < 0) throw new Error('activation buffer: saved state has a bad batch index or token count');
 }
 
 export class ActivationBuffer {
@@ -67,6 +92,21 @@ export class ActivationBuffer {
   /** Rows currently held (never more than capacity). */
   get size(): number {
     return this.count;
+  }
+
+  /** A copy of where the buffer stands (see BufferState). */
+  state(): BufferState {
+    return takeState(this.store, this.count, this.d, this.batchIndex, this.tokensRead, this.rng);
+  }
+
+  /** Goes on from state(), taken from a buffer built with the same arguments. */
+  loadState(s: BufferState): void {
+    checkState(s, this.d, this.capacity);
+    this.store.set(s.rows);
+    this.count = s.count;
+    this.batchIndex = s.batchIndex;
+    this.tokensRead = s.tokensRead;
+    this.rng.setState(s.rng);
   }
 
   private refill(): void {
@@ -159,6 +199,21 @@ export class MultiHookBuffer {
 
   get size(): number {
     return this.count;
+  }
+
+  /** A copy of where the buffer stands (see BufferState). */
+  state(): BufferState {
+    return takeState(this.store, this.count, this.width, this.batchIndex, this.tokensRead, this.rng);
+  }
+
+  /** Goes on from state(), taken from a buffer built with the same arguments. */
+  loadState(s: BufferState): void {
+    checkState(s, this.width, this.capacity);
+    this.store.set(s.rows);
+    this.count = s.count;
+    this.batchIndex = s.batchIndex;
+    this.tokensRead = s.tokensRead;
+    this.rng.setState(s.rng);
   }
 
   private refill(): void {

@@ -9,7 +9,7 @@ import { add, sub, square, mulScalar } from '../../engine/ops-elementwise.js';
 import { sum } from '../../engine/ops-reduce.js';
 import { relu } from '../../engine/ops-elementwise.js';
 import { topkIndices } from '../../engine/ops-nn.js';
-import { AdamW } from '../../engine/optim.js';
+import { AdamW, type OptimizerState } from '../../engine/optim.js';
 import { Sae } from './model.js';
 import { gatherLatents, sparseDecode } from './ops.js';
 import { geometricMedian } from './geomedian.js';
@@ -111,6 +111,29 @@ export function auxKLoss(sae: Sae, xc: Tensor, pre: Float32Array, residual: Floa
   return mulScalar(sum(square(sub(eHat, new Tensor(residual, [B, d])))), coef / denom);
 }
 
+/**
+ * Everything a trainer carries from one step to the next, so a stopped run
+ * goes on to the same bits: the weights and Adam's moments, the step and
+ * token counts, the dead-latent tracker, BatchTopK's running threshold, and
+ * the history logged so far. The input scale and b_pre's start are fixed by
+ * the sample the trainer was built from; `scale` checks it is the same one.
+ */
+export interface SaeTrainerState {
+  step: number;
+  tokens: number;
+  scale: number;
+  /** Training seconds before the stop (a wall-clock figure, carried so a resumed run reports its total). */
+  seconds: number;
+  thresholdSeen: boolean;
+  threshold: number;
+  lastMinKept: number;
+  history: SaeStepRecord[];
+  sinceFire: Float64Array;
+  /** W_enc, b_enc, W_dec, b_dec. */
+  params: Float32Array[];
+  optimizer: OptimizerState;
+}
+
 export interface TrainSaeOptions {
   onStep?: (r: SaeStepRecord) => void;
   /** Record history every this many steps (and at the last). */
@@ -138,7 +161,7 @@ export class SaeTrainer {
   private readonly dead: Uint8Array;
   private readonly kAux: number;
   private readonly logEvery: number;
-  private readonly t0 = performance.now();
+  private t0 = performance.now();
   private tokens = 0;
   private step_ = 0;
   private thresholdSeen = false;
@@ -177,6 +200,39 @@ export class SaeTrainer {
 
   get finished(): boolean {
     return this.step_ >= this.steps;
+  }
+
+  /** A copy of the trainer's state between steps (see SaeTrainerState). */
+  state(): SaeTrainerState {
+    if (this.done) throw new Error('sae trainer: finished; its state is no longer that of training');
+    return {
+      step: this.step_, tokens: this.tokens, scale: this.scale, seconds: (performance.now() - this.t0) / 1000,
+      thresholdSeen: this.thresholdSeen, threshold: this.sae.threshold, lastMinKept: this.sae.lastMinKept,
+      history: this.history.map((r) => ({ ...r })), sinceFire: this.sinceFire.slice(),
+      params: this.sae.params().map((p) => p.data.slice()), optimizer: this.opt.state(),
+    };
+  }
+
+  /** Continues from state(): the trainer must have been built with the same config and sample. */
+  loadState(s: SaeTrainerState): void {
+    if (this.done || this.step_ !== 0) throw new Error('sae trainer: a state loads only into a fresh trainer');
+    if (s.scale !== this.scale) throw new Error(`sae trainer: the saved state was trained at input scale ${s.scale}, this trainer's sample gives ${this.scale}: not the same run`);
+    if (!Number.isSafeInteger(s.step) || s.step < 0 || s.step > this.steps) throw new Error(`sae trainer: saved step ${s.step} is outside 0..${this.steps}`);
+    const params = this.sae.params();
+    if (s.params.length !== params.length || s.sinceFire.length !== this.sinceFire.length) throw new Error(`sae trainer: the saved state is of another shape (${this.sae.shape.n} latents here)`);
+    params.forEach((p, i) => {
+      if (s.params[i].length !== p.size) throw new Error(`sae trainer: saved ${p.name} has ${s.params[i].length} values, expected ${p.size}`);
+      p.data.set(s.params[i]);
+    });
+    this.opt.loadState(s.optimizer);
+    this.sinceFire.set(s.sinceFire);
+    this.history.push(...s.history.map((r) => ({ ...r })));
+    this.sae.threshold = s.threshold;
+    this.sae.lastMinKept = s.lastMinKept;
+    this.thresholdSeen = s.thresholdSeen;
+    this.tokens = s.tokens;
+    this.step_ = s.step;
+    this.t0 = performance.now() - s.seconds * 1000;
   }
 
   /** One optimiser step on raw rows [cfg.batch, d] (not modified). Returns the record when this step is logged. */
