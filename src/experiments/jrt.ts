@@ -341,7 +341,7 @@ export const jrtExperiment = defineExperiment<JrtConfig, JrtResult>({
   settings: JRT_SETTINGS,
   presets: {
     default: { help: 'attention and 3 Based models on MQAR (2 seeds each), 4 set-disjointness models (3 seeds each), then the generation timing', config: JRT_PRESETS.default },
-    quick: { help: 'a small sweep, one seed (about 2 minutes)', config: JRT_PRESETS.quick },
+    quick: { help: 'a smoke test of the whole run, one seed (under 2 minutes; too few steps for the models to learn MQAR)', config: JRT_PRESETS.quick },
     tiny: { help: 'a few steps of tiny models (tests)', config: JRT_PRESETS.tiny },
   },
   defaultPreset: 'default',
