@@ -84,6 +84,22 @@ const FIGURES = [
     keep: (r) => ({ seconds: r.seconds, cost: r.cost, collapse: r.collapse, claims: r.claims.map((c) => ({ id: c.id, holds: c.holds, evidence: c.evidence })) }),
   },
   {
+    id: 'jrt',
+    show: (v) => `${v.seconds.toFixed(0)} s; JRT-Prompt ${v.jrt_average_gain >= 0 ? '+' : ''}${v.jrt_average_gain.toFixed(1)} points on average`,
+    readme: 'just read twice: the default run time, MQAR accuracy per model, JRT-Prompt gains, set disjointness in both orders, generation',
+    minutes: 10,
+    args: (tmp) => [cli, 'run', 'jrt', '--quiet', '--json', '--out', tmp],
+    keep: (r) => ({ seconds: r.seconds, recall: r.recall.models.map((m) => ({ id: m.id, state_bytes: m.stateBytes, acc: m.acc })), jrt_average_gain: r.jrtPrompt.averageGain, jrt_gain_where_short: r.jrtPrompt.averageGainWhereShort, order: r.order.rows, generation: r.generation?.points }),
+  },
+  {
+    id: 'jrt-generation',
+    show: (v) => `recurrent Based faster than the KV-cached GPT from ${v.overtake_time ?? 'never'} tokens`,
+    readme: 'just read twice: ms per generated token, KV-cached GPT against recurrent Based, 256 to 8,192 tokens (npm run bench:jrt)',
+    minutes: 1,
+    args: () => [join(root, 'dist', 'bench', 'jrt.js'), '--json'],
+    keep: (r) => ({ points: r.points, overtake_time: r.overtakeTime, overtake_memory: r.overtakeMemory }),
+  },
+  {
     id: 'compress-table',
     show: (v) => `${v.rows.length} rows (see the compressor table)`,
     readme: 'the compressor table (bits per byte and KiB/s of every level and the installed anchors)',

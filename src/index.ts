@@ -87,6 +87,11 @@ export { runCrateFashion, crateFashionExperiment, CRATE_FASHION_PRESETS, type Cr
 export { runCrateMAE, crateMAEExperiment, CRATE_MAE_PRESETS, type CrateMAEExperimentConfig, type CrateMAEResult } from './experiments/crate-mae.js';
 export { runScanSnap, scanSnapExperiment, SCAN_SNAP_PRESETS, type ScanSnapConfig, type ScanSnapResult, type ScanSnapFullResult } from './experiments/scan-snap.js';
 export { gptSeriesLens, lmLens, type TrainedLensResult } from './experiments/scan-snap-trained.js';
+export { runJrt, jrtExperiment, JRT_PRESETS, type JrtConfig, type JrtResult } from './experiments/jrt.js';
+export { loadRecallModel, type Architecture as RecallArchitecture } from './experiments/jrt-train.js';
+export { Based, BaseConv, TaylorLinearAttention, basedStateBytes, type BasedConfig } from './nn/based.js';
+export { BasedRecurrent } from './nn/based-recurrent.js';
+export { taskBatch, checkMqar, HeldOut, type RecallBatch, type TaskShape } from './data/recall-tasks.js';
 export { runLm, lmExperiment, LM_PRESETS, type LmConfig, type LmResult } from './experiments/lm.js';
 export { runSaeLm, saeLmExperiment, SAE_LM_PRESETS, type SaeLmConfig } from './experiments/sae-lm.js';
 export { checkSaeModel } from './experiments/sae-lm-eval.js';

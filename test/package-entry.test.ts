@@ -23,6 +23,7 @@ const FUNCTIONS = [
   // each experiment's run function
   'runAddition', 'loadAdditionModel', 'solveProblem', 'runSaeAddition', 'runInteractionsAddition', 'runCrateFashion', 'runCrateMAE', 'runScanSnap', 'runLm',
   'runOversquash', 'withPrecision', 'getPrecision', 'parsePrecision', 'roundBf16', 'roundFp16', 'alibi', 'alibiSlopes', 'rope', 'sinusoidalTable',
+  'runJrt', 'loadRecallModel', 'basedStateBytes', 'taskBatch', 'checkMqar',
   // the experiment shell
   'findExperiment', 'defineExperiment', 'resolveConfig', 'finishConfig', 'applyOverrides', 'validateSettings', 'parseSetting', 'settingsSchema', 'nestSettings',
   'withThreads', 'saveTrainingCheckpoint', 'readTrainingCheckpoint', 'restoreTraining',
@@ -33,6 +34,7 @@ const CLASSES = [
   'Module', 'Hooks', 'LayerNorm', 'Linear', 'MLP', 'CausalSelfAttention', 'GPT', 'IncrementalGPT', 'Crate', 'ViT', 'CrateMAE',
   'PosGPT',
   'NonFiniteLossError', 'RunDir', 'CorruptInputError', 'Interrupted', 'SettingError',
+  'Based', 'BaseConv', 'TaylorLinearAttention', 'BasedRecurrent', 'HeldOut',
 ];
 
 const NAMESPACES: Record<string, string[]> = {
@@ -46,7 +48,7 @@ const NAMESPACES: Record<string, string[]> = {
   oversquash: ['lastTokenDistances', 'collapseLength', 'checkPair', 'influenceByPosition', 'vectorDistance'],
 };
 
-const PRESETS = ['ADDITION_PRESETS', 'SAE_ADDITION_DEFAULT', 'INTERACTIONS_DEFAULTS', 'CRATE_FASHION_PRESETS', 'CRATE_MAE_PRESETS', 'SCAN_SNAP_PRESETS', 'LM_PRESETS', 'SAE_LM_PRESETS', 'CM_LEVELS', 'OVERSQUASH_PRESETS'];
+const PRESETS = ['ADDITION_PRESETS', 'SAE_ADDITION_DEFAULT', 'INTERACTIONS_DEFAULTS', 'CRATE_FASHION_PRESETS', 'CRATE_MAE_PRESETS', 'SCAN_SNAP_PRESETS', 'LM_PRESETS', 'SAE_LM_PRESETS', 'CM_LEVELS', 'OVERSQUASH_PRESETS', 'JRT_PRESETS'];
 
 /** Engine plumbing that ops and kernels share among themselves; a user never needs it. */
 const INTERNALS = [
@@ -57,7 +59,7 @@ const INTERNALS = [
 ];
 
 test('every experiment is exported on the shell, and the registry holds exactly those', () => {
-  const names = ['additionExperiment', 'lmExperiment', 'saeLmExperiment', 'saeAdditionExperiment', 'crateFashionExperiment', 'crateMAEExperiment', 'interactionsAdditionExperiment', 'scanSnapExperiment', 'oversquashExperiment'];
+  const names = ['additionExperiment', 'lmExperiment', 'saeLmExperiment', 'saeAdditionExperiment', 'crateFashionExperiment', 'crateMAEExperiment', 'interactionsAdditionExperiment', 'scanSnapExperiment', 'oversquashExperiment', 'jrtExperiment'];
   const registry = entry.EXPERIMENTS as Array<{ name: string; run: unknown; settings: unknown }>;
   for (const n of names) {
     const e = entry[n] as { name: string; run: unknown };

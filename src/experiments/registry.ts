@@ -12,8 +12,9 @@ import { crateMAEExperiment } from './crate-mae.js';
 import { interactionsAdditionExperiment } from './interactions-addition.js';
 import { scanSnapExperiment } from './scan-snap.js';
 import { oversquashExperiment } from './oversquash.js';
+import { jrtExperiment } from './jrt.js';
 
-export const EXPERIMENTS: readonly AnyExperiment[] = [additionExperiment, lmExperiment, saeLmExperiment, saeAdditionExperiment, crateFashionExperiment, crateMAEExperiment, interactionsAdditionExperiment, scanSnapExperiment, oversquashExperiment];
+export const EXPERIMENTS: readonly AnyExperiment[] = [additionExperiment, lmExperiment, saeLmExperiment, saeAdditionExperiment, crateFashionExperiment, crateMAEExperiment, interactionsAdditionExperiment, scanSnapExperiment, oversquashExperiment, jrtExperiment];
 
 export function findExperiment(name: string): AnyExperiment {
   const e = EXPERIMENTS.find((x) => x.name === name);

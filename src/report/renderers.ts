@@ -11,6 +11,7 @@ import { renderCrateMAEReport } from './crate-mae-report.js';
 import { renderInteractionsReport } from './interactions-report.js';
 import { renderScanSnapReport } from './scan-snap-report.js';
 import { renderOversquashReport } from './oversquash-report.js';
+import { renderJrtReport } from './jrt-report.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const REPORTS: Readonly<Record<string, (result: any, extra?: any) => string>> = {
@@ -23,4 +24,5 @@ export const REPORTS: Readonly<Record<string, (result: any, extra?: any) => stri
   'interactions-addition': renderInteractionsReport,
   'scan-snap': renderScanSnapReport,
   oversquash: renderOversquashReport,
+  jrt: renderJrtReport,
 };
