@@ -12,6 +12,8 @@
 // - Generation: time per token and memory of Based's recurrent form against
 //   the GPT's KV cache, from 256 to 4,096 tokens of context.
 
+import { existsSync, statSync, truncateSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { RunDir } from '../train/run-dir.js';
 import { writeFileAtomic } from '../engine/atomic-file.js';
 import { VERSION } from '../version.js';
@@ -20,6 +22,7 @@ import { trainModel, evalSets, accuracy, saveRecallModel, type ModelSpec, type T
 import { measureGeneration, type GenerationResult } from './jrt-speed.js';
 import type { SettingsTable, Setting } from './settings.js';
 import { defineExperiment, stopIfAborted, formatSeconds, trainStepFields, type Progress } from './experiment.js';
+import { saveResultsCheckpoint, readResultsCheckpoint, resumePath } from '../train/resume.js';
 
 export interface JrtConfig {
   vocabSize: number;
@@ -166,6 +169,22 @@ export interface SeedRun {
   checkpoint: string;
 }
 
+/** The file a stopped run resumes from, in its run directory's checkpoints/. */
+export const JRT_CHECKPOINT = 'jrt.json';
+
+/**
+ * What a stopped run keeps (a results checkpoint, with the config check of
+ * src/train/resume.ts): every finished (task, model, seed) training with its
+ * accuracies, and the length metrics.jsonl had then. A resumed run skips the
+ * finished ones, cuts metrics.jsonl back to that length (dropping the lines of
+ * a training that was stopped half-way) and trains the rest, so it ends in the
+ * same result, models and metrics as a run that never stopped.
+ */
+interface JrtCheckpoint {
+  done: Record<string, SeedRun & { stateBytes: number }>;
+  metricsBytes: number;
+}
+
 export interface ModelRow {
   id: string;
   spec: ModelSpec;
@@ -212,6 +231,8 @@ export interface JrtResult {
 export interface JrtRunOptions {
   outRoot?: string;
   runDir?: string;
+  /** A stopped run's checkpoint (checkpoints/jrt.json) or its run directory. */
+  resume?: string;
   signal?: AbortSignal;
   progress?: Progress;
   render?: (r: JrtResult) => string;
@@ -227,8 +248,22 @@ export async function runJrt(cfg: JrtConfig, opts: JrtRunOptions = {}): Promise<
   validateJrt(cfg);
   const t0 = performance.now();
   const progress = opts.progress;
-  const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'jrt');
+  // A resume is checked before anything is written; it goes on in the run directory it stopped in.
+  const resumeFrom = opts.resume ? resumePath(opts.resume, JRT_CHECKPOINT) : null;
+  const from = resumeFrom ? readResultsCheckpoint<JrtCheckpoint>(resumeFrom, 'jrt', cfg) : null;
+  const stoppedIn = resumeFrom ? dirname(dirname(resumeFrom)) : null;
+  if (stoppedIn && opts.runDir && resolve(opts.runDir) !== resolve(stoppedIn)) throw new Error(`jrt: --resume ${opts.resume} continues the run in ${stoppedIn}, not in ${opts.runDir}`);
+  const run = stoppedIn ? new RunDir(stoppedIn) : opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'jrt');
   run.writeJson('config.json', { experiment: 'jrt', glassbox_version: VERSION, config: cfg });
+  const metricsFile = run.file('metrics.jsonl');
+  const state: JrtCheckpoint = { done: { ...(from?.done ?? {}) }, metricsBytes: from?.metricsBytes ?? 0 };
+  if (from && existsSync(metricsFile)) truncateSync(metricsFile, from.metricsBytes);
+  const ckPath = run.file(`checkpoints/${JRT_CHECKPOINT}`);
+  const keep = () => {
+    state.metricsBytes = existsSync(metricsFile) ? statSync(metricsFile).size : 0;
+    saveResultsCheckpoint(ckPath, { experiment: 'jrt', config: cfg, state });
+  };
+  keep();
   const seedList = (n: number) => Array.from({ length: n }, (_, i) => cfg.seed + i);
   const train = (steps: number, seed: number): TrainSpec => ({ vocabSize: cfg.vocabSize, steps, batch: cfg.batch, lr: cfg.lr, weightDecay: cfg.weightDecay, warmup: Math.min(100, Math.floor(steps / 10)), evalEvery: 100, stopAt: cfg.stopAt, seed });
 
@@ -249,7 +284,16 @@ export async function runJrt(cfg: JrtConfig, opts: JrtRunOptions = {}): Promise<
       let stateBytes = 0;
       const runs: SeedRun[] = [];
       for (const seed of seeds) {
-        stopIfAborted(opts.signal, `while training ${task} ${id}`);
+        const key = `${task}/${id}/seed${seed}`;
+        const finished = state.done[key];
+        if (finished) {
+          const { stateBytes: bytes, ...seedRun } = finished;
+          stateBytes = bytes;
+          runs.push(seedRun);
+          progress?.note(`${task} ${id} seed ${seed}: finished before the stop`);
+          continue;
+        }
+        stopIfAborted(opts.signal, `while training ${task} ${id}`, ckPath);
         progress?.phase(`${task} ${id} seed ${seed}`, steps, ['loss', 'tps', 'eta']);
         const t = await trainModel(spec, train(steps, seed), shapes, valid, held, {
           signal: opts.signal,
@@ -258,13 +302,15 @@ export async function runJrt(cfg: JrtConfig, opts: JrtRunOptions = {}): Promise<
           },
           onMetric: (m) => run.appendMetric({ ...m, task, model: id, seed }),
         });
-        stopIfAborted(opts.signal, `while training ${task} ${id}`);
+        stopIfAborted(opts.signal, `while training ${task} ${id}`, ckPath);
         const acc = Object.fromEntries(test.map((s, i) => [names[i], accuracy(t.model, s)]));
         const checkpoint = run.file(`checkpoints/${task}-${id.replace(/[^a-z0-9]+/gi, '-')}-seed${seed}.safetensors`);
         saveRecallModel(checkpoint, t.model, spec);
         stateBytes = t.model.stateBytes(cfg.seqLen);
         progress?.note(`${task} ${id} seed ${seed}: ${t.steps} steps${t.stoppedEarly ? ` (reached ${100 * cfg.stopAt}%)` : ''} in ${formatSeconds(t.seconds)}; ${names.map((n) => `${n} ${(acc[n] * 100).toFixed(1)}%`).join(', ')}`);
         runs.push({ seed, steps: t.steps, stoppedEarly: t.stoppedEarly, seconds: t.seconds, acc, checkpoint });
+        state.done[key] = { ...runs[runs.length - 1], stateBytes };
+        keep();
       }
       rows.push({ id, spec, stateBytes, runs, acc: Object.fromEntries(names.map((n) => [n, stat(runs.map((r) => r.acc[n]))])) });
     }
@@ -309,7 +355,7 @@ export async function runJrt(cfg: JrtConfig, opts: JrtRunOptions = {}): Promise<
   // Generation speed and memory.
   let generation: GenerationResult | null = null;
   if (cfg.speedLengths.length > 0) {
-    stopIfAborted(opts.signal, 'before the generation timing');
+    stopIfAborted(opts.signal, 'before the generation timing', ckPath);
     progress?.note(`generation timing at ${cfg.speedLengths.join(', ')} tokens of context`);
     generation = measureGeneration({ vocabSize: cfg.vocabSize, dModel: cfg.attnDModel, nLayers: cfg.layers, nHeads: cfg.attnHeads, featureDim: Math.max(...cfg.featureDims), lengths: cfg.speedLengths, tokens: cfg.speedTokens, seed: cfg.seed });
   }
@@ -346,9 +392,10 @@ export const jrtExperiment = defineExperiment<JrtConfig, JrtResult>({
   },
   defaultPreset: 'default',
   validate: validateJrt,
-  resumable: false,
+  resumable: true,
+  resumeCheckpoint: (runDir) => join(runDir, 'checkpoints', JRT_CHECKPOINT),
   async run(cfg, ctx) {
-    return runJrt(cfg, { outRoot: ctx.outRoot, runDir: ctx.runDir, signal: ctx.signal, progress: ctx.progress, render: ctx.render });
+    return runJrt(cfg, { outRoot: ctx.outRoot, runDir: ctx.runDir, resume: ctx.resume, signal: ctx.signal, progress: ctx.progress, render: ctx.render });
   },
   summary(r) {
     const lines = ['MQAR accuracy (test sets never trained on):'];

@@ -111,3 +111,38 @@ test('the recurrent form overtakes where it is faster at that and every longer l
   assert.equal(overtakeLength([p(256, 0.1, 0.4), p(512, 0.6, 0.7)]), null);
   assert.equal(overtakeLength([p(256, 0.5, 0.4)]), 256);
 });
+
+test('jrt stopped in the middle of a training resumes, at 2 threads, to the result, models and metrics of a run that never stopped; another config is refused', async () => {
+  const { createHash } = await import('node:crypto');
+  const { withThreads } = await import('../../src/engine/threads.js');
+  const dir = mkdtempSync(join(tmpdir(), 'jrt-resume-'));
+  try {
+    const cfg = { ...JRT_PRESETS.tiny, seeds: 2, disjointSeeds: 1, speedLengths: [] };
+    const whole = await withThreads(1, () => runJrt(cfg, { runDir: join(dir, 'whole') }));
+    // Stop while the third training runs: two are finished, the third has logged steps.
+    const controller = new AbortController();
+    let finished = 0;
+    const progress = {
+      phase() {},
+      note(msg: string) { if (/seed \d+: \d+ steps/.test(msg)) finished++; },
+      update(step: number) { if (finished === 2 && step >= 3) controller.abort(); },
+    };
+    const stoppedDir = join(dir, 'stopped');
+    await assert.rejects(withThreads(1, () => runJrt(cfg, { runDir: stoppedDir, signal: controller.signal, progress })), (e: Error) => e.name === 'Interrupted' && /resume with --resume .*jrt\.json/.test(e.message));
+    const ck = join(stoppedDir, 'checkpoints', 'jrt.json');
+    assert.equal(Object.keys(JSON.parse(readFileSync(ck, 'utf8')).state.done).length, 2);
+    await assert.rejects(runJrt({ ...cfg, lr: cfg.lr * 2 }, { resume: stoppedDir }), /config/);
+    const resumed = await withThreads(2, () => runJrt(cfg, { resume: stoppedDir }));
+    assert.equal(resumed.run_dir, stoppedDir);
+    const comparable = (r: { run_dir: string }) => JSON.parse(readFileSync(join(r.run_dir, 'result.json'), 'utf8').split(r.run_dir).join('RUN'), (k, v) => (k === 'seconds' ? undefined : v));
+    assert.deepEqual(comparable(resumed), comparable(whole));
+    const metrics = (r: { run_dir: string }) => readFileSync(join(r.run_dir, 'metrics.jsonl'), 'utf8').split('\n').map((l) => l.replace(/"seconds":[0-9.e+-]+,?/, ''));
+    assert.deepEqual(metrics(resumed), metrics(whole), 'metrics.jsonl: the stopped training\'s lines are not doubled');
+    const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+    const models = (r: { run_dir: string }) => readdirSync(join(r.run_dir, 'checkpoints')).filter((f) => f.endsWith('.safetensors')).sort();
+    assert.deepEqual(models(resumed), models(whole));
+    for (const f of models(whole)) assert.equal(sha(join(resumed.run_dir, 'checkpoints', f)), sha(join(whole.run_dir, 'checkpoints', f)), f);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
