@@ -9,7 +9,10 @@
 //   the influence of each position (oversquash-lm.ts, src/lens/oversquash.ts).
 // The verdicts on the paper's claims are rules in oversquash-claims.ts.
 
+import { existsSync, statSync, truncateSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { RunDir } from '../train/run-dir.js';
+import { saveResultsCheckpoint, readResultsCheckpoint, resumePath } from '../train/resume.js';
 import { writeFileAtomic } from '../engine/atomic-file.js';
 import { PRECISIONS, type Precision } from '../engine/precision.js';
 import { VERSION } from '../version.js';
@@ -129,12 +132,34 @@ export function validateOversquash(cfg: OversquashConfig): void {
 export interface OversquashRunOptions {
   outRoot?: string;
   runDir?: string;
+  /** A stopped run's checkpoint (checkpoints/oversquash.json) or its run directory. */
+  resume?: string;
   signal?: AbortSignal;
   onPhase?: (name: string, total: number) => void;
   onProgress?: (done: number, values?: Record<string, string | number>) => void;
   onNote?: (message: string) => void;
   render?: (r: OversquashResult) => string;
 }
+
+/** The file a stopped run resumes from, in its run directory's checkpoints/. */
+export const OVERSQUASH_CHECKPOINT = 'oversquash.json';
+
+/**
+ * What a stopped run keeps (a results checkpoint, with the config check of
+ * src/train/resume.ts): the trained tasks' results, the only costly part,
+ * and the length of metrics.jsonl then. The synthetic part and the LM part
+ * train nothing and are recomputed, to the same numbers. A resumed run cuts
+ * metrics.jsonl back (dropping a half-trained task's lines) and trains the
+ * tasks that were not finished.
+ */
+interface OversquashCheckpoint {
+  tasks: unknown;
+  metricsBytes: number;
+}
+
+/** JSON turns NaN and ±Infinity into null, which would change a claim's verdict on resume: keep them as tagged strings. */
+const encodeNumbers = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? { $number: String(x) } : x)));
+const decodeNumbers = <T>(v: unknown): T => JSON.parse(JSON.stringify(v), (_k, x) => (x && typeof x === 'object' && typeof x.$number === 'string' && Object.keys(x).length === 1 ? Number(x.$number) : x)) as T;
 
 export async function runOversquash(cfg: OversquashConfig, opts: OversquashRunOptions = {}): Promise<OversquashResult> {
   const t0 = performance.now();
@@ -149,15 +174,32 @@ export async function runOversquash(cfg: OversquashConfig, opts: OversquashRunOp
       if (need > C) throw new Error(`oversquash: family ${f.name} at n = ${cfg.lm.nMax} needs ${need} bytes, beyond the LM's context of ${C}; lower --lm-n-max`);
     }
   }
-  const run = opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'oversquash');
+  // A resume is checked before anything is written; it goes on in the run directory it stopped in.
+  const resumeFrom = opts.resume ? resumePath(opts.resume, OVERSQUASH_CHECKPOINT) : null;
+  const from = resumeFrom ? readResultsCheckpoint<OversquashCheckpoint>(resumeFrom, 'oversquash', cfg) : null;
+  const stoppedIn = resumeFrom ? dirname(dirname(resumeFrom)) : null;
+  if (stoppedIn && opts.runDir && resolve(opts.runDir) !== resolve(stoppedIn)) throw new Error(`oversquash: --resume ${opts.resume} continues the run in ${stoppedIn}, not in ${opts.runDir}`);
+  const run = stoppedIn ? new RunDir(stoppedIn) : opts.runDir ? new RunDir(opts.runDir) : RunDir.create(opts.outRoot ?? 'runs', 'oversquash');
   run.writeJson('config.json', { experiment: 'oversquash', glassbox_version: VERSION, config: cfg, lm: lm ? { path: lm.path, sha256: lm.sha256 } : null });
+  const metricsFile = run.file('metrics.jsonl');
+  if (from && existsSync(metricsFile)) truncateSync(metricsFile, from.metricsBytes);
+  const ckPath = run.file(`checkpoints/${OVERSQUASH_CHECKPOINT}`);
+  const tasks: TaskAccuracy[] = from ? decodeNumbers<TaskAccuracy[]>(from.tasks) : [];
+  const keep = () => {
+    const metricsBytes = existsSync(metricsFile) ? statSync(metricsFile).size : 0;
+    saveResultsCheckpoint<OversquashCheckpoint>(ckPath, { experiment: 'oversquash', config: cfg, state: { tasks: encodeNumbers(tasks), metricsBytes } });
+  };
+  keep();
 
   opts.onNote?.('synthetic: one attention layer (C.3) and the softmax TV (C.4)');
   const synthetic = runSynthetic(syntheticOf(cfg));
-  stopIfAborted(opts.signal, 'after the synthetic experiments');
+  stopIfAborted(opts.signal, 'after the synthetic experiments', ckPath);
 
-  const tasks: TaskAccuracy[] = [];
   for (const task of cfg.tasks.tasks) {
+    if (tasks.some((t) => t.task === task)) {
+      opts.onNote?.(`${task}: trained before the stop`);
+      continue;
+    }
     opts.onPhase?.(`train ${task}`, cfg.tasks.steps);
     let evalPhase = false;
     const r = await runTask(task, tasksOf(cfg), precisions, (e: TrainEvent) => {
@@ -167,9 +209,10 @@ export async function runOversquash(cfg: OversquashConfig, opts: OversquashRunOp
       evalPhase = true;
       opts.onProgress?.(done);
     }, (m) => run.appendMetric({ ...m, task }));
-    stopIfAborted(opts.signal, `while training ${task}`);
+    stopIfAborted(opts.signal, `while training ${task}`, ckPath);
     run.appendMetric({ kind: 'task', task, final_loss: r.finalLoss, train_seconds: r.trainSeconds, eval_seconds: r.evalSeconds });
     tasks.push(r);
+    keep();
   }
 
   let cost: PrecisionCost | null = null;
@@ -206,11 +249,12 @@ export const oversquashExperiment = defineExperiment<OversquashConfig, Oversquas
     quick: { help: 'fewer lengths and seeds, two small tasks, the LM every 6th n', config: OVERSQUASH_PRESETS.quick },
   },
   defaultPreset: 'default',
-  resumable: false,
+  resumable: true,
+  resumeCheckpoint: (runDir) => join(runDir, 'checkpoints', OVERSQUASH_CHECKPOINT),
   validate: validateOversquash,
   async run(cfg, ctx) {
     return runOversquash(cfg, {
-      outRoot: ctx.outRoot, runDir: ctx.runDir, signal: ctx.signal, render: ctx.render,
+      outRoot: ctx.outRoot, runDir: ctx.runDir, resume: ctx.resume, signal: ctx.signal, render: ctx.render,
       onPhase: (name, total) => ctx.progress.phase(name, total, ['loss']),
       onProgress: (done, values) => ctx.progress.update(done, values),
       onNote: (m) => ctx.progress.note(m),

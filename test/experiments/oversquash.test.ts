@@ -137,3 +137,38 @@ test('glassbox run oversquash: an unknown precision is a one-line error; a tiny 
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test('oversquash stopped while its second task trains resumes, at 2 threads, to the result and metrics of a run that never stopped', async () => {
+  const { withThreads } = await import('../../src/engine/threads.js');
+  const out = mkdtempSync(join(tmpdir(), 'oversquash-resume-'));
+  try {
+    const cfg: OversquashConfig = { ...tiny, tasks: { ...tiny.tasks, steps: 8 } };
+    const whole = await withThreads(1, () => runOversquash(cfg, { runDir: join(out, 'whole') }));
+    const controller = new AbortController();
+    let phase = '';
+    const stoppedDir = join(out, 'stopped');
+    await assert.rejects(withThreads(1, () => runOversquash(cfg, {
+      runDir: stoppedDir, signal: controller.signal,
+      onPhase: (name) => { phase = name; },
+      onProgress: (done) => { if (phase === 'train count' && done >= 3) controller.abort(); },
+    })), (e: Error) => e.name === 'Interrupted' && /resume with --resume .*oversquash\.json/.test(e.message));
+    const ck = JSON.parse(readFileSync(join(stoppedDir, 'checkpoints', 'oversquash.json'), 'utf8'));
+    assert.deepEqual(ck.state.tasks.map((t: { task: string }) => t.task), ['copy-last']);
+    await assert.rejects(runOversquash({ ...cfg, seed: 2 }, { resume: stoppedDir }), /config/);
+    const notes: string[] = [];
+    const resumed = await withThreads(2, () => runOversquash(cfg, { resume: stoppedDir, onNote: (m) => notes.push(m) }));
+    assert.ok(notes.includes('copy-last: trained before the stop'));
+    assert.equal(resumed.run_dir, stoppedDir);
+    const comparable = (r: { run_dir: string }) => JSON.parse(readFileSync(join(r.run_dir, 'result.json'), 'utf8').split(r.run_dir).join('RUN'), (k, v) => (/seconds$/i.test(k) || k === 'ms' || /Ms$/.test(k) ? undefined : v));
+    const a = comparable(resumed);
+    const b = comparable(whole);
+    // The precision cost is a timing: compare everything else.
+    delete a.cost;
+    delete b.cost;
+    assert.deepEqual(a, b);
+    const metrics = (r: { run_dir: string }) => readFileSync(join(r.run_dir, 'metrics.jsonl'), 'utf8').split('\n').map((l) => l.replace(/"(train_|eval_)?seconds":[0-9.e+-]+,?/g, ''));
+    assert.deepEqual(metrics(resumed), metrics(whole), 'metrics.jsonl: the stopped task\'s lines are not doubled');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
